@@ -1,0 +1,156 @@
+// Package app is the Moat program: its commands and how the parts are wired together.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"moat/app/cluster"
+	"moat/app/config"
+	"moat/app/demo"
+	"moat/app/server"
+	"moat/app/store"
+	"moat/migrations"
+)
+
+const usage = `usage: moat <command>
+
+commands:
+  serve     serve the web app on $ADDR and metrics on $METRICS_ADDR
+  migrate   apply the schema migrations as the owner role
+  demo      load the demo tenants Acme and Globex unless present (development only)
+  db start|stop|reset
+            manage the private PostgreSQL cluster used when DATABASE_URL is unset`
+
+// Run runs the command named by args.
+func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, cfg, log)
+	case "migrate":
+		if err := useCluster(ctx, &cfg, log); err != nil {
+			return err
+		}
+		return migrations.Up(ctx, cfg.MigrationDatabaseURL)
+	case "demo":
+		if !cfg.Development() {
+			return errors.New("demo data is for development only: set APP_ENV=development")
+		}
+		if err := useCluster(ctx, &cfg, log); err != nil {
+			return err
+		}
+		db, err := store.Open(ctx, cfg.DatabaseURL, 4)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return demo.Load(ctx, db.Gorm, os.Stdout)
+	case "db":
+		return clusterCommand(ctx, args[1:])
+	}
+	return errors.New(usage)
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := useCluster(ctx, &cfg, log); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, 20)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	web := server.New(db, server.Options{
+		Log:             log,
+		Secure:          !cfg.Development(),
+		SessionIdle:     cfg.SessionIdle,
+		SessionAbsolute: cfg.SessionAbsolute,
+	})
+
+	metrics := &http.Server{Addr: cfg.MetricsAddr, Handler: promhttp.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener", "err", err)
+		}
+	}()
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- web.Listen(cfg.Addr) }()
+	log.Info("serving", "addr", "http://"+cfg.Addr, "metrics", "http://"+cfg.MetricsAddr+"/metrics", "env", cfg.Env)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	_ = metrics.Shutdown(context.Background())
+	return web.ShutdownWithTimeout(10 * time.Second)
+}
+
+// useCluster points cfg at the private cluster when DATABASE_URL is unset, starting the cluster
+// and creating the database if needed.
+func useCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if cfg.DatabaseURL != "" {
+		return nil
+	}
+	dir, err := cluster.DefaultDir()
+	if err != nil {
+		return err
+	}
+	c, err := cluster.Ensure(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if err := c.CreateDatabase(ctx, cfg.ClusterDatabase, ""); err != nil {
+		return err
+	}
+	cfg.DatabaseURL = c.URL(cluster.AppRole, cfg.ClusterDatabase)
+	cfg.MigrationDatabaseURL = c.URL(cluster.OwnerRole, cfg.ClusterDatabase)
+	log.Debug("using the private cluster", "dir", dir, "port", c.Port, "database", cfg.ClusterDatabase)
+	return nil
+}
+
+func clusterCommand(ctx context.Context, args []string) error {
+	dir, err := cluster.DefaultDir()
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "start":
+		c, err := cluster.Ensure(ctx, dir)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("PostgreSQL runs on 127.0.0.1:%d (data in %s)\n", c.Port, dir)
+		return nil
+	case "stop":
+		return cluster.Stop(ctx, dir)
+	case "reset":
+		if err := cluster.Reset(ctx, dir); err != nil {
+			return err
+		}
+		_, err := cluster.Ensure(ctx, dir)
+		return err
+	}
+	return errors.New(usage)
+}

@@ -1,0 +1,169 @@
+// Package dbtest gives each test its own migrated PostgreSQL database, copied from a template
+// migrated once per migration set, in the private cluster (started on first use). Databases of
+// failed tests are kept for inspection; the others are dropped.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"moat/app/audit"
+	"moat/app/auth"
+	"moat/app/cluster"
+	"moat/app/store"
+	"moat/migrations"
+	"moat/models"
+)
+
+// DB is one test's database.
+type DB struct {
+	*store.DB        // connected as the app role
+	Name      string // database name
+	AppURL    string // the app role's URL
+	OwnerURL  string // the owner role's URL
+	Cluster   *cluster.Cluster
+}
+
+var (
+	setupOnce sync.Once
+	shared    *cluster.Cluster
+	template  string
+	setupErr  error
+)
+
+// New returns a fresh migrated database whose app-role pool has at most maxConns connections
+// (0 for pgx's default).
+func New(t testing.TB, maxConns int32) *DB {
+	t.Helper()
+	ctx := context.Background()
+	setupOnce.Do(func() { shared, template, setupErr = setup(ctx) })
+	if setupErr != nil {
+		t.Fatalf("dbtest: %v", setupErr)
+	}
+	name := "t_" + randomHex(8)
+	if err := shared.CreateDatabase(ctx, name, template); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	d := &DB{Name: name, AppURL: shared.URL(cluster.AppRole, name), OwnerURL: shared.URL(cluster.OwnerRole, name), Cluster: shared}
+	var err error
+	if d.DB, err = store.Open(ctx, d.AppURL, maxConns); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(func() {
+		d.DB.Close()
+		if t.Failed() {
+			t.Logf("dbtest: kept database %s for inspection (owner URL %s)", name, d.OwnerURL)
+			return
+		}
+		if err := shared.DropDatabase(context.Background(), name); err != nil {
+			t.Logf("dbtest: drop %s: %v", name, err)
+		}
+	})
+	return d
+}
+
+// Owner opens a connection as the owner role, closed when the test ends.
+func (d *DB) Owner(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), d.OwnerURL)
+	if err != nil {
+		t.Fatalf("dbtest: owner connection: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// Tenant signs up a new organization and returns a context acting as its owner, as the session
+// middleware would build it.
+func (d *DB) Tenant(t testing.TB, org string) (context.Context, auth.Principal) {
+	t.Helper()
+	svc := auth.NewService(d.Gorm, slog.New(slog.DiscardHandler))
+	p, err := svc.SignUp(context.Background(), models.SignUpInput{
+		Organization: org, Name: org + " Owner", Email: "owner-" + randomHex(6) + "@" + org + ".test", Password: "correct horse battery",
+	})
+	if err != nil {
+		t.Fatalf("dbtest: sign up %s: %v", org, err)
+	}
+	return AsPrincipal(p), p
+}
+
+// AsPrincipal returns a context acting as p.
+func AsPrincipal(p auth.Principal) context.Context {
+	ctx := auth.NewContext(context.Background(), p)
+	return audit.NewContext(ctx, audit.Request{UserID: p.UserID, RequestID: "test-" + randomHex(4), IP: "127.0.0.1", UserAgent: "dbtest"})
+}
+
+// setup starts the cluster and makes sure the template for the current migrations exists.
+func setup(ctx context.Context) (*cluster.Cluster, string, error) {
+	dir, err := cluster.DefaultDir()
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := cluster.Ensure(ctx, dir)
+	if err != nil {
+		return nil, "", err
+	}
+	sum, err := migrationsHash()
+	if err != nil {
+		return nil, "", err
+	}
+	name := "moat_template_" + sum[:12]
+	conn, err := pgx.Connect(ctx, c.URL("postgres", "postgres"))
+	if err != nil {
+		return nil, "", err
+	}
+	defer conn.Close(ctx)
+	// Test binaries run in parallel: one builds the template, the others wait for it.
+	key := int64(binary.BigEndian.Uint64([]byte(sum[:8])))
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		return nil, "", err
+	}
+	defer conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key) //nolint:errcheck
+	var ready bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)", name).Scan(&ready); err != nil || ready {
+		return c, name, err
+	}
+	if err := c.DropDatabase(ctx, name); err != nil {
+		return nil, "", err
+	}
+	if err := c.CreateDatabase(ctx, name, ""); err != nil {
+		return nil, "", err
+	}
+	if err := migrations.Up(ctx, c.URL(cluster.OwnerRole, name)); err != nil {
+		return nil, "", fmt.Errorf("migrate template: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" IS_TEMPLATE true"); err != nil {
+		return nil, "", err
+	}
+	return c, name, nil
+}
+
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(migrations.FS, ".", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		raw, err := fs.ReadFile(migrations.FS, path)
+		h.Write([]byte(path))
+		h.Write(raw)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil)), err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) //nolint:errcheck // never fails
+	return hex.EncodeToString(b)
+}

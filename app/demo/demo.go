@@ -1,0 +1,87 @@
+// Package demo loads the development demo data: two tenants, Acme and Globex, each with an owner,
+// a member and a few dozen customers, so isolation can be seen by signing in as each.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"unicode"
+
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/auth"
+	"moat/app/store"
+	"moat/models"
+)
+
+// Password is every demo person's password. Demo data is for development only.
+const Password = "moat-demo-password"
+
+type org struct {
+	name, domain string
+	people       []string
+	companies    []string
+}
+
+var orgs = []org{
+	{"Acme", "acme.test",
+		[]string{"Ada Byrne", "Bruno Costa", "Chloe Dubois", "Dmitri Orlov", "Elena Ruiz", "Farah Haddad", "Gustav Lind", "Hana Sato", "Ivan Petrov", "Julia Novak", "Kofi Mensah", "Lena Fischer"},
+		[]string{"Anvil Works", "Rocket Supply", "Desert Logistics"}},
+	{"Globex", "globex.test",
+		[]string{"Mara Jensen", "Nikhil Rao", "Olga Ivanova", "Pedro Alves", "Quinn Murphy", "Rosa Marino", "Sven Olsen", "Tara Walsh", "Umar Farouk", "Vera Kovac", "Wei Zhang", "Yusuf Demir"},
+		[]string{"Cypress Creek", "Hammock Hut", "Scorpio Holdings"}},
+}
+
+// Load creates the demo tenants unless their owners already exist, and prints the sign-ins.
+func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
+	svc := auth.NewService(db, slog.New(slog.DiscardHandler))
+	customers := store.NewCustomers(db)
+	for _, o := range orgs {
+		owner := "owner@" + o.domain
+		p, err := svc.SignUp(ctx, models.SignUpInput{Organization: o.name, Name: o.name + " Owner", Email: owner, Password: Password})
+		if _, taken := err.(*models.ValidationError); taken {
+			continue // loaded on an earlier start
+		}
+		if err != nil {
+			return fmt.Errorf("demo %s: %w", o.name, err)
+		}
+		// The demo loader is a named cross-tenant path: it acts as each new owner in turn.
+		tctx := audit.NewContext(auth.NewContext(ctx, p), audit.Request{UserID: p.UserID, RequestID: "demo-loader"})
+		if _, err := svc.AddUser(tctx, o.name+" Member", "member@"+o.domain, Password, models.RoleMember); err != nil {
+			return fmt.Errorf("demo %s member: %w", o.name, err)
+		}
+		for i := 0; i < 36; i++ {
+			person := o.people[i%len(o.people)]
+			company := o.companies[i%len(o.companies)]
+			name := person
+			if i >= len(o.people) {
+				name = fmt.Sprintf("%s %d", person, i/len(o.people)+1)
+			}
+			slug := func(s string) string {
+				return strings.Map(func(r rune) rune {
+					if unicode.IsLetter(r) {
+						return unicode.ToLower(r)
+					}
+					return -1
+				}, strings.Fields(s)[0])
+			}
+			in := models.CustomerInput{
+				Name: name, Company: company,
+				Email: fmt.Sprintf("%s.%d@%s.example", slug(person), i, slug(company)),
+				Phone: fmt.Sprintf("+1 555 %03d %04d", i, 1000+i*7),
+			}
+			if _, err := customers.Create(tctx, in); err != nil {
+				return fmt.Errorf("demo %s customer: %w", o.name, err)
+			}
+		}
+	}
+	fmt.Fprintln(out, "Demo sign-ins (password "+Password+"):")
+	for _, o := range orgs {
+		fmt.Fprintf(out, "  %-7s owner@%s (owner)   member@%s (member)\n", o.name, o.domain, o.domain)
+	}
+	return nil
+}

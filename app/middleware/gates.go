@@ -1,0 +1,41 @@
+package middleware
+
+import (
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/auth"
+	"moat/app/htmx"
+	"moat/models"
+)
+
+// RequireSignIn sends signed-out visitors to the sign-in page.
+func RequireSignIn(c *fiber.Ctx) error {
+	if _, ok := auth.FromContext(c.UserContext()); !ok {
+		return htmx.FullRedirect(c, "/login")
+	}
+	return c.Next()
+}
+
+// RequireRole lets only the given roles through. Anyone else gets the same 404 as a page that
+// does not exist, and a denied row in their tenant's trail.
+func RequireRole(db *gorm.DB, roles ...models.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p, ok := auth.FromContext(c.UserContext())
+		if !ok {
+			return htmx.FullRedirect(c, "/login")
+		}
+		if slices.Contains(roles, p.Role) {
+			return c.Next()
+		}
+		if err := audit.RecordAlone(c.UserContext(), db, audit.Event{
+			Action: "page.view", Entity: "page", EntityID: c.Route().Path, Outcome: models.OutcomeDenied,
+		}); err != nil {
+			return err
+		}
+		return models.ErrNotFound
+	}
+}

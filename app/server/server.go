@@ -1,0 +1,130 @@
+// Package server builds the Fiber app: middleware order, the error handler and the routes.
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/session"
+	pgstorage "github.com/gofiber/storage/postgres/v3"
+
+	"moat/app/auth"
+	"moat/app/handlers"
+	"moat/app/htmx"
+	"moat/app/middleware"
+	"moat/app/store"
+	"moat/models"
+	"moat/static"
+	"moat/views/fragments"
+	"moat/views/pages"
+)
+
+// Options are what New needs besides the database.
+type Options struct {
+	Log             *slog.Logger
+	Secure          bool // Secure cookies with the __Host- prefix; off only in development
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+	Now             func() time.Time
+}
+
+// BodyLimit is the largest request body accepted; larger ones get 413.
+const BodyLimit = 256 * 1024
+
+// New returns the Moat web app over db.
+func New(db *store.DB, o Options) *fiber.App {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "moat",
+		BodyLimit:             BodyLimit,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(o.Log),
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
+	})
+
+	cookie := "moat_session"
+	if o.Secure {
+		cookie = "__Host-moat_session"
+	}
+	sessions := &middleware.Sessions{
+		Store: session.New(session.Config{
+			Storage:        pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.sessions", GCInterval: time.Minute}),
+			Expiration:     o.SessionIdle,
+			KeyLookup:      "cookie:" + cookie,
+			CookieSecure:   o.Secure,
+			CookieHTTPOnly: true,
+			CookieSameSite: "Lax",
+			CookiePath:     "/",
+		}),
+		Absolute: o.SessionAbsolute,
+		Now:      o.Now,
+	}
+
+	app.Use(middleware.RequestIDs())
+	app.Use(middleware.AccessLog(o.Log))
+	app.Use(recover.New())
+	app.Use(middleware.SecurityHeaders())
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
+	app.Use(func(c *fiber.Ctx) error {
+		if middleware.SkipAssets(c) {
+			return c.Next()
+		}
+		return sessions.Load(c)
+	})
+	app.Use(middleware.CSRF(sessions.Store, o.Secure, o.SessionIdle, db.Gorm))
+
+	routes(app, db, sessions, o)
+	return app
+}
+
+// errorHandler renders every error as a page (or, for htmx, a fragment swapped into the content
+// region). Not found, foreign and malformed ids all arrive here as models.ErrNotFound and leave
+// as the same 404. Server errors are logged once, with request id, tenant and user.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		props := fragments.ErrorProps{Status: fiber.StatusInternalServerError, RequestID: middleware.RequestID(c),
+			Title: "Something went wrong", Message: "The error has been logged. Please try again in a moment."}
+		var fe *fiber.Error
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			props.Status = fiber.StatusNotFound
+		case errors.As(err, &fe):
+			props.Status = fe.Code
+		}
+		switch props.Status {
+		case fiber.StatusNotFound:
+			props.Title, props.Message = "Page not found", "There is nothing here, or it is not yours to see."
+		case fiber.StatusForbidden:
+			props.Title, props.Message = "Request refused", "The form was out of date or incomplete. Go back, reload the page and try again."
+		case fiber.StatusRequestEntityTooLarge:
+			props.Title, props.Message = "Too much data", "The request was larger than Moat accepts."
+		case fiber.StatusInternalServerError:
+		default:
+			if props.Status < 500 {
+				props.Title, props.Message = "Request not understood", fe.Message
+			}
+		}
+		if props.Status >= 500 {
+			attrs := []any{"request_id", props.RequestID, "method", c.Method(), "route", c.Route().Path, "err", err}
+			if p, ok := auth.FromContext(c.UserContext()); ok {
+				attrs = append(attrs, "tenant_id", p.Tenant.String(), "user_id", p.UserID.String())
+			}
+			log.ErrorContext(c.UserContext(), "server error", attrs...)
+		}
+		if htmx.IsRequest(c) {
+			c.Set(htmx.HeaderRetarget, htmx.ContentTarget)
+			c.Set(htmx.HeaderReswap, "innerHTML")
+		}
+		frag := fragments.Error(props)
+		return htmx.Render(c, props.Status, pages.Error(handlers.Meta(c, props.Title), frag), frag)
+	}
+}

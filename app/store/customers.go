@@ -1,0 +1,289 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"moat/app/audit"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// PageSize is how many customers a page of the list shows.
+const PageSize = 25
+
+// Customers is the customer store.
+type Customers struct{ db *gorm.DB }
+
+// NewCustomers returns the customer store over db.
+func NewCustomers(db *gorm.DB) *Customers { return &Customers{db: db} }
+
+// ListQuery asks for one page of the list. Page counts from 1; After is a keyset cursor from a
+// previous page's Next and wins over Page when valid. Odd values fall back to the first page.
+type ListQuery struct {
+	Search string
+	Page   int
+	After  string
+}
+
+// CustomerPage is one page of the list, ordered by name.
+type CustomerPage struct {
+	Customers []models.Customer
+	Search    string
+	Page      int
+	Next      string // cursor of the next page; empty on the last page
+}
+
+// List returns a page of the customers of the tenant in ctx whose name, email or company
+// contains the search text.
+func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error) {
+	search := cleanSearch(lq.Search)
+	p := CustomerPage{Search: search, Page: lq.Page}
+	after, keyset := decodeCursor(lq.After)
+	if p.Page < 1 || p.Page > 100000 || (!keyset && lq.After != "") {
+		p.Page, keyset = 1, false
+	}
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		q := tx.Model(&models.Customer{})
+		if search != "" {
+			like := "%" + escapeLike(search) + "%"
+			q = q.Where("name ILIKE ? OR email ILIKE ? OR company ILIKE ?", like, like, like)
+		}
+		if keyset {
+			q = q.Where("(lower(name), id) > (?, ?)", after.Name, after.ID)
+		} else {
+			q = q.Offset((p.Page - 1) * PageSize)
+		}
+		var rows []struct {
+			models.Customer `gorm:"embedded"`
+			SortKey         string // lower(name) as PostgreSQL computes it, for the cursor
+		}
+		if err := q.Select("*, lower(name) AS sort_key").Order("lower(name), id").Limit(PageSize + 1).Find(&rows).Error; err != nil {
+			return fmt.Errorf("list customers: %w", err)
+		}
+		if len(rows) > PageSize {
+			rows = rows[:PageSize]
+			last := rows[len(rows)-1]
+			p.Next = encodeCursor(cursor{Name: last.SortKey, ID: last.ID})
+		}
+		p.Customers = make([]models.Customer, len(rows))
+		for i, r := range rows {
+			p.Customers[i] = r.Customer
+		}
+		return audit.Record(tx, audit.Event{Action: "customer.list", Entity: "customer", Outcome: models.OutcomeAllowed,
+			Details: map[string]any{"search": search, "page": p.Page}})
+	})
+	return p, err
+}
+
+// Get returns the customer with id. ErrNotFound covers unknown, deleted, foreign and malformed
+// ids alike; each is looked up the same way and audited as a denied view.
+func (s *Customers) Get(ctx context.Context, id string) (models.Customer, error) {
+	var c models.Customer
+	var found bool
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var err error
+		found, err = take(tx, &c, id, false)
+		if err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Event{Action: "customer.view", Entity: "customer", EntityID: id, Outcome: outcome(found)})
+	})
+	if err == nil && !found {
+		err = models.ErrNotFound
+	}
+	return c, err
+}
+
+// Create validates in and adds a customer to the tenant in ctx. Invalid input returns a
+// *models.ValidationError and is audited as rejected.
+func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (models.Customer, error) {
+	invalid := in.Validate()
+	c := models.Customer{Name: in.Name, Email: in.Email, Phone: in.Phone, Company: in.Company, Notes: in.Notes}
+	if u := audit.RequestFrom(ctx).UserID; u != uuid.Nil {
+		c.CreatedBy = &u
+	}
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		ev := audit.Event{Action: "customer.create", Entity: "customer", Outcome: models.OutcomeRejected}
+		if invalid != nil {
+			ev.Details = invalid
+			return audit.Record(tx, ev)
+		}
+		if err := tx.Create(&c).Error; err != nil {
+			return fmt.Errorf("create customer: %w", err)
+		}
+		ev.EntityID, ev.Outcome, ev.Details = c.ID.String(), models.OutcomeAllowed, changes(models.Customer{}, c)
+		return audit.Record(tx, ev)
+	})
+	if err == nil {
+		err = invalid
+	}
+	return c, err
+}
+
+// Update validates in and replaces the editable fields of the customer with id. A customer the
+// caller cannot see answers ErrNotFound before the input is looked at, so invalid input never
+// reveals that a foreign id exists.
+func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInput) (models.Customer, error) {
+	invalid := in.Validate()
+	var c models.Customer
+	var found bool
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var err error
+		if found, err = take(tx, &c, id, true); err != nil {
+			return err
+		}
+		ev := audit.Event{Action: "customer.update", Entity: "customer", EntityID: id, Outcome: outcome(found)}
+		if found && invalid != nil {
+			ev.Outcome, ev.Details = models.OutcomeRejected, invalid
+		}
+		if !found || invalid != nil {
+			return audit.Record(tx, ev)
+		}
+		before := c
+		c.Name, c.Email, c.Phone, c.Company, c.Notes = in.Name, in.Email, in.Phone, in.Company, in.Notes
+		if err := tx.Model(&c).Select("name", "email", "phone", "company", "notes", "updated_at").Updates(&c).Error; err != nil {
+			return fmt.Errorf("update customer: %w", err)
+		}
+		ev.Details = changes(before, c)
+		return audit.Record(tx, ev)
+	})
+	switch {
+	case err != nil:
+		return c, err
+	case !found:
+		return c, models.ErrNotFound
+	case invalid != nil:
+		return c, invalid
+	}
+	return c, nil
+}
+
+// Delete removes the customer with id for good.
+func (s *Customers) Delete(ctx context.Context, id string) error {
+	var found bool
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var c models.Customer
+		var err error
+		if found, err = take(tx, &c, id, true); err != nil {
+			return err
+		}
+		ev := audit.Event{Action: "customer.delete", Entity: "customer", EntityID: id, Outcome: outcome(found)}
+		if found {
+			if err := tx.Delete(&c).Error; err != nil {
+				return fmt.Errorf("delete customer: %w", err)
+			}
+			ev.Details = changes(c, models.Customer{})
+		}
+		return audit.Record(tx, ev)
+	})
+	if err == nil && !found {
+		err = models.ErrNotFound
+	}
+	return err
+}
+
+// take loads the customer with id into c, optionally locking it for update. A malformed id is
+// looked up as the nil UUID, which never exists, so every miss costs the same one query.
+func take(tx *gorm.DB, c *models.Customer, id string, lock bool) (bool, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		uid = uuid.Nil
+	}
+	q := tx
+	if lock {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	err = q.Where("id = ?", uid).Take(c).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("load customer: %w", err)
+	}
+	return true, nil
+}
+
+func outcome(found bool) models.Outcome {
+	if found {
+		return models.OutcomeAllowed
+	}
+	return models.OutcomeDenied
+}
+
+// change is one field's value before and after.
+type change struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// changes lists the editable fields that differ between a and b.
+func changes(a, b models.Customer) map[string]change {
+	out := map[string]change{}
+	add := func(field, from, to string) {
+		if from != to {
+			out[field] = change{From: from, To: to}
+		}
+	}
+	add("name", a.Name, b.Name)
+	add("email", a.Email, b.Email)
+	add("phone", a.Phone, b.Phone)
+	add("company", a.Company, b.Company)
+	add("notes", a.Notes, b.Notes)
+	return out
+}
+
+// cleanSearch keeps what PostgreSQL can compare: valid UTF-8 without control characters, at
+// most 200 characters.
+func cleanSearch(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > 200 {
+		s = string([]rune(s)[:200])
+	}
+	return s
+}
+
+// escapeLike makes s match itself literally in a LIKE pattern (PostgreSQL's default escape
+// character is the backslash).
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+type cursor struct {
+	Name string    `json:"n"`
+	ID   uuid.UUID `json:"i"`
+}
+
+func encodeCursor(c cursor) string {
+	raw, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func decodeCursor(s string) (cursor, bool) {
+	var c cursor
+	if s == "" || len(s) > 1200 {
+		return c, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(raw, &c) != nil || c.ID == uuid.Nil || !utf8.ValidString(c.Name) || strings.ContainsRune(c.Name, 0) {
+		return c, false
+	}
+	return c, true
+}

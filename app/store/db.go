@@ -1,0 +1,65 @@
+// Package store holds Moat's stores, one per aggregate. Every method takes the request's
+// context first, works inside one tenant transaction (tenant.Tx), writes its audit row in that
+// same transaction and returns domain errors from models, never GORM's.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"moat/app/tenant"
+)
+
+// DB is the app's database: one pgx pool shared by GORM (with the tenant plugin registered)
+// and the session storage.
+type DB struct {
+	Pool *pgxpool.Pool
+	Gorm *gorm.DB
+	sql  *sql.DB
+}
+
+// Open connects to url with at most maxConns connections.
+func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database pool: %w", err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true, // stores open their own tenant transactions
+		TranslateError:         true,
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("gorm: %w", err)
+	}
+	if err := gdb.Use(tenant.Plugin{}); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("tenant plugin: %w", err)
+	}
+	return &DB{Pool: pool, Gorm: gdb, sql: sqlDB}, nil
+}
+
+// Ping reports whether the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.Pool.Ping(ctx) }
+
+// Close closes every connection.
+func (d *DB) Close() {
+	d.sql.Close()
+	d.Pool.Close()
+}

@@ -1,0 +1,23 @@
+// Package models holds Moat's GORM models and its domain errors.
+package models
+
+import "errors"
+
+// Domain errors returned by stores. Handlers map them to responses; GORM's own errors never
+// leave a store.
+var (
+	// ErrNotFound means the record is not visible to the caller: it never existed, was
+	// deleted, belongs to another tenant, or the id is malformed. Callers cannot tell which.
+	ErrNotFound = errors.New("not found")
+	// ErrNoTenant means a tenant-owned model was touched with no tenant in the context.
+	ErrNoTenant = errors.New("no tenant in context")
+	// ErrEmailTaken means a sign-up or new user used an email that already signs in.
+	ErrEmailTaken = errors.New("email already in use")
+)
+
+// ValidationError lists what is wrong with input, by form field name.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string { return "invalid input" }
