@@ -29,7 +29,9 @@ commands:
   migrate   apply the schema migrations as the owner role
   demo      load the demo tenants Acme and Globex unless present (development only)
   db start|stop|reset
-            manage the private PostgreSQL cluster used when DATABASE_URL is unset`
+            manage the private PostgreSQL cluster used when DATABASE_URL is unset
+  db fresh  drop the database $MOAT_DB_NAME in the private cluster; the next command
+            re-creates it empty`
 
 // Run runs the command named by args.
 func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger) error {
@@ -58,7 +60,7 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 		defer db.Close()
 		return demo.Load(ctx, db.Gorm, os.Stdout)
 	case "db":
-		return clusterCommand(ctx, args[1:])
+		return clusterCommand(ctx, cfg, args[1:])
 	}
 	return errors.New(usage)
 }
@@ -127,7 +129,7 @@ func useCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	return nil
 }
 
-func clusterCommand(ctx context.Context, args []string) error {
+func clusterCommand(ctx context.Context, cfg config.Config, args []string) error {
 	dir, err := cluster.DefaultDir()
 	if err != nil {
 		return err
@@ -151,6 +153,12 @@ func clusterCommand(ctx context.Context, args []string) error {
 		}
 		_, err := cluster.Ensure(ctx, dir)
 		return err
+	case "fresh":
+		c, err := cluster.Ensure(ctx, dir)
+		if err != nil {
+			return err
+		}
+		return c.DropDatabase(ctx, cfg.ClusterDatabase)
 	}
 	return errors.New(usage)
 }

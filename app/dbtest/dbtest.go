@@ -167,3 +167,43 @@ func randomHex(n int) string {
 	rand.Read(b) //nolint:errcheck // never fails
 	return hex.EncodeToString(b)
 }
+
+// Superuser opens a connection that bypasses row level security, for tests that must look at
+// every tenant's rows. It is closed when the test ends.
+func (d *DB) Superuser(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), d.Cluster.URL("postgres", d.Name))
+	if err != nil {
+		t.Fatalf("dbtest: superuser connection: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// TenantTables are the tables Checksum reads by default.
+var TenantTables = []string{"tenants", "users", "customers", "audit_events"}
+
+// Checksum returns a digest of every row of tenant tid in the given tables (TenantTables when
+// none are named), to prove an attack changed nothing.
+func (d *DB) Checksum(t testing.TB, tid string, tables ...string) string {
+	t.Helper()
+	if len(tables) == 0 {
+		tables = TenantTables
+	}
+	conn := d.Superuser(t)
+	h := sha256.New()
+	for _, table := range tables {
+		col := "tenant_id"
+		if table == "tenants" {
+			col = "id"
+		}
+		var rows string
+		q := fmt.Sprintf("SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM %s x WHERE %s = $1",
+			pgx.Identifier{table}.Sanitize(), col)
+		if err := conn.QueryRow(context.Background(), q, tid).Scan(&rows); err != nil {
+			t.Fatalf("dbtest: checksum %s: %v", table, err)
+		}
+		h.Write([]byte(table + ":" + rows + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,106 @@
+# Moat: `make run` serves the app with demo data, `make test` runs every test.
+# Both install what a fresh machine lacks first. `make help` lists every target.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BIN        := bin/moat
+GO_SOURCES := $(shell find . -name '*.go' -not -path './node_modules/*' -not -name '*_test.go') go.mod go.sum $(wildcard migrations/*.sql)
+TEMPL      := $(shell find views -name '*.templ')
+CHROMIUM   ?= /usr/bin/chromium
+E2E_PORT   ?= 3100
+export APP_ENV ?= development
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# --- what a fresh machine lacks -------------------------------------------------------------
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: postgres
+postgres: # PostgreSQL's server programs, for the private cluster (unless DATABASE_URL is set)
+	@if [ -z "$${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing PostgreSQL (Debian package postgresql)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "PostgreSQL's server programs (initdb, pg_ctl) are missing: install them (Debian: sudo apt-get install postgresql) or set DATABASE_URL." >&2; exit 1; \
+	  fi; \
+	fi
+
+.PHONY: chromium
+chromium: # Debian's Chromium for Playwright (its own browser download cannot work here)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium (Debian package chromium)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing at $(CHROMIUM): install it (Debian: sudo apt-get install chromium) or set CHROMIUM." >&2; exit 1; \
+	  fi; \
+	fi
+
+# --- generated code and assets --------------------------------------------------------------
+
+.PHONY: generate
+generate: node_modules/.installed ## regenerate templ code, CSS and the copied htmx
+	go tool templ generate -path views
+	npx tailwindcss -c tailwind.config.js -i views/styles.css -o static/app.css --minify 2>/dev/null
+	cp node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
+
+$(BIN): $(GO_SOURCES) $(TEMPL) static/app.css
+	go build -o $@ .
+
+.PHONY: build
+build: generate $(BIN) ## build bin/moat
+
+# --- running --------------------------------------------------------------------------------
+
+.PHONY: run
+run: postgres build ## serve http://127.0.0.1:3000 with the demo data (private cluster unless DATABASE_URL is set)
+	$(BIN) migrate
+	$(BIN) demo
+	$(BIN) serve
+
+.PHONY: db-start db-stop db-reset
+db-start: postgres $(BIN) ## start the private PostgreSQL cluster
+	$(BIN) db start
+db-stop: $(BIN) ## stop the private PostgreSQL cluster
+	$(BIN) db stop
+db-reset: postgres $(BIN) ## drop the private cluster with all its data and create it anew
+	$(BIN) db reset
+
+# --- checks ---------------------------------------------------------------------------------
+
+.PHONY: test
+test: postgres chromium build check-generated lint go-test e2e ## every check: generated code, vet, Go tests, Playwright
+
+.PHONY: check-generated
+check-generated: # committed generated files must match their sources
+	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- views static)" ]; then \
+	  echo "Generated files differ from the committed ones (run make generate and commit):" >&2; \
+	  git status --porcelain -- views static >&2; git --no-pager diff --stat -- views static >&2; exit 1; \
+	fi
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
+	  if [ -n "$$bad" ]; then echo "gofmt would change: $$bad" >&2; exit 1; fi
+	go vet ./...
+
+.PHONY: go-test
+go-test: postgres ## Go tests against real PostgreSQL (the private cluster starts itself)
+	go test -count=1 ./...
+
+.PHONY: e2e
+e2e: postgres chromium build ## the Playwright suite in headless Chromium
+	MOAT_DB_NAME=moat_e2e $(BIN) db fresh
+	E2E_PORT=$(E2E_PORT) CHROMIUM=$(CHROMIUM) npx playwright test -c e2e/playwright.config.ts
+
+.PHONY: bench
+bench: postgres build ## benchmarks: prints figures, asserts nothing about speed
+	go test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,475 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/dbtest"
+	"moat/app/store"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+func mustCreate(t *testing.T, s *store.Customers, ctx context.Context, name string) models.Customer {
+	t.Helper()
+	local := strings.Join(strings.FieldsFunc(strings.ToLower(name), func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
+	}), ".")
+	c, err := s.Create(ctx, models.CustomerInput{Name: name, Email: local + "@example.com", Company: name + " Ltd"})
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	return c
+}
+
+// auditRows returns the trail of the tenant in ctx, oldest first.
+func auditRows(t *testing.T, d *dbtest.DB, ctx context.Context) []models.AuditEvent {
+	t.Helper()
+	var rows []models.AuditEvent
+	if err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Order("occurred_at, id").Find(&rows).Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// details decodes an audit row's field changes.
+func details(t *testing.T, e models.AuditEvent) map[string]map[string]string {
+	t.Helper()
+	var m map[string]map[string]string
+	if err := json.Unmarshal(e.Details, &m); err != nil {
+		t.Fatalf("audit details %s: %v", e.Details, err)
+	}
+	return m
+}
+
+func TestCustomersIsolation(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	b, _ := d.Tenant(t, "globex")
+	mustCreate(t, s, a, "Alice Anders")
+	secret := mustCreate(t, s, b, "Bob Secret")
+	before, err := s.Get(b, secret.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.Get(a, secret.ID.String()); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("A get B's customer: err = %v, want ErrNotFound", err)
+	}
+	for _, q := range []string{"", "Bob", "Secret", "globex", "%", "_", "' OR 1=1 --"} {
+		page, err := s.List(a, store.ListQuery{Search: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Customers {
+			if c.ID == secret.ID || strings.Contains(c.Name, "Bob") {
+				t.Errorf("A's list for %q shows B's customer %q", q, c.Name)
+			}
+		}
+	}
+	if _, err := s.Update(a, secret.ID.String(), models.CustomerInput{Name: "Hijacked"}); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("A update B's customer: err = %v, want ErrNotFound", err)
+	}
+	// Invalid input on a foreign id must not reveal the id exists: still not found.
+	if _, err := s.Update(a, secret.ID.String(), models.CustomerInput{}); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("A invalid update of B's customer: err = %v, want ErrNotFound", err)
+	}
+	if err := s.Delete(a, secret.ID.String()); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("A delete B's customer: err = %v, want ErrNotFound", err)
+	}
+	got, err := s.Get(b, secret.ID.String())
+	if err != nil {
+		t.Fatalf("B lost its customer: %v", err)
+	}
+	if !reflect.DeepEqual(got, before) {
+		t.Errorf("B's customer changed:\n%+v\n%+v", before, got)
+	}
+
+	// A's trail shows denied operations on an id, nothing of B's data; B's trail shows none of A's attempts.
+	denied := 0
+	for _, e := range auditRows(t, d, a) {
+		if e.EntityID == secret.ID.String() {
+			if e.Outcome != models.OutcomeDenied {
+				t.Errorf("A's %s on B's id recorded as %s", e.Action, e.Outcome)
+			}
+			if strings.Contains(string(e.Details), "Bob") {
+				t.Errorf("A's trail leaks B's data: %s", e.Details)
+			}
+			denied++
+		}
+	}
+	if denied != 4 {
+		t.Errorf("A's trail has %d denied rows for B's id, want 4 (view, 2 updates, delete)", denied)
+	}
+	for _, e := range auditRows(t, d, b) {
+		if e.Outcome == models.OutcomeDenied {
+			t.Errorf("B's trail shows A's attempt: %+v", e)
+		}
+	}
+}
+
+func TestCustomersWithoutTenantFailClosed(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	ctx := context.Background()
+	checks := map[string]error{}
+	_, checks["list"] = s.List(ctx, store.ListQuery{})
+	_, checks["get"] = s.Get(ctx, uuid.NewString())
+	_, checks["create"] = s.Create(ctx, models.CustomerInput{Name: "x"})
+	_, checks["update"] = s.Update(ctx, uuid.NewString(), models.CustomerInput{Name: "x"})
+	checks["delete"] = s.Delete(ctx, uuid.NewString())
+	for op, err := range checks {
+		if !errors.Is(err, models.ErrNoTenant) {
+			t.Errorf("%s without tenant: err = %v, want ErrNoTenant", op, err)
+		}
+	}
+}
+
+func TestRawSQLMeetsRowLevelSecurity(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, pa := d.Tenant(t, "acme")
+	_, pb := d.Tenant(t, "globex")
+	mustCreate(t, s, a, "Alice Anders")
+	ctx := context.Background()
+
+	for _, table := range []string{"tenants", "users", "customers", "audit_events"} {
+		var n int
+		if err := d.Pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("raw SQL with no tenant set sees %d rows of %s, want 0", n, table)
+		}
+	}
+
+	// With A's tenant set, inserting a row for B is refused by the policy's WITH CHECK, and
+	// updating A's row into B likewise.
+	tx, err := d.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", pa.Tenant.String()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Exec(ctx, "INSERT INTO customers (tenant_id, name) VALUES ($1, 'Planted')", pb.Tenant.String())
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Fatalf("insert into B with A's setting: err = %v, want RLS violation 42501", err)
+	}
+	tx.Rollback(ctx)
+
+	tx, _ = d.Pool.Begin(ctx)
+	defer tx.Rollback(ctx)
+	tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", pa.Tenant.String())
+	_, err = tx.Exec(ctx, "UPDATE customers SET tenant_id = $1", pb.Tenant.String())
+	if !errors.As(err, &pgErr) || (pgErr.Code != "42501" && pgErr.Code != "23503") {
+		t.Fatalf("move A's rows to B: err = %v, want refusal", err)
+	}
+}
+
+func TestAuditTrailIsAppendOnlyForTheApp(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, pa := d.Tenant(t, "acme")
+	_ = a
+	ctx := context.Background()
+	for _, stmt := range []string{
+		"UPDATE audit_events SET action = 'forged'",
+		"DELETE FROM audit_events",
+		"TRUNCATE audit_events",
+	} {
+		tx, err := d.Pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", pa.Tenant.String())
+		_, err = tx.Exec(ctx, stmt)
+		tx.Rollback(ctx)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Errorf("%s: err = %v, want permission denied", stmt, err)
+		}
+	}
+}
+
+// One pooled connection alternating between tenants never carries one's tenant into the other's
+// work, and the setting never outlives a transaction.
+func TestPooledConnectionNeverCarriesTenant(t *testing.T) {
+	d := dbtest.New(t, 1)
+	s := store.NewCustomers(d.Gorm)
+	ctxs := map[string]context.Context{}
+	for _, org := range []string{"acme", "globex", "initech"} {
+		ctxs[org], _ = d.Tenant(t, org)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for org, ctx := range ctxs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				c, err := s.Create(ctx, models.CustomerInput{Name: fmt.Sprintf("%s customer %d", org, i)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.Update(ctx, c.ID.String(), models.CustomerInput{Name: fmt.Sprintf("%s customer %d edited", org, i)}); err != nil {
+					errs <- err
+					return
+				}
+				page, err := s.List(ctx, store.ListQuery{})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, row := range page.Customers {
+					if !strings.HasPrefix(row.Name, org+" ") {
+						errs <- fmt.Errorf("%s saw %q", org, row.Name)
+						return
+					}
+				}
+				if i%3 == 0 {
+					if err := s.Delete(ctx, c.ID.String()); err != nil {
+						errs <- err
+						return
+					}
+				}
+				// The only connection, between transactions: no tenant may linger on it.
+				var setting string
+				if err := d.Gorm.Raw("SELECT coalesce(current_setting('app.tenant_id', true), '')").Scan(&setting).Error; err != nil {
+					errs <- err
+					return
+				}
+				if setting != "" {
+					errs <- fmt.Errorf("tenant setting %q survived a transaction", setting)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for org, ctx := range ctxs {
+		all := 0
+		next := ""
+		for {
+			page, err := s.List(ctx, store.ListQuery{After: next})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all += len(page.Customers)
+			if next = page.Next; next == "" {
+				break
+			}
+		}
+		if all != 13 { // 20 created, 7 deleted (i = 0, 3, ..., 18)
+			t.Errorf("%s has %d customers, want 13", org, all)
+		}
+	}
+}
+
+func TestCreateValidatesAndAudits(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, pa := d.Tenant(t, "acme")
+	cases := map[string]models.CustomerInput{
+		"empty name":    {Name: "   "},
+		"long name":     {Name: strings.Repeat("n", 201)},
+		"bad email":     {Name: "X", Email: "not-an-email"},
+		"bad phone":     {Name: "X", Phone: "call me"},
+		"nul byte":      {Name: "X\x00Y"},
+		"invalid utf-8": {Name: "X\xff"},
+		"long notes":    {Name: "X", Notes: strings.Repeat("é", 5001)},
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := s.Create(a, in)
+			var v *models.ValidationError
+			if !errors.As(err, &v) || len(v.Fields) == 0 {
+				t.Fatalf("err = %v, want a validation error", err)
+			}
+		})
+	}
+	page, err := s.List(a, store.ListQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Customers) != 0 {
+		t.Fatalf("invalid input created %d customers", len(page.Customers))
+	}
+	c, err := s.Create(a, models.CustomerInput{Name: "  Ada  ", Email: "ada@example.com", Phone: "+44 (20) 7946-0000", Notes: "line one\nline two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "Ada" || c.TenantID != pa.Tenant.UUID() || c.CreatedBy == nil || *c.CreatedBy != pa.UserID {
+		t.Fatalf("created %+v", c)
+	}
+	rejected, created := 0, 0
+	for _, e := range auditRows(t, d, a) {
+		if e.Action != "customer.create" {
+			continue
+		}
+		if e.UserID == nil || *e.UserID != pa.UserID || e.TenantID != pa.Tenant.UUID() || e.IP != "127.0.0.1" || e.RequestID == "" {
+			t.Errorf("audit row without its who and where: %+v", e)
+		}
+		switch e.Outcome {
+		case models.OutcomeRejected:
+			rejected++
+		case models.OutcomeAllowed:
+			created++
+			if e.EntityID != c.ID.String() || details(t, e)["name"]["to"] != "Ada" {
+				t.Errorf("create audit row: %+v %s", e, e.Details)
+			}
+		}
+	}
+	if rejected != len(cases) || created != 1 {
+		t.Errorf("audit: %d rejected, %d created; want %d and 1", rejected, created, len(cases))
+	}
+}
+
+func TestUpdateAndDeleteAuditTheirChanges(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	c := mustCreate(t, s, a, "Old Name")
+	if _, err := s.Update(a, c.ID.String(), models.CustomerInput{Name: "New Name", Email: c.Email, Company: c.Company}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(a, c.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(a, c.ID.String()); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("deleted customer: err = %v, want ErrNotFound", err)
+	}
+	var update, del *models.AuditEvent
+	for _, e := range auditRows(t, d, a) {
+		switch e.Action {
+		case "customer.update":
+			update = &e
+		case "customer.delete":
+			del = &e
+		}
+	}
+	if update == nil || fmt.Sprint(details(t, *update)) != "map[name:map[from:Old Name to:New Name]]" {
+		t.Errorf("update audit: %+v", update)
+	}
+	if del == nil || del.Outcome != models.OutcomeAllowed || details(t, *del)["name"]["from"] != "New Name" {
+		t.Errorf("delete audit: %+v", del)
+	}
+}
+
+// A change whose audit row cannot be written does not commit.
+func TestChangeAndAuditCommitTogether(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, _ := d.Tenant(t, "acme")
+	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		if err := tx.Create(&models.Customer{Name: "Half written"}).Error; err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Event{Action: "customer.create", Entity: "customer", Outcome: "bogus"})
+	})
+	if err == nil {
+		t.Fatal("audit row with an invalid outcome was accepted")
+	}
+	page, _ := store.NewCustomers(d.Gorm).List(a, store.ListQuery{})
+	if len(page.Customers) != 0 {
+		t.Fatal("the change committed without its audit row")
+	}
+}
+
+func TestListSearchAndPaging(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	for i := 0; i < 60; i++ {
+		mustCreate(t, s, a, fmt.Sprintf("Customer %02d", i))
+	}
+	mustCreate(t, s, a, "100% Pure")
+	mustCreate(t, s, a, "Under_score")
+	mustCreate(t, s, a, `Back\slash`)
+
+	seen := map[uuid.UUID]bool{}
+	var sizes []int
+	prev := ""
+	next := ""
+	for page := 1; ; page++ {
+		p, err := s.List(a, store.ListQuery{After: next, Page: page})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(p.Customers))
+		for _, c := range p.Customers {
+			if seen[c.ID] {
+				t.Fatalf("%s on two pages", c.Name)
+			}
+			seen[c.ID] = true
+			if key := strings.ToLower(c.Name); key < prev {
+				t.Fatalf("%q after %q: not ordered", c.Name, prev)
+			} else {
+				prev = key
+			}
+		}
+		if next = p.Next; next == "" {
+			break
+		}
+	}
+	if fmt.Sprint(sizes) != "[25 25 13]" || len(seen) != 63 {
+		t.Fatalf("keyset pages %v, %d customers; want [25 25 13], 63", sizes, len(seen))
+	}
+	// Offset paging agrees with keyset paging.
+	p2, _ := s.List(a, store.ListQuery{Page: 2})
+	p1, _ := s.List(a, store.ListQuery{})
+	k2, _ := s.List(a, store.ListQuery{Page: 2, After: p1.Next})
+	if p2.Customers[0].ID != k2.Customers[0].ID {
+		t.Fatal("page 2 by offset and by cursor differ")
+	}
+	// Odd paging values fall back to the first page.
+	for _, q := range []store.ListQuery{{Page: -3}, {Page: 1 << 30}, {After: "garbage"}, {After: "eyJuIjoieCJ9"}} {
+		p, err := s.List(a, q)
+		if err != nil || p.Page != 1 || p.Customers[0].ID != p1.Customers[0].ID {
+			t.Errorf("%+v: page %d err %v; want the first page", q, p.Page, err)
+		}
+	}
+
+	for q, want := range map[string]int{"%": 1, "_": 1, `\`: 1, "customer 0": 10, "CUSTOMER 05": 1, "ltd": 63, "nobody": 0, "' OR 1=1 --": 0} {
+		p, err := s.List(a, store.ListQuery{Search: q})
+		if err != nil {
+			t.Fatalf("search %q: %v", q, err)
+		}
+		if len(p.Customers) != min(want, 25) {
+			t.Errorf("search %q: %d results, want %d", q, len(p.Customers), min(want, 25))
+		}
+	}
+}
+
+func TestMalformedIDsAreNotFound(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	for _, id := range []string{"", "x", "1", "' OR 1=1 --", uuid.Nil.String(), "{" + uuid.NewString() + "}", "urn:uuid:" + uuid.NewString(), strings.Repeat("a", 5000), "\x00", "\xff\xfe"} {
+		if _, err := s.Get(a, id); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("get %q: err = %v, want ErrNotFound", id, err)
+		}
+		if err := s.Delete(a, id); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("delete %q: err = %v, want ErrNotFound", id, err)
+		}
+	}
+}
