@@ -99,6 +99,8 @@ go-test: postgres ## Go tests against real PostgreSQL (the private cluster start
 .PHONY: e2e
 e2e: postgres chromium build ## the Playwright suite in headless Chromium
 	MOAT_DB_NAME=moat_e2e $(BIN) db fresh
+	MOAT_DB_NAME=moat_e2e $(BIN) migrate
+	MOAT_DB_NAME=moat_e2e $(BIN) check
 	E2E_PORT=$(E2E_PORT) CHROMIUM=$(CHROMIUM) npx playwright test -c e2e/playwright.config.ts
 
 .PHONY: bench

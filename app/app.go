@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"moat/app/cluster"
 	"moat/app/config"
 	"moat/app/demo"
+	"moat/app/posture"
 	"moat/app/server"
 	"moat/app/store"
 	"moat/migrations"
@@ -27,6 +29,8 @@ const usage = `usage: moat <command>
 commands:
   serve     serve the web app on $ADDR and metrics on $METRICS_ADDR
   migrate   apply the schema migrations as the owner role
+  check     check the database posture (row level security, the app role's rights); exit 1 on
+            any problem. serve runs the same check and refuses to start on a problem
   demo      load the demo tenants Acme and Globex unless present (development only)
   db start|stop|reset
             manage the private PostgreSQL cluster used when DATABASE_URL is unset
@@ -46,6 +50,20 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 			return err
 		}
 		return migrations.Up(ctx, cfg.MigrationDatabaseURL)
+	case "check":
+		if err := useCluster(ctx, &cfg, log); err != nil {
+			return err
+		}
+		db, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := checkPosture(ctx, db); err != nil {
+			return err
+		}
+		fmt.Println("posture ok: row level security forced on every tenant table; the app role cannot get around it")
+		return nil
 	case "demo":
 		if !cfg.Development() {
 			return errors.New("demo data is for development only: set APP_ENV=development")
@@ -74,8 +92,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.Ping(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
+	if err := checkPosture(ctx, db); err != nil {
+		return err
 	}
 	web := server.New(db, server.Options{
 		Log:             log,
@@ -104,6 +122,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("shutting down")
 	_ = metrics.Shutdown(context.Background())
 	return web.ShutdownWithTimeout(10 * time.Second)
+}
+
+// checkPosture returns an error naming every posture problem, or nil.
+func checkPosture(ctx context.Context, db *store.DB) error {
+	problems, err := posture.Check(ctx, db.Pool)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("refusing to serve: the database posture is unsafe:\n  - %s", strings.Join(problems, "\n  - "))
+	}
+	return nil
 }
 
 // useCluster points cfg at the private cluster when DATABASE_URL is unset, starting the cluster

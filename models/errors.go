@@ -17,7 +17,7 @@ var (
 
 // ValidationError lists what is wrong with input, by form field name.
 type ValidationError struct {
-	Fields map[string]string
+	Fields map[string]string `json:"invalid"`
 }
 
 func (e *ValidationError) Error() string { return "invalid input" }

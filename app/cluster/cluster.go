@@ -7,6 +7,7 @@ package cluster
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -59,12 +60,26 @@ func DefaultDir() (string, error) {
 	}
 	for d := wd; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, ".db"), nil
+			return reachable(filepath.Join(d, ".db")), nil
 		}
 		if filepath.Dir(d) == d {
 			return "", errors.New("cluster: no go.mod above the working directory; set MOAT_CLUSTER_DIR")
 		}
 	}
+}
+
+// reachable returns dir, or, when running as root in a checkout the postgres user cannot
+// traverse (a home folder with mode 700, say), a folder of the system's temporary directory
+// named after dir.
+func reachable(dir string) string {
+	if os.Geteuid() != 0 {
+		return dir
+	}
+	if exec.Command("runuser", "-u", "postgres", "--", "test", "-x", filepath.Dir(dir)).Run() == nil {
+		return dir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "moat-db-"+hex.EncodeToString(sum[:6]))
 }
 
 // Ensure initialises the cluster in dir if it does not exist, starts it if it is not running
