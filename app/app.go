@@ -13,11 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"moat/app/cluster"
 	"moat/app/config"
 	"moat/app/demo"
+	"moat/app/metrics"
 	"moat/app/posture"
 	"moat/app/server"
 	"moat/app/store"
@@ -54,7 +53,7 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 		if err := useCluster(ctx, &cfg, log); err != nil {
 			return err
 		}
-		db, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: 2})
 		if err != nil {
 			return err
 		}
@@ -71,7 +70,7 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 		if err := useCluster(ctx, &cfg, log); err != nil {
 			return err
 		}
-		db, err := store.Open(ctx, cfg.DatabaseURL, 4)
+		db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: 4})
 		if err != nil {
 			return err
 		}
@@ -87,7 +86,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := useCluster(ctx, &cfg, log); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseURL, 20)
+	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxConns: 20})
 	if err != nil {
 		return err
 	}
@@ -95,16 +94,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := checkPosture(ctx, db); err != nil {
 		return err
 	}
+	m := metrics.New()
 	web := server.New(db, server.Options{
 		Log:             log,
+		Metrics:         m,
 		Secure:          !cfg.Development(),
 		SessionIdle:     cfg.SessionIdle,
 		SessionAbsolute: cfg.SessionAbsolute,
 	})
 
-	metrics := &http.Server{Addr: cfg.MetricsAddr, Handler: promhttp.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	metricsSrv := &http.Server{Addr: cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
-		if err := metrics.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := metricsSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics listener", "err", err)
 		}
 	}()
@@ -120,7 +123,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	_ = metrics.Shutdown(context.Background())
+	_ = metricsSrv.Shutdown(context.Background())
 	return web.ShutdownWithTimeout(10 * time.Second)
 }
 

@@ -21,3 +21,16 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string { return "invalid input" }
+
+// CrossTenantError is a miss on an id that exists in another tenant. It is ErrNotFound to every
+// caller (errors.Is) and answered exactly like one; only the error handler looks closer, to
+// count and log the attempt for operators.
+type CrossTenantError struct {
+	Entity   string
+	Attempts int // by the same user in the last five minutes, this one included
+}
+
+func (e *CrossTenantError) Error() string { return "not found (id of another tenant)" }
+
+// Is makes a CrossTenantError match ErrNotFound.
+func (e *CrossTenantError) Is(target error) bool { return target == ErrNotFound }

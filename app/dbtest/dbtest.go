@@ -44,6 +44,11 @@ var (
 // New returns a fresh migrated database whose app-role pool has at most maxConns connections
 // (0 for pgx's default).
 func New(t testing.TB, maxConns int32) *DB {
+	return NewWith(t, store.Config{MaxConns: maxConns})
+}
+
+// NewWith is New with the pool's configuration (its URL is filled in).
+func NewWith(t testing.TB, cfg store.Config) *DB {
 	t.Helper()
 	ctx := context.Background()
 	setupOnce.Do(func() { shared, template, setupErr = setup(ctx) })
@@ -56,7 +61,8 @@ func New(t testing.TB, maxConns int32) *DB {
 	}
 	d := &DB{Name: name, AppURL: shared.URL(cluster.AppRole, name), OwnerURL: shared.URL(cluster.OwnerRole, name), Cluster: shared}
 	var err error
-	if d.DB, err = store.Open(ctx, d.AppURL, maxConns); err != nil {
+	cfg.URL = d.AppURL
+	if d.DB, err = store.Open(ctx, cfg); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	t.Cleanup(func() {

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"moat/app/audit"
 	"moat/app/auth"
+	"moat/app/metrics"
 	"moat/models"
 )
 
@@ -48,8 +50,9 @@ func CSRFToken(c *fiber.Ctx) string {
 	return t
 }
 
-// AccessLog writes one structured line per request, after the error handler has set the status.
-func AccessLog(log *slog.Logger) fiber.Handler {
+// AccessLog writes one structured line per request and records its metrics, after the error
+// handler has set the status.
+func AccessLog(log *slog.Logger, m *metrics.Metrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		if err := c.Next(); err != nil {
@@ -57,9 +60,13 @@ func AccessLog(log *slog.Logger) fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
+		elapsed := time.Since(start)
+		route, status := c.Route().Path, c.Response().StatusCode()
+		m.Requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+		m.Duration.WithLabelValues(route, c.Method()).Observe(elapsed.Seconds())
 		attrs := []any{
-			"method", c.Method(), "route", c.Route().Path, "status", c.Response().StatusCode(),
-			"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "request_id", RequestID(c),
+			"method", c.Method(), "route", route, "status", status,
+			"duration_ms", float64(elapsed.Microseconds()) / 1000, "request_id", RequestID(c),
 		}
 		if p, ok := auth.FromContext(c.UserContext()); ok {
 			attrs = append(attrs, "tenant_id", p.Tenant.String(), "user_id", p.UserID.String())

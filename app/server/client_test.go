@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,35 +10,73 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 
 	"moat/app/auth"
 	"moat/app/dbtest"
+	"moat/app/metrics"
 	"moat/app/server"
+	"moat/app/store"
 	"moat/models"
 )
 
 const password = "correct horse battery"
 
-// env is a Moat app over a fresh database.
+// env is a Moat app over a fresh database, with its log, metrics and statement count at hand.
 type env struct {
-	t   *testing.T
-	db  *dbtest.DB
-	app *fiber.App
+	t       *testing.T
+	db      *dbtest.DB
+	app     *fiber.App
+	log     *syncBuffer
+	metrics *metrics.Metrics
+	queries *queryCounter
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	d := dbtest.New(t, 0)
-	app := server.New(d.DB, server.Options{
-		Log:             slog.New(slog.DiscardHandler),
+	e := &env{t: t, log: &syncBuffer{}, metrics: metrics.New(), queries: &queryCounter{}}
+	e.db = dbtest.NewWith(t, store.Config{Tracer: e.queries})
+	e.app = server.New(e.db.DB, server.Options{
+		Log:             slog.New(slog.NewJSONHandler(e.log, nil)),
+		Metrics:         e.metrics,
 		SessionIdle:     30 * time.Minute,
 		SessionAbsolute: 12 * time.Hour,
 	})
-	return &env{t: t, db: d, app: app}
+	return e
+}
+
+// queryCounter counts the statements sent to PostgreSQL.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+
+func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // tenantUser is a signed-up organization's owner.

@@ -16,6 +16,7 @@ import (
 	"moat/app/auth"
 	"moat/app/handlers"
 	"moat/app/htmx"
+	"moat/app/metrics"
 	"moat/app/middleware"
 	"moat/app/store"
 	"moat/models"
@@ -27,6 +28,7 @@ import (
 // Options are what New needs besides the database.
 type Options struct {
 	Log             *slog.Logger
+	Metrics         *metrics.Metrics
 	Secure          bool // Secure cookies with the __Host- prefix; off only in development
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
@@ -41,11 +43,15 @@ func New(db *store.DB, o Options) *fiber.App {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "moat",
 		BodyLimit:             BodyLimit,
+		ReadBufferSize:        16 * 1024, // request line and headers: room for long search URLs
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(o.Log),
+		ErrorHandler:          errorHandler(o.Log, o.Metrics),
 		ReadTimeout:           15 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           60 * time.Second,
@@ -70,7 +76,7 @@ func New(db *store.DB, o Options) *fiber.App {
 	}
 
 	app.Use(middleware.RequestIDs())
-	app.Use(middleware.AccessLog(o.Log))
+	app.Use(middleware.AccessLog(o.Log, o.Metrics))
 	app.Use(recover.New())
 	app.Use(middleware.SecurityHeaders())
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
@@ -88,9 +94,14 @@ func New(db *store.DB, o Options) *fiber.App {
 
 // errorHandler renders every error as a page (or, for htmx, a fragment swapped into the content
 // region). Not found, foreign and malformed ids all arrive here as models.ErrNotFound and leave
-// as the same 404. Server errors are logged once, with request id, tenant and user.
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+// as the same 404; a foreign id is also counted and logged for operators. Server errors are
+// logged once, with request id, tenant and user.
+func errorHandler(log *slog.Logger, m *metrics.Metrics) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		var cross *models.CrossTenantError
+		if errors.As(err, &cross) {
+			crossTenantAttempt(c, log, m, cross)
+		}
 		props := fragments.ErrorProps{Status: fiber.StatusInternalServerError, RequestID: middleware.RequestID(c),
 			Title: "Something went wrong", Message: "The error has been logged. Please try again in a moment."}
 		var fe *fiber.Error
@@ -127,4 +138,20 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		frag := fragments.Error(props)
 		return htmx.Render(c, props.Status, pages.Error(handlers.Meta(c, props.Title), frag), frag)
 	}
+}
+
+// crossTenantAttempt tells operators, never the tenant, that a user asked for another tenant's
+// record.
+func crossTenantAttempt(c *fiber.Ctx, log *slog.Logger, m *metrics.Metrics, e *models.CrossTenantError) {
+	route := c.Route().Path
+	m.CrossTenant.WithLabelValues(route).Inc()
+	if e.Attempts >= 3 {
+		m.CrossTenantRepeats.Inc()
+	}
+	attrs := []any{"request_id", middleware.RequestID(c), "method", c.Method(), "route", route,
+		"entity", e.Entity, "attempts_5m", e.Attempts}
+	if p, ok := auth.FromContext(c.UserContext()); ok {
+		attrs = append(attrs, "tenant_id", p.Tenant.String(), "user_id", p.UserID.String())
+	}
+	log.WarnContext(c.UserContext(), "cross-tenant access attempt", attrs...)
 }

@@ -3,62 +3,31 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"moat/app/server"
 	"moat/app/store"
 	"moat/models"
 )
 
-// publicRoutes are the routes a signed-out visitor may use, and why.
-var publicRoutes = map[string]string{
-	"GET /healthz":   "orchestrators probe it",
-	"GET /":          "redirects to /customers, which asks for sign-in",
-	"GET /signup":    "creating an organization comes before any session",
-	"POST /signup":   "creating an organization comes before any session",
-	"GET /login":     "signing in comes before any session",
-	"POST /login":    "signing in comes before any session",
-	"GET /static/*":  "assets",
-	"HEAD /static/*": "assets",
-}
-
-// routes lists every route the app serves, as "METHOD /path", from Fiber's own table.
-func routes(app *fiber.App) []fiber.Route {
-	var out []fiber.Route
-	seen := map[string]bool{}
-	for _, r := range app.GetRoutes(true) {
-		key := r.Method + " " + r.Path
-		if r.Method == "HEAD" && !strings.HasPrefix(r.Path, "/static") {
-			continue // Fiber adds HEAD for every GET; the GET is attacked
-		}
-		if seen[key] || r.Method == "USE" {
-			continue
-		}
-		seen[key] = true
-		out = append(out, r)
-	}
-	return out
-}
-
-func fill(path, id string) string { return strings.ReplaceAll(path, ":id", url.PathEscape(id)) }
-
 func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
 	e := newEnv(t)
-	for _, r := range routes(e.app) {
-		key := r.Method + " " + r.Path
-		if _, ok := publicRoutes[key]; ok {
+	for _, r := range classify(t, e.app) {
+		if r.class == public {
 			continue
 		}
-		t.Run(key, func(t *testing.T) {
+		t.Run(r.key(), func(t *testing.T) {
 			c := e.client()
 			c.do("GET", "/login", "") // a signed-out session with a CSRF token, so CSRF is not what stops us
 			path := fill(r.Path, uuid.NewString())
@@ -90,8 +59,8 @@ func TestForeignIDsAnswerLikeUnknownOnes(t *testing.T) {
 	before := e.db.Checksum(t, b.Tenant.String())
 
 	attacked := 0
-	for _, r := range routes(e.app) {
-		if !strings.Contains(r.Path, ":id") {
+	for _, r := range classify(t, e.app) {
+		if r.class != record {
 			continue
 		}
 		attacked++
@@ -102,8 +71,11 @@ func TestForeignIDsAnswerLikeUnknownOnes(t *testing.T) {
 					hdr = []string{"HX-Request", "true"}
 				}
 				var bodies []string
+				var queries []int64
 				for _, id := range []string{foreign, uuid.NewString(), "not-a-uuid", foreign + "x", strings.ToUpper(foreign)} {
+					start := e.queries.n.Load()
 					res, body := ac.do(r.Method, fill(r.Path, id), ac.form("name", "Hijacked", "email", "h@example.com"), hdr...)
+					queries = append(queries, e.queries.n.Load()-start)
 					if res.StatusCode != fiber.StatusNotFound {
 						t.Fatalf("id %s: %d, want 404\n%s", id, res.StatusCode, body)
 					}
@@ -115,6 +87,9 @@ func TestForeignIDsAnswerLikeUnknownOnes(t *testing.T) {
 				for i, body := range bodies[1:] {
 					if body != bodies[0] {
 						t.Fatalf("404 bodies differ between the foreign id and case %d:\n%s\n---\n%s", i+1, bodies[0], body)
+					}
+					if queries[i+1] != queries[0] {
+						t.Fatalf("statements per request differ: foreign id %d, case %d: %d", queries[0], i+1, queries[i+1])
 					}
 				}
 			})
@@ -192,7 +167,7 @@ func TestStateChangesNeedTheCSRFToken(t *testing.T) {
 	before := e.db.Checksum(t, a.Tenant.String(), data...)
 
 	checked := 0
-	for _, r := range routes(e.app) {
+	for _, r := range classify(t, e.app) {
 		if r.Method == "GET" || r.Method == "HEAD" {
 			continue
 		}
@@ -484,4 +459,101 @@ func regexpFind(s, pattern string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// A's request for B's record is a plain 404 to A and a denied view of an unknown record in A's
+// trail; operators get a counter by route and a warning with request id, user and tenant.
+func TestCrossTenantAttemptsReachOperatorsOnly(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	b := e.signUp("globex")
+	bc := e.client()
+	bc.signIn(b.Email, password)
+	foreign := bc.createCustomer("Globex Secret")
+	ac := e.client()
+	ac.signIn(a.Email, password)
+
+	unknown := uuid.NewString()
+	ac.do("GET", "/customers/"+unknown, "")
+	if got := testutil.ToFloat64(e.metrics.CrossTenant.WithLabelValues("/customers/:id")); got != 0 {
+		t.Fatalf("an unknown id counted as cross-tenant: %v", got)
+	}
+	var ids []string
+	for _, path := range []string{"/customers/" + foreign, "/customers/" + foreign + "/edit", "/customers/" + foreign} {
+		res, _ := ac.do("GET", path, "")
+		if res.StatusCode != 404 {
+			t.Fatalf("%s: %d", path, res.StatusCode)
+		}
+		ids = append(ids, res.Header.Get("X-Request-ID"))
+	}
+	if got := testutil.ToFloat64(e.metrics.CrossTenant.WithLabelValues("/customers/:id")); got != 2 {
+		t.Errorf("moat_cross_tenant_attempts_total{route=/customers/:id} = %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(e.metrics.CrossTenant.WithLabelValues("/customers/:id/edit")); got != 1 {
+		t.Errorf("moat_cross_tenant_attempts_total{route=/customers/:id/edit} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(e.metrics.CrossTenantRepeats); got != 1 {
+		t.Errorf("repeat attempts = %v, want 1 (the third within five minutes)", got)
+	}
+
+	warnings := 0
+	for _, line := range strings.Split(e.log.String(), "\n") {
+		if !strings.Contains(line, "cross-tenant access attempt") {
+			continue
+		}
+		warnings++
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatal(err)
+		}
+		if entry["level"] != "WARN" || entry["user_id"] != a.UserID.String() || entry["tenant_id"] != a.Tenant.String() ||
+			!slices.Contains(ids, entry["request_id"].(string)) {
+			t.Errorf("warning lacks who and where: %s", line)
+		}
+	}
+	if warnings != 3 {
+		t.Errorf("%d cross-tenant warnings logged, want 3", warnings)
+	}
+
+	// A's trail: the same denied view for the foreign id as for the unknown one, nothing more.
+	rows, err := e.db.Superuser(t).Query(context.Background(),
+		"SELECT action, outcome, coalesce(details::text, '') FROM audit_events WHERE tenant_id = $1 AND entity_id IN ($2, $3) ORDER BY occurred_at",
+		a.Tenant.UUID(), foreign, unknown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trail []string
+	for rows.Next() {
+		var action, outcome, details string
+		rows.Scan(&action, &outcome, &details)
+		trail = append(trail, action+" "+outcome+" "+details)
+	}
+	want := []string{"customer.view denied ", "customer.view denied ", "customer.view denied ", "customer.view denied "}
+	if !slices.Equal(trail, want) {
+		t.Errorf("A's trail for the ids: %q, want %q", trail, want)
+	}
+	// B's trail does not learn of A's attempts.
+	var inB int
+	e.db.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND outcome = 'denied'", b.Tenant.UUID()).Scan(&inB)
+	if inB != 0 {
+		t.Errorf("B's trail shows %d denied rows", inB)
+	}
+
+	// No metric carries a tenant or user id.
+	families, err := e.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []string{a.Tenant.String(), b.Tenant.String(), a.UserID.String(), b.UserID.String(), foreign}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				for _, s := range secret {
+					if strings.Contains(l.GetValue(), s) {
+						t.Errorf("metric %s label %s carries an id", f.GetName(), l.GetName())
+					}
+				}
+			}
+		}
+	}
 }

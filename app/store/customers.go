@@ -50,8 +50,11 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 	search := cleanSearch(lq.Search)
 	p := CustomerPage{Search: search, Page: lq.Page}
 	after, keyset := decodeCursor(lq.After)
-	if p.Page < 1 || p.Page > 100000 || (!keyset && lq.After != "") {
-		p.Page, keyset = 1, false
+	switch {
+	case keyset && (p.Page < 2 || p.Page > 100000):
+		p.Page = 2 // the number is only a label; a cursor always points past the first page
+	case !keyset && (lq.After != "" || p.Page < 1 || p.Page > 100000):
+		p.Page = 1
 	}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		q := tx.Model(&models.Customer{})
@@ -87,20 +90,19 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 }
 
 // Get returns the customer with id. ErrNotFound covers unknown, deleted, foreign and malformed
-// ids alike; each is looked up the same way and audited as a denied view.
+// ids alike; each costs the same statements and is audited as a denied view.
 func (s *Customers) Get(ctx context.Context, id string) (models.Customer, error) {
 	var c models.Customer
-	var found bool
+	var miss error
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		var err error
-		found, err = take(tx, &c, id, false)
-		if err != nil {
+		if miss, err = take(tx, &c, id, false); err != nil {
 			return err
 		}
-		return audit.Record(tx, audit.Event{Action: "customer.view", Entity: "customer", EntityID: id, Outcome: outcome(found)})
+		return audit.Record(tx, audit.Event{Action: "customer.view", Entity: "customer", EntityID: id, Outcome: outcome(miss)})
 	})
-	if err == nil && !found {
-		err = models.ErrNotFound
+	if err == nil {
+		err = miss
 	}
 	return c, err
 }
@@ -137,17 +139,17 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (models
 func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInput) (models.Customer, error) {
 	invalid := in.Validate()
 	var c models.Customer
-	var found bool
+	var miss error
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		var err error
-		if found, err = take(tx, &c, id, true); err != nil {
+		if miss, err = take(tx, &c, id, true); err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "customer.update", Entity: "customer", EntityID: id, Outcome: outcome(found)}
-		if found && invalid != nil {
+		ev := audit.Event{Action: "customer.update", Entity: "customer", EntityID: id, Outcome: outcome(miss)}
+		if miss == nil && invalid != nil {
 			ev.Outcome, ev.Details = models.OutcomeRejected, invalid
 		}
-		if !found || invalid != nil {
+		if miss != nil || invalid != nil {
 			return audit.Record(tx, ev)
 		}
 		before := c
@@ -161,25 +163,23 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 	switch {
 	case err != nil:
 		return c, err
-	case !found:
-		return c, models.ErrNotFound
-	case invalid != nil:
-		return c, invalid
+	case miss != nil:
+		return c, miss
 	}
-	return c, nil
+	return c, invalid
 }
 
 // Delete removes the customer with id for good.
 func (s *Customers) Delete(ctx context.Context, id string) error {
-	var found bool
+	var miss error
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		var c models.Customer
 		var err error
-		if found, err = take(tx, &c, id, true); err != nil {
+		if miss, err = take(tx, &c, id, true); err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "customer.delete", Entity: "customer", EntityID: id, Outcome: outcome(found)}
-		if found {
+		ev := audit.Event{Action: "customer.delete", Entity: "customer", EntityID: id, Outcome: outcome(miss)}
+		if miss == nil {
 			if err := tx.Delete(&c).Error; err != nil {
 				return fmt.Errorf("delete customer: %w", err)
 			}
@@ -187,17 +187,18 @@ func (s *Customers) Delete(ctx context.Context, id string) error {
 		}
 		return audit.Record(tx, ev)
 	})
-	if err == nil && !found {
-		err = models.ErrNotFound
+	if err == nil {
+		err = miss
 	}
 	return err
 }
 
-// take loads the customer with id into c, optionally locking it for update. A malformed id is
-// looked up as the nil UUID, which never exists, so every miss costs the same one query.
-func take(tx *gorm.DB, c *models.Customer, id string, lock bool) (bool, error) {
-	uid, err := uuid.Parse(id)
-	if err != nil || len(id) != 36 {
+// take loads the customer with id into c, optionally locking it for update. On a miss it
+// returns the miss as its first result (see notFound); the second is for real failures. A
+// malformed id is looked up as the nil UUID, which never exists, so every miss costs the same.
+func take(tx *gorm.DB, c *models.Customer, id string, lock bool) (miss, err error) {
+	uid, perr := uuid.Parse(id)
+	if perr != nil || len(id) != 36 {
 		uid = uuid.Nil
 	}
 	q := tx
@@ -207,15 +208,15 @@ func take(tx *gorm.DB, c *models.Customer, id string, lock bool) (bool, error) {
 	err = q.Where("id = ?", uid).Take(c).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return false, nil
+		return notFound(tx, "customers", uid)
 	case err != nil:
-		return false, fmt.Errorf("load customer: %w", err)
+		return nil, fmt.Errorf("load customer: %w", err)
 	}
-	return true, nil
+	return nil, nil
 }
 
-func outcome(found bool) models.Outcome {
-	if found {
+func outcome(miss error) models.Outcome {
+	if miss == nil {
 		return models.OutcomeAllowed
 	}
 	return models.OutcomeDenied

@@ -207,13 +207,19 @@ func TestAuditTrailIsAppendOnlyForTheApp(t *testing.T) {
 	}
 }
 
-// One pooled connection alternating between tenants never carries one's tenant into the other's
-// work, and the setting never outlives a transaction.
-func TestPooledConnectionNeverCarriesTenant(t *testing.T) {
-	d := dbtest.New(t, 1)
+// Several tenants interleaved on a pool of one and of two connections: each sees exactly its own
+// rows, and the tenant setting never outlives a transaction on a reused connection.
+func TestPooledConnectionsNeverCarryTenant(t *testing.T) {
+	for _, size := range []int32{1, 2} {
+		t.Run(fmt.Sprintf("pool of %d", size), func(t *testing.T) { interleaveTenants(t, size, 100) })
+	}
+}
+
+func interleaveTenants(t *testing.T, poolSize int32, rounds int) {
+	d := dbtest.New(t, poolSize)
 	s := store.NewCustomers(d.Gorm)
 	ctxs := map[string]context.Context{}
-	for _, org := range []string{"acme", "globex", "initech"} {
+	for _, org := range []string{"acme", "globex", "initech", "umbrella"} {
 		ctxs[org], _ = d.Tenant(t, org)
 	}
 	var wg sync.WaitGroup
@@ -222,7 +228,7 @@ func TestPooledConnectionNeverCarriesTenant(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; i < 20; i++ {
+			for i := 0; i < rounds; i++ {
 				c, err := s.Create(ctx, models.CustomerInput{Name: fmt.Sprintf("%s customer %d", org, i)})
 				if err != nil {
 					errs <- err
@@ -249,7 +255,7 @@ func TestPooledConnectionNeverCarriesTenant(t *testing.T) {
 						return
 					}
 				}
-				// The only connection, between transactions: no tenant may linger on it.
+				// An idle pooled connection, between transactions: no tenant may linger on it.
 				var setting string
 				if err := d.Gorm.Raw("SELECT coalesce(current_setting('app.tenant_id', true), '')").Scan(&setting).Error; err != nil {
 					errs <- err
@@ -280,8 +286,9 @@ func TestPooledConnectionNeverCarriesTenant(t *testing.T) {
 				break
 			}
 		}
-		if all != 13 { // 20 created, 7 deleted (i = 0, 3, ..., 18)
-			t.Errorf("%s has %d customers, want 13", org, all)
+		want := rounds - (rounds+2)/3 // every third one (i = 0, 3, 6, ...) was deleted
+		if all != want {
+			t.Errorf("%s has %d customers, want %d", org, all, want)
 		}
 	}
 }

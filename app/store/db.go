@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
@@ -25,15 +26,23 @@ type DB struct {
 	sql  *sql.DB
 }
 
-// Open connects to url with at most maxConns connections.
-func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+// Config says how to connect.
+type Config struct {
+	URL      string
+	MaxConns int32           // 0: pgx's default
+	Tracer   pgx.QueryTracer // optional: sees every statement (tests count them)
+}
+
+// Open connects as c says.
+func Open(ctx context.Context, c Config) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(c.URL)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
 	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
+	if c.MaxConns > 0 {
+		cfg.MaxConns = c.MaxConns
 	}
+	cfg.ConnConfig.Tracer = c.Tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database pool: %w", err)
