@@ -77,7 +77,7 @@ db-reset: postgres $(BIN) ## drop the private cluster with all its data and crea
 # --- checks ---------------------------------------------------------------------------------
 
 .PHONY: test
-test: postgres chromium build check-generated lint go-test e2e ## every check: generated code, vet, Go tests, Playwright
+test: postgres chromium build check-generated lint go-test fuzz e2e ## every check: generated code, vet, Go tests, fuzzing, Playwright
 
 .PHONY: check-generated
 check-generated: # committed generated files must match their sources
@@ -95,6 +95,16 @@ lint: ## gofmt and go vet
 .PHONY: go-test
 go-test: postgres ## Go tests against real PostgreSQL (the private cluster starts itself)
 	go test -count=1 ./...
+
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzRecordID FuzzSearch FuzzCustomerForm
+
+.PHONY: fuzz
+fuzz: postgres ## a short fuzz run of every tenant-route fuzz target (FUZZTIME each; the corpus is in testdata)
+	@for target in $(FUZZ_TARGETS); do \
+	  echo "go test -run '^$$' -fuzz '^$$target\$$' -fuzztime $(FUZZTIME) ./app/server"; \
+	  go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./app/server || exit 1; \
+	done
 
 .PHONY: e2e
 e2e: postgres chromium build ## the Playwright suite in headless Chromium

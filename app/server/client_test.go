@@ -30,7 +30,7 @@ const password = "correct horse battery"
 
 // env is a Moat app over a fresh database, with its log, metrics and statement count at hand.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *dbtest.DB
 	app     *fiber.App
 	log     *syncBuffer
@@ -38,7 +38,7 @@ type env struct {
 	queries *queryCounter
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, log: &syncBuffer{}, metrics: metrics.New(), queries: &queryCounter{}}
 	e.db = dbtest.NewWith(t, store.Config{Tracer: e.queries})
@@ -103,7 +103,7 @@ func (e *env) addMember(u tenantUser, email string) {
 
 // client is a browser: it keeps cookies and the last CSRF token it was given.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	app  *fiber.App
 	jar  map[string]string
 	csrf string
@@ -111,6 +111,15 @@ type client struct {
 
 func (e *env) client() *client {
 	return &client{t: e.t, app: e.app, jar: map[string]string{}}
+}
+
+// as returns the same browser reporting to t (a fuzz input's own test).
+func (c *client) as(t testing.TB) *client {
+	jar := make(map[string]string, len(c.jar))
+	for k, v := range c.jar {
+		jar[k] = v
+	}
+	return &client{t: t, app: c.app, jar: jar, csrf: c.csrf}
 }
 
 var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]*)"`)
