@@ -17,6 +17,7 @@ import (
 	"moat/app/config"
 	"moat/app/demo"
 	"moat/app/metrics"
+	"moat/app/middleware"
 	"moat/app/posture"
 	"moat/app/server"
 	"moat/app/store"
@@ -101,6 +102,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Secure:          !cfg.Development(),
 		SessionIdle:     cfg.SessionIdle,
 		SessionAbsolute: cfg.SessionAbsolute,
+		Limits:          middleware.Limits{PerIP: cfg.SignInPerIP, PerEmail: cfg.SignInPerEmail, Window: cfg.SignInWindow},
+		TrustedProxies:  cfg.TrustedProxies,
 	})
 
 	mux := http.NewServeMux()

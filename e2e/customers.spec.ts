@@ -161,5 +161,5 @@ test('sign up a new organization, which starts empty, and sign out', async ({ pa
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto('/customers');
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?next=%2Fcustomers$/);
 });

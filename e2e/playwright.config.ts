@@ -42,6 +42,8 @@ export default defineConfig({
     env: {
       APP_ENV: 'development',
       LOG_LEVEL: 'warn',
+      SIGNIN_LIMIT_PER_IP: '10000',
+      SIGNIN_LIMIT_PER_EMAIL: '10000',
       MOAT_DB_NAME: 'moat_e2e',
       ADDR: `127.0.0.1:${port}`,
       METRICS_ADDR: '127.0.0.1:0',

@@ -39,7 +39,7 @@ type SignUpInput struct {
 	Organization string `form:"organization" validate:"required,max=200,text"`
 	Name         string `form:"name" validate:"required,max=200,text"`
 	Email        string `form:"email" validate:"required,max=254,email"`
-	Password     string `form:"password" validate:"min=12,max=1024"`
+	Password     string `form:"password" validate:"min=12,max=1024,password"`
 }
 
 // Validate trims the text fields and returns a *ValidationError naming each bad field, or nil.
@@ -50,6 +50,31 @@ func (in *SignUpInput) Validate() error {
 	in.Email = strings.TrimSpace(in.Email)
 	return validateStruct(in)
 }
+
+// NewUserInput is the team form's "add a person".
+type NewUserInput struct {
+	Name     string `form:"name" validate:"required,max=200,text"`
+	Email    string `form:"email" validate:"required,max=254,email"`
+	Role     Role   `form:"role" validate:"required,oneof=owner admin member"`
+	Password string `form:"password" validate:"min=12,max=1024,password"`
+}
+
+// Validate trims the text fields and returns a *ValidationError naming each bad field, or nil.
+func (in *NewUserInput) Validate() error {
+	in.Name = strings.TrimSpace(in.Name)
+	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
+	return validateStruct(in)
+}
+
+// PasswordChangeInput is the change-password form.
+type PasswordChangeInput struct {
+	Current string `form:"current_password" validate:"required,max=1024"`
+	New     string `form:"new_password" validate:"min=12,max=1024,password"`
+	Confirm string `form:"confirm_password" validate:"eqfield=New"`
+}
+
+// Validate returns a *ValidationError naming each bad field, or nil.
+func (in *PasswordChangeInput) Validate() error { return validateStruct(in) }
 
 var validate = newValidator()
 
@@ -64,6 +89,9 @@ func newValidator() *validator.Validate {
 	}))
 	must(v.RegisterValidation("multiline", func(fl validator.FieldLevel) bool {
 		return cleanText(fl.Field().String(), true)
+	}))
+	must(v.RegisterValidation("password", func(fl validator.FieldLevel) bool {
+		return !CommonPassword(fl.Field().String())
 	}))
 	must(v.RegisterValidation("phone", func(fl validator.FieldLevel) bool {
 		digits := 0
@@ -102,6 +130,9 @@ var messages = map[string]string{
 	"phone":     "Enter a phone number: digits, spaces and + - ( ) only.",
 	"text":      "Remove the control characters from this field.",
 	"multiline": "Remove the control characters from this field.",
+	"password":  "This password is one of the most common: choose another.",
+	"oneof":     "Choose one of the offered values.",
+	"eqfield":   "The two passwords differ.",
 }
 
 func validateStruct(s any) error {

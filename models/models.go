@@ -16,6 +16,15 @@ const (
 	RoleMember Role = "member"
 )
 
+// Roles lists the roles, most privileged first.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleMember}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == RoleMember }
+
+// ManagesTeam reports whether r may see and manage the team and the audit trail.
+func (r Role) ManagesTeam() bool { return r == RoleOwner || r == RoleAdmin }
+
 // Tenant is an organization. Its id is the tenant every other row belongs to.
 type Tenant struct {
 	ID        uuid.UUID `gorm:"type:uuid;primaryKey"`
@@ -25,14 +34,33 @@ type Tenant struct {
 
 // User is a person who signs in to one tenant.
 type User struct {
-	TenantID     uuid.UUID `gorm:"type:uuid;primaryKey"`
-	ID           uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
-	Email        string
-	Name         string
-	PasswordHash string
-	Role         Role
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	TenantID           uuid.UUID `gorm:"type:uuid;primaryKey"`
+	ID                 uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
+	Email              string
+	Name               string
+	PasswordHash       string
+	Role               Role
+	MustChangePassword bool
+	DeactivatedAt      *time.Time
+	PasswordChangedAt  time.Time `gorm:"default:now()"`
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Active reports whether the person may sign in.
+func (u User) Active() bool { return u.DeactivatedAt == nil }
+
+// UserSession is one signed-in session of a person: what they see on their account page, and
+// what a role change or deactivation ends.
+type UserSession struct {
+	TenantID   uuid.UUID `gorm:"type:uuid;primaryKey"`
+	ID         uuid.UUID `gorm:"type:uuid;primaryKey"`
+	UserID     uuid.UUID `gorm:"type:uuid"`
+	SessionKey string    `json:"-"`
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	IP         string `gorm:"column:ip"`
+	UserAgent  string
 }
 
 // Customer is a tenant's customer.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -21,13 +22,23 @@ const (
 	argonSaltLen   = 16
 )
 
+// hashing bounds how many argon2id computations run at once: each takes argonMemoryKiB of
+// memory, and a burst of sign-ins must queue rather than exhaust the server's memory.
+var hashing = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+}
+
 // HashPassword returns the password's argon2id hash in the PHC string format.
 func HashPassword(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := idKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -57,6 +68,9 @@ func CheckPassword(hash, password string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("password hash: key: %w", err)
 	}
-	got := argon2.IDKey([]byte(password), salt, iters, mem, threads, uint32(len(want)))
+	if mem > 256*1024 || iters > 16 || threads == 0 || len(want) == 0 || len(want) > 64 {
+		return false, errors.New("password hash: parameters out of range")
+	}
+	got := idKey([]byte(password), salt, iters, mem, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -19,6 +19,10 @@ type Principal struct {
 	Role   models.Role
 	Name   string
 	Email  string
+	// MustChangePassword holds a person with a first password to the change-password page.
+	MustChangePassword bool
+	// SessionID names this signed-in session in the person's list of sessions.
+	SessionID uuid.UUID
 }
 
 type ctxKey struct{}

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
 	"moat/app/tenant"
@@ -44,7 +46,7 @@ func (s *Service) SignUp(ctx context.Context, in models.SignUpInput) (Principal,
 	}
 	t := tenant.FromUUID(uuid.New())
 	u := models.User{ID: uuid.New(), Email: strings.ToLower(in.Email), Name: in.Name, PasswordHash: hash, Role: models.RoleOwner}
-	p := Principal{Tenant: t, UserID: u.ID, Role: u.Role, Name: u.Name, Email: u.Email}
+	p := Principal{Tenant: t, UserID: u.ID, Role: u.Role, Name: u.Name, Email: u.Email, SessionID: uuid.New()}
 	ctx = NewContext(ctx, p)
 	r := audit.RequestFrom(ctx)
 	r.UserID = u.ID
@@ -77,12 +79,14 @@ func (s *Service) SignUp(ctx context.Context, in models.SignUpInput) (Principal,
 func (s *Service) SignIn(ctx context.Context, email, password string) (Principal, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	var found []struct {
-		TenantID     uuid.UUID
-		ID           uuid.UUID
-		Name         string
-		Email        string
-		PasswordHash string
-		Role         models.Role
+		TenantID           uuid.UUID
+		ID                 uuid.UUID
+		Name               string
+		Email              string
+		PasswordHash       string
+		Role               models.Role
+		MustChangePassword bool
+		Deactivated        bool
 	}
 	if len(email) <= 254 && !strings.ContainsRune(email, 0) {
 		// sign_in_lookup is the one SECURITY DEFINER function: one user's row by email.
@@ -100,14 +104,20 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Principal
 	if err != nil {
 		return Principal{}, err
 	}
-	p := Principal{Tenant: tenant.FromUUID(u.TenantID), UserID: u.ID, Role: u.Role, Name: u.Name, Email: u.Email}
+	p := Principal{Tenant: tenant.FromUUID(u.TenantID), UserID: u.ID, Role: u.Role, Name: u.Name, Email: u.Email,
+		MustChangePassword: u.MustChangePassword, SessionID: uuid.New()}
 	ctx = NewContext(ctx, p)
 	r := audit.RequestFrom(ctx)
 	r.UserID = u.ID
 	ctx = audit.NewContext(ctx, r)
 	ev := audit.Event{Action: "auth.sign_in", Entity: "user", EntityID: u.ID.String(), Outcome: models.OutcomeAllowed}
-	if !ok {
-		ev.Outcome = models.OutcomeDenied
+	switch {
+	case !ok:
+		ev.Outcome, ev.Details = models.OutcomeDenied, map[string]string{"reason": "wrong password"}
+	case u.Deactivated:
+		// The same answer as a wrong password: a deactivated account is not confirmed to anyone.
+		ok = false
+		ev.Outcome, ev.Details = models.OutcomeDenied, map[string]string{"reason": "deactivated"}
 	}
 	if err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error { return audit.Record(tx, ev) }); err != nil {
 		return Principal{}, err
@@ -118,15 +128,52 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Principal
 	return p, nil
 }
 
-// SignOut records that the person in ctx signed out.
-func (s *Service) SignOut(ctx context.Context) error {
+// ChangePassword replaces the password of the person in ctx after checking the current one.
+// A wrong current password, or input the rules refuse, is a *models.ValidationError.
+func (s *Service) ChangePassword(ctx context.Context, in models.PasswordChangeInput, now time.Time) error {
 	p, ok := FromContext(ctx)
 	if !ok {
-		return nil
+		return models.ErrNoTenant
 	}
-	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return audit.Record(tx, audit.Event{Action: "auth.sign_out", Entity: "user", EntityID: p.UserID.String(), Outcome: models.OutcomeAllowed})
+	invalid := in.Validate()
+	var result error
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		ev := audit.Event{Action: "user.password_change", Entity: "user", EntityID: p.UserID.String(), Outcome: models.OutcomeRejected}
+		var u models.User
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", p.UserID).Take(&u).Error; err != nil {
+			return fmt.Errorf("load user: %w", err)
+		}
+		ok, err := CheckPassword(u.PasswordHash, in.Current)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !ok:
+			result = &models.ValidationError{Fields: map[string]string{"current_password": "This is not your current password."}}
+			ev.Outcome = models.OutcomeDenied
+		case invalid != nil:
+			result = invalid
+		case in.New == in.Current:
+			result = &models.ValidationError{Fields: map[string]string{"new_password": "Choose a password different from the current one."}}
+		}
+		if result != nil {
+			ev.Details = result
+			return audit.Record(tx, ev)
+		}
+		hash, err := HashPassword(in.New)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&u).Updates(map[string]any{"password_hash": hash, "must_change_password": false, "password_changed_at": now}).Error; err != nil {
+			return fmt.Errorf("update password: %w", err)
+		}
+		ev.Outcome = models.OutcomeAllowed
+		return audit.Record(tx, ev)
 	})
+	if err != nil {
+		return err
+	}
+	return result
 }
 
 var dummyHash = sync.OnceValue(func() string {

@@ -4,6 +4,8 @@ package config
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,6 +19,10 @@ type Config struct {
 	ClusterDatabase      string // database name in the private cluster
 	SessionIdle          time.Duration
 	SessionAbsolute      time.Duration
+	SignInPerIP          int           // sign-in and sign-up attempts per IP address per window
+	SignInPerEmail       int           // sign-in and sign-up attempts per email per window
+	SignInWindow         time.Duration // the rate limits' sliding window
+	TrustedProxies       []string      // addresses or CIDRs of reverse proxies allowed to set X-Forwarded-For
 }
 
 // FromEnv reads the configuration, with defaults for everything.
@@ -35,6 +41,18 @@ func FromEnv() (Config, error) {
 	}
 	if c.SessionAbsolute, err = time.ParseDuration(env("SESSION_MAX_LIFETIME", "12h")); err != nil {
 		return c, fmt.Errorf("SESSION_MAX_LIFETIME: %w", err)
+	}
+	if c.SignInWindow, err = time.ParseDuration(env("SIGNIN_LIMIT_WINDOW", "15m")); err != nil {
+		return c, fmt.Errorf("SIGNIN_LIMIT_WINDOW: %w", err)
+	}
+	if c.SignInPerIP, err = strconv.Atoi(env("SIGNIN_LIMIT_PER_IP", "100")); err != nil {
+		return c, fmt.Errorf("SIGNIN_LIMIT_PER_IP: %w", err)
+	}
+	if c.SignInPerEmail, err = strconv.Atoi(env("SIGNIN_LIMIT_PER_EMAIL", "10")); err != nil {
+		return c, fmt.Errorf("SIGNIN_LIMIT_PER_EMAIL: %w", err)
+	}
+	if v := os.Getenv("TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = strings.Split(v, ",")
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"moat/app/auth"
 	"moat/app/htmx"
@@ -17,6 +18,7 @@ import (
 type Auth struct {
 	Service  *auth.Service
 	Sessions *middleware.Sessions
+	Failures prometheus.Counter // refused sign-ins, for operators
 }
 
 // signedIn reports whether the request already has a signed-in session.
@@ -57,21 +59,33 @@ func (h *Auth) Signup(c *fiber.Ctx) error {
 	return htmx.FullRedirect(c, "/customers")
 }
 
-// ShowLogin shows the sign-in form.
+// ShowLogin shows the sign-in form, with a notice when a session just expired, and remembers
+// the page to return to.
 func (h *Auth) ShowLogin(c *fiber.Ctx) error {
+	next := middleware.SafeNext(c.Query("next"))
 	if signedIn(c) {
-		return c.Redirect("/customers", fiber.StatusSeeOther)
+		return c.Redirect(orDefault(next, "/customers"), fiber.StatusSeeOther)
 	}
-	page := pages.Login(meta(c, "Sign in", ""), pages.LoginProps{})
+	props := pages.LoginProps{Next: utils.CopyString(next)}
+	switch {
+	case c.Query("expired") != "":
+		props.Notice = "Your session expired. Please sign in again."
+	case c.Query("signed_out") != "":
+		props.Notice = "You have signed out."
+	}
+	page := pages.Login(meta(c, "Sign in", ""), props)
 	return htmx.Render(c, fiber.StatusOK, page, page)
 }
 
-// Login signs a person in with a new session id, or answers 401 with one generic message.
+// Login signs a person in with a new session id and sends them to the page they wanted, or
+// answers 401 with one generic message.
 func (h *Auth) Login(c *fiber.Ctx) error {
 	email := utils.CopyString(c.FormValue("email"))
+	next := utils.CopyString(middleware.SafeNext(c.FormValue("next")))
 	p, err := h.Service.SignIn(c.UserContext(), email, c.FormValue("password"))
 	if errors.Is(err, auth.ErrBadCredentials) {
-		page := pages.Login(meta(c, "Sign in", ""), pages.LoginProps{Email: email, Error: "The email or password is incorrect."})
+		h.Failures.Inc()
+		page := pages.Login(meta(c, "Sign in", ""), pages.LoginProps{Email: email, Next: next, Error: "The email or password is incorrect."})
 		return htmx.Render(c, fiber.StatusUnauthorized, page, page)
 	}
 	if err != nil {
@@ -80,16 +94,23 @@ func (h *Auth) Login(c *fiber.Ctx) error {
 	if err := h.Sessions.Start(c, p); err != nil {
 		return err
 	}
-	return htmx.FullRedirect(c, "/customers")
+	if p.MustChangePassword {
+		next = middleware.PasswordPage
+	}
+	return htmx.FullRedirect(c, orDefault(next, "/customers"))
 }
 
 // Logout ends the session on the server.
 func (h *Auth) Logout(c *fiber.Ctx) error {
-	if err := h.Service.SignOut(c.UserContext()); err != nil {
-		return err
-	}
 	if err := h.Sessions.End(c); err != nil {
 		return err
 	}
 	return htmx.FullRedirect(c, "/login")
+}
+
+func orDefault(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }

@@ -20,7 +20,7 @@ func meta(c *fiber.Ctx, title, active string) layouts.Meta {
 	m := layouts.Meta{Title: title, CSRF: middleware.CSRFToken(c), Active: active, RequestID: middleware.RequestID(c)}
 	if p, ok := auth.FromContext(c.UserContext()); ok {
 		m.UserName = p.Name
-		m.CanAudit = p.Role == models.RoleOwner
+		m.CanAudit = p.Role.ManagesTeam()
 	}
 	return m
 }

@@ -21,6 +21,10 @@ type Metrics struct {
 	Duration *prometheus.HistogramVec
 	// CrossTenant counts requests for an id that exists in another tenant, by route pattern.
 	CrossTenant *prometheus.CounterVec
+	// RateLimited counts sign-in and sign-up attempts refused by a rate limit, by route pattern.
+	RateLimited *prometheus.CounterVec
+	// SignInFailures counts refused sign-ins: wrong password, unknown email or deactivated.
+	SignInFailures prometheus.Counter
 	// CrossTenantRepeats counts cross-tenant attempts that were a user's third or later within
 	// five minutes: the signal the example alert fires on.
 	CrossTenantRepeats prometheus.Counter
@@ -40,6 +44,12 @@ func New() *Metrics {
 		CrossTenant: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "moat_cross_tenant_attempts_total", Help: "Requests for a record id that exists in another tenant, by route pattern.",
 		}, []string{"route"}),
+		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "moat_rate_limited_total", Help: "Requests refused by a rate limit, by route pattern.",
+		}, []string{"route"}),
+		SignInFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "moat_sign_in_failures_total", Help: "Refused sign-ins: wrong password, unknown email or deactivated account.",
+		}),
 		CrossTenantRepeats: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "moat_cross_tenant_repeat_attempts_total",
 			Help: "Cross-tenant attempts that were at least the third by the same user within five minutes.",
@@ -48,7 +58,7 @@ func New() *Metrics {
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.Requests, m.Duration, m.CrossTenant, m.CrossTenantRepeats,
+		m.Requests, m.Duration, m.CrossTenant, m.CrossTenantRepeats, m.RateLimited, m.SignInFailures,
 	)
 	return m
 }

@@ -12,21 +12,29 @@ import (
 	"moat/models"
 )
 
-// RequireSignIn sends signed-out visitors to the sign-in page.
+// PasswordPage is where a person with a first password must go before anything else.
+const PasswordPage = "/account/password"
+
+// RequireSignIn sends signed-out visitors to the sign-in page, which brings them back here
+// afterwards, and holds a person who must change their password to the password page.
 func RequireSignIn(c *fiber.Ctx) error {
-	if _, ok := auth.FromContext(c.UserContext()); !ok {
-		return htmx.FullRedirect(c, "/login")
+	p, ok := auth.FromContext(c.UserContext())
+	if !ok {
+		return htmx.FullRedirect(c, LoginURL(c))
+	}
+	if p.MustChangePassword && c.Path() != PasswordPage && c.Path() != "/logout" {
+		return htmx.FullRedirect(c, PasswordPage)
 	}
 	return c.Next()
 }
 
 // RequireRole lets only the given roles through. Anyone else gets the same 404 as a page that
-// does not exist, and a denied row in their tenant's trail.
+// does not exist, and a denied row in their tenant's trail. It runs after RequireSignIn.
 func RequireRole(db *gorm.DB, roles ...models.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p, ok := auth.FromContext(c.UserContext())
 		if !ok {
-			return htmx.FullRedirect(c, "/login")
+			return htmx.FullRedirect(c, LoginURL(c))
 		}
 		if slices.Contains(roles, p.Role) {
 			return c.Next()

@@ -3,6 +3,10 @@
 package middleware
 
 import (
+	"errors"
+	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,30 +16,43 @@ import (
 
 	"moat/app/audit"
 	"moat/app/auth"
+	"moat/app/store"
 	"moat/app/tenant"
 	"moat/models"
 )
 
 // Session keys. The tenant is read from here and nowhere else.
 const (
-	keyUser    = "user"
-	keyTenant  = "tenant"
-	keyRole    = "role"
-	keyName    = "name"
-	keyEmail   = "email"
-	keyStarted = "started"
+	keyUser       = "user"
+	keyTenant     = "tenant"
+	keyRole       = "role"
+	keyName       = "name"
+	keyEmail      = "email"
+	keyStarted    = "started"
+	keySeen       = "seen"
+	keySessionID  = "sid"
+	keyMustChange = "must_change"
+	expiredLocal  = "moat.session_expired"
 )
+
+// touchEvery is how stale a session's last-seen time may get before a request refreshes it: the
+// idle timeout is exact to this, and most requests write nothing for it.
+const touchEvery = time.Minute
 
 // Sessions loads the server-side session of every request and turns it into a Principal.
 type Sessions struct {
 	Store    *session.Store
-	Absolute time.Duration // a session older than this is ended, however active
+	List     *store.Sessions // each person's sessions, to show and end them
+	Idle     time.Duration   // a session unused this long is ended
+	Absolute time.Duration   // a session older than this is ended, however active
 	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Load puts the request's audit metadata, and for a signed-in session its Principal (and so its
-// tenant), in the request's user context. Values from the request are copied: Fiber reuses its
-// buffers once the handler returns.
+// tenant), in the request's user context. A session past its idle or absolute lifetime is ended
+// on the server here. Values from the request are copied: Fiber reuses its buffers once the
+// handler returns.
 func (s *Sessions) Load(c *fiber.Ctx) error {
 	sess, err := s.Store.Get(c)
 	if err != nil {
@@ -47,36 +64,71 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		IP:        utils.CopyString(c.IP()),
 		UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)),
 	}
-	if p, ok := s.principal(sess); ok {
-		ctx = auth.NewContext(ctx, p)
+	if sess.Get(keyUser) == nil {
+		c.SetUserContext(audit.NewContext(ctx, req))
+		return c.Next()
+	}
+	p, started, seen, ok := principal(sess)
+	now := s.Now()
+	if ok {
 		req.UserID = p.UserID
-	} else if sess.Get(keyUser) != nil {
-		// Past its absolute lifetime, or unreadable: end it on the server.
+		ctx = audit.NewContext(auth.NewContext(ctx, p), req)
+	}
+	switch {
+	case !ok:
 		if err := sess.Destroy(); err != nil {
 			return err
 		}
+		ctx = audit.NewContext(ctx, req)
+	case now.Sub(started) > s.Absolute, now.Sub(seen) > s.Idle:
+		reason := "idle timeout"
+		if now.Sub(started) > s.Absolute {
+			reason = "lifetime reached"
+		}
+		if err := s.List.End(ctx, "session.end", p.SessionID.String(), reason); err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		if err := sess.Destroy(); err != nil {
+			return err
+		}
+		c.Locals(expiredLocal, true)
+		ctx = audit.NewContext(c.UserContext(), audit.Request{RequestID: req.RequestID, IP: req.IP, UserAgent: req.UserAgent})
+	case now.Sub(seen) > touchEvery:
+		sess.Set(keySeen, now.Unix())
+		if err := sess.Save(); err != nil {
+			return err
+		}
+		if err := s.List.Touch(ctx, p.SessionID, now); err != nil {
+			return err
+		}
 	}
-	c.SetUserContext(audit.NewContext(ctx, req))
+	c.SetUserContext(ctx)
 	return c.Next()
 }
 
-func (s *Sessions) principal(sess *session.Session) (auth.Principal, bool) {
+func principal(sess *session.Session) (p auth.Principal, started, seen time.Time, ok bool) {
 	userID, err1 := uuid.Parse(str(sess.Get(keyUser)))
 	tenantID, err2 := uuid.Parse(str(sess.Get(keyTenant)))
-	started, _ := sess.Get(keyStarted).(int64)
-	if err1 != nil || err2 != nil || s.Now().Sub(time.Unix(started, 0)) > s.Absolute {
-		return auth.Principal{}, false
+	sid, err3 := uuid.Parse(str(sess.Get(keySessionID)))
+	startedAt, _ := sess.Get(keyStarted).(int64)
+	seenAt, _ := sess.Get(keySeen).(int64)
+	if err1 != nil || err2 != nil || err3 != nil || startedAt == 0 || seenAt == 0 {
+		return p, started, seen, false
 	}
+	mustChange, _ := sess.Get(keyMustChange).(bool)
 	return auth.Principal{
-		Tenant: tenant.FromUUID(tenantID),
-		UserID: userID,
-		Role:   models.Role(str(sess.Get(keyRole))),
-		Name:   str(sess.Get(keyName)),
-		Email:  str(sess.Get(keyEmail)),
-	}, true
+		Tenant:             tenant.FromUUID(tenantID),
+		UserID:             userID,
+		Role:               models.Role(str(sess.Get(keyRole))),
+		Name:               str(sess.Get(keyName)),
+		Email:              str(sess.Get(keyEmail)),
+		MustChangePassword: mustChange,
+		SessionID:          sid,
+	}, time.Unix(startedAt, 0), time.Unix(seenAt, 0), true
 }
 
-// Start signs p in: the old session is deleted and a new one, with a new id, holds p.
+// Start signs p in: the old session is deleted, and a new one, with a new id, holds p and is
+// added to p's list of sessions.
 func (s *Sessions) Start(c *fiber.Ctx, p auth.Principal) error {
 	sess, err := s.Store.Get(c)
 	if err != nil {
@@ -85,22 +137,100 @@ func (s *Sessions) Start(c *fiber.Ctx, p auth.Principal) error {
 	if err := sess.Reset(); err != nil {
 		return err
 	}
+	now := s.Now()
+	key := sess.ID()
+	// Listed first: a session that exists must be one that can be ended.
+	ctx := auth.NewContext(c.UserContext(), p)
+	if err := s.List.Record(ctx, models.UserSession{
+		ID: p.SessionID, UserID: p.UserID, SessionKey: key, CreatedAt: now, LastSeenAt: now,
+		IP: utils.CopyString(c.IP()), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)),
+	}); err != nil {
+		return err
+	}
+	s.fill(sess, p, now.Unix())
+	return sess.Save()
+}
+
+// Renew gives the current session a new id, keeping its lifetime, after a privilege change
+// (here: a new password), and updates what it holds of p.
+func (s *Sessions) Renew(c *fiber.Ctx, p auth.Principal) error {
+	sess, err := s.Store.Get(c)
+	if err != nil {
+		return err
+	}
+	started, _ := sess.Get(keyStarted).(int64)
+	if err := sess.Regenerate(); err != nil {
+		return err
+	}
+	key := sess.ID()
+	s.fill(sess, p, started)
+	if err := sess.Save(); err != nil {
+		return err
+	}
+	return s.List.Rekey(auth.NewContext(c.UserContext(), p), p.SessionID, key)
+}
+
+func (s *Sessions) fill(sess *session.Session, p auth.Principal, started int64) {
 	sess.Set(keyUser, p.UserID.String())
 	sess.Set(keyTenant, p.Tenant.String())
 	sess.Set(keyRole, string(p.Role))
 	sess.Set(keyName, p.Name)
 	sess.Set(keyEmail, p.Email)
-	sess.Set(keyStarted, s.Now().Unix())
-	return sess.Save()
+	sess.Set(keySessionID, p.SessionID.String())
+	sess.Set(keyMustChange, p.MustChangePassword)
+	sess.Set(keyStarted, started)
+	sess.Set(keySeen, s.Now().Unix())
 }
 
-// End deletes the request's session on the server and expires its cookie.
+// End signs the request's person out: their session is deleted on the server and dropped from
+// their list.
 func (s *Sessions) End(c *fiber.Ctx) error {
+	if p, ok := auth.FromContext(c.UserContext()); ok {
+		if err := s.List.End(c.UserContext(), "auth.sign_out", p.SessionID.String(), "signed out"); err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+	}
 	sess, err := s.Store.Get(c)
 	if err != nil {
 		return err
 	}
 	return sess.Destroy()
+}
+
+// Expired reports whether this request's session was just ended for age.
+func Expired(c *fiber.Ctx) bool {
+	v, _ := c.Locals(expiredLocal).(bool)
+	return v
+}
+
+// LoginURL is the sign-in page that returns to the request's page afterwards, with a notice
+// when the session expired.
+func LoginURL(c *fiber.Ctx) string {
+	v := url.Values{}
+	if c.Method() == fiber.MethodGet {
+		v.Set("next", string(c.Request().URI().RequestURI()))
+	}
+	if Expired(c) {
+		v.Set("expired", "1")
+	}
+	if len(v) == 0 {
+		return "/login"
+	}
+	return "/login?" + v.Encode()
+}
+
+// SafeNext returns next when it is a path on this site, and "" otherwise: never another
+// origin, a scheme, or a protocol-relative or backslash path.
+func SafeNext(next string) string {
+	if next == "" || len(next) > 2000 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsAny(next, "\\\r\n\t") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return ""
+	}
+	return next
 }
 
 func str(v any) string {

@@ -9,8 +9,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
-	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/fiber/v2/middleware/session"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
@@ -29,13 +29,16 @@ const (
 	CSRFField = "_csrf"
 )
 
-// RequestID gives every request an id, returned as X-Request-ID.
+// RequestIDs gives every request an id of the server's making, returned as X-Request-ID. An id
+// sent by the client is ignored: ids end up in audit rows and logs, where a chosen one could
+// confuse an investigation.
 func RequestIDs() fiber.Handler {
-	return requestid.New(requestid.Config{
-		Header:     "X-Request-ID",
-		ContextKey: requestIDKey,
-		Generator:  func() string { return uuid.NewString() },
-	})
+	return func(c *fiber.Ctx) error {
+		id := uuid.NewString()
+		c.Locals(requestIDKey, id)
+		c.Set(fiber.HeaderXRequestID, id)
+		return c.Next()
+	}
 }
 
 // RequestID returns the request's id.
@@ -61,11 +64,12 @@ func AccessLog(log *slog.Logger, m *metrics.Metrics) fiber.Handler {
 			}
 		}
 		elapsed := time.Since(start)
-		route, status := c.Route().Path, c.Response().StatusCode()
-		m.Requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
-		m.Duration.WithLabelValues(route, c.Method()).Observe(elapsed.Seconds())
+		// Label values are kept by Prometheus: copies, never Fiber's reused buffers.
+		route, method, status := utils.CopyString(c.Route().Path), utils.CopyString(c.Method()), c.Response().StatusCode()
+		m.Requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+		m.Duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 		attrs := []any{
-			"method", c.Method(), "route", route, "status", status,
+			"method", method, "route", route, "status", status,
 			"duration_ms", float64(elapsed.Microseconds()) / 1000, "request_id", RequestID(c),
 		}
 		if p, ok := auth.FromContext(c.UserContext()); ok {
@@ -121,7 +125,7 @@ func CSRF(store *session.Store, secure bool, idle time.Duration, db *gorm.DB) fi
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
 			if _, ok := auth.FromContext(c.UserContext()); ok {
 				if aerr := audit.RecordAlone(c.UserContext(), db, audit.Event{
-					Action: "request.csrf", Entity: "request", EntityID: c.Method() + " " + c.Route().Path, Outcome: models.OutcomeDenied,
+					Action: "request.csrf", Entity: "request", EntityID: utils.CopyString(c.Method() + " " + c.Path()), Outcome: models.OutcomeDenied,
 				}); aerr != nil {
 					return aerr
 				}

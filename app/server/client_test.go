@@ -21,6 +21,7 @@ import (
 	"moat/app/auth"
 	"moat/app/dbtest"
 	"moat/app/metrics"
+	"moat/app/middleware"
 	"moat/app/server"
 	"moat/app/store"
 	"moat/models"
@@ -30,6 +31,7 @@ const password = "correct horse battery"
 
 // env is a Moat app over a fresh database, with its log, metrics and statement count at hand.
 type env struct {
+	clock   *clock
 	t       testing.TB
 	db      *dbtest.DB
 	app     *fiber.App
@@ -40,15 +42,42 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, log: &syncBuffer{}, metrics: metrics.New(), queries: &queryCounter{}}
+	return newEnvWith(t, middleware.Limits{PerIP: 10000, PerEmail: 10000, Window: time.Minute})
+}
+
+func newEnvWith(t testing.TB, limits middleware.Limits) *env {
+	t.Helper()
+	e := &env{t: t, log: &syncBuffer{}, metrics: metrics.New(), queries: &queryCounter{}, clock: &clock{now: time.Now()}}
 	e.db = dbtest.NewWith(t, store.Config{Tracer: e.queries})
 	e.app = server.New(e.db.DB, server.Options{
 		Log:             slog.New(slog.NewJSONHandler(e.log, nil)),
 		Metrics:         e.metrics,
 		SessionIdle:     30 * time.Minute,
 		SessionAbsolute: 12 * time.Hour,
+		Limits:          limits,
+		Now:             e.clock.Now,
 	})
 	return e
+}
+
+// clock is the app's time, moved by tests. Each reading ticks a microsecond, so that events
+// keep their order in the database.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Microsecond)
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // queryCounter counts the statements sent to PostgreSQL.
@@ -92,13 +121,27 @@ func (e *env) signUp(org string) tenantUser {
 	return tenantUser{Principal: p, Email: p.Email, Ctx: ctx}
 }
 
-// addMember adds a member to u's tenant.
-func (e *env) addMember(u tenantUser, email string) {
+// addMember adds a member to u's tenant and returns the member's id.
+func (e *env) addMember(u tenantUser, email string) string {
 	e.t.Helper()
 	svc := auth.NewService(e.db.Gorm, slog.New(slog.DiscardHandler))
-	if _, err := svc.AddUser(u.Ctx, "Member", email, password, models.RoleMember); err != nil {
+	m, err := svc.AddUser(u.Ctx, "Member", email, password, models.RoleMember)
+	if err != nil {
 		e.t.Fatal(err)
 	}
+	return m.ID.String()
+}
+
+// lastSession returns the id of the newest listed session of user id.
+func (e *env) lastSession(userID string) string {
+	e.t.Helper()
+	var id string
+	err := e.db.Superuser(e.t).QueryRow(context.Background(),
+		"SELECT id::text FROM user_sessions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1", userID).Scan(&id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
 }
 
 // client is a browser: it keeps cookies and the last CSRF token it was given.

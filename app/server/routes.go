@@ -12,21 +12,31 @@ import (
 )
 
 // routes is Moat's whole URL surface.
-func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, o Options) {
+func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits []fiber.Handler, o Options) {
+	service := auth.NewService(db.Gorm, o.Log)
 	customers := &handlers.Customers{Store: store.NewCustomers(db.Gorm)}
-	accounts := &handlers.Auth{Service: auth.NewService(db.Gorm, o.Log), Sessions: sessions}
+	accounts := &handlers.Auth{Service: service, Sessions: sessions, Failures: o.Metrics.SignInFailures}
+	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}
+	team := &handlers.Team{Users: store.NewUsers(db.Gorm), Sessions: sessions}
 	trail := &handlers.Audit{Reader: audit.NewReader(db.Gorm)}
 	user := middleware.RequireSignIn
-	owner := middleware.RequireRole(db.Gorm, models.RoleOwner)
+	managers := middleware.RequireRole(db.Gorm, models.RoleOwner, models.RoleAdmin)
+	limited := func(h fiber.Handler) []fiber.Handler { return append(append([]fiber.Handler{}, limits...), h) }
 
 	app.Get("/healthz", handlers.Health(db))
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/customers", fiber.StatusSeeOther) })
 
 	app.Get("/signup", accounts.ShowSignup)
-	app.Post("/signup", accounts.Signup)
+	app.Post("/signup", limited(accounts.Signup)...)
 	app.Get("/login", accounts.ShowLogin)
-	app.Post("/login", accounts.Login)
+	app.Post("/login", limited(accounts.Login)...)
 	app.Post("/logout", user, accounts.Logout)
+
+	app.Get("/account", user, account.ShowAccount)
+	app.Post("/account/sessions/end-others", user, account.EndOtherSessions)
+	app.Post("/account/sessions/:id/end", user, account.EndSession)
+	app.Get("/account/password", user, account.ShowPassword)
+	app.Post("/account/password", append([]fiber.Handler{user}, limited(account.ChangePassword)...)...)
 
 	app.Get("/customers", user, customers.ListCustomers)
 	app.Get("/customers/new", user, customers.NewCustomer)
@@ -38,5 +48,12 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, o Optio
 	app.Post("/customers/:id/delete", user, customers.DeleteCustomer)
 	app.Delete("/customers/:id", user, customers.DeleteCustomer)
 
-	app.Get("/audit", user, owner, trail.ListAudit)
+	app.Get("/team", user, managers, team.ShowTeam)
+	app.Post("/team", user, managers, team.AddMember)
+	app.Post("/team/:id/role", user, managers, team.ChangeRole)
+	app.Post("/team/:id/deactivate", user, managers, team.Deactivate)
+	app.Post("/team/:id/reactivate", user, managers, team.Reactivate)
+	app.Post("/team/:id/remove", user, managers, team.Remove)
+
+	app.Get("/audit", user, managers, trail.ListAudit)
 }

@@ -32,6 +32,8 @@ type Options struct {
 	Secure          bool // Secure cookies with the __Host- prefix; off only in development
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
+	Limits          middleware.Limits // sign-in and sign-up rate limits
+	TrustedProxies  []string          // proxies whose X-Forwarded-For names the client; none by default
 	Now             func() time.Time
 }
 
@@ -43,18 +45,29 @@ func New(db *store.DB, o Options) *fiber.App {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
+	if o.Limits.Window == 0 {
+		o.Limits = middleware.Limits{PerIP: 100, PerEmail: 10, Window: 15 * time.Minute}
+	}
 	app := fiber.New(fiber.Config{
-		AppName:               "moat",
-		BodyLimit:             BodyLimit,
-		ReadBufferSize:        16 * 1024, // request line and headers: room for long search URLs
-		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(o.Log, o.Metrics),
-		ReadTimeout:           15 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           60 * time.Second,
+		AppName:        "moat",
+		BodyLimit:      BodyLimit,
+		ReadBufferSize: 16 * 1024, // request line and headers: room for long search URLs
+		// The client's address (for rate limits and the trail) comes from X-Forwarded-For
+		// only when the direct peer is a trusted proxy.
+		EnableTrustedProxyCheck: len(o.TrustedProxies) > 0,
+		TrustedProxies:          o.TrustedProxies,
+		ProxyHeader:             proxyHeader(o.TrustedProxies),
+		DisableStartupMessage:   true,
+		ErrorHandler:            errorHandler(o.Log, o.Metrics),
+		ReadTimeout:             15 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             60 * time.Second,
 	})
 
 	cookie := "moat_session"
@@ -71,8 +84,11 @@ func New(db *store.DB, o Options) *fiber.App {
 			CookieSameSite: "Lax",
 			CookiePath:     "/",
 		}),
+		List:     store.NewSessions(db.Gorm),
+		Idle:     o.SessionIdle,
 		Absolute: o.SessionAbsolute,
 		Now:      o.Now,
+		Log:      o.Log,
 	}
 
 	app.Use(middleware.RequestIDs())
@@ -88,7 +104,8 @@ func New(db *store.DB, o Options) *fiber.App {
 	})
 	app.Use(middleware.CSRF(sessions.Store, o.Secure, o.SessionIdle, db.Gorm))
 
-	routes(app, db, sessions, o)
+	limits := middleware.RateLimits(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute}), o.Limits, o.Metrics)
+	routes(app, db, sessions, limits, o)
 	return app
 }
 
@@ -116,6 +133,8 @@ func errorHandler(log *slog.Logger, m *metrics.Metrics) fiber.ErrorHandler {
 			props.Title, props.Message = "Page not found", "There is nothing here, or it is not yours to see."
 		case fiber.StatusForbidden:
 			props.Title, props.Message = "Request refused", "The form was out of date or incomplete. Go back, reload the page and try again."
+		case fiber.StatusTooManyRequests:
+			props.Title, props.Message = "Too many attempts", fe.Message
 		case fiber.StatusRequestEntityTooLarge:
 			props.Title, props.Message = "Too much data", "The request was larger than Moat accepts."
 		case fiber.StatusInternalServerError:
@@ -154,4 +173,11 @@ func crossTenantAttempt(c *fiber.Ctx, log *slog.Logger, m *metrics.Metrics, e *m
 		attrs = append(attrs, "tenant_id", p.Tenant.String(), "user_id", p.UserID.String())
 	}
 	log.WarnContext(c.UserContext(), "cross-tenant access attempt", attrs...)
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }

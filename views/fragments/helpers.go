@@ -4,6 +4,7 @@ package fragments
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -22,3 +23,24 @@ func orDash(s string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// device names a browser from its user agent, roughly: enough to tell sessions apart.
+func device(ua string) string {
+	browser, system := "Browser", ""
+	for _, b := range []string{"Edg/", "Firefox/", "Chrome/", "Safari/", "curl/"} {
+		if strings.Contains(ua, b) {
+			browser = map[string]string{"Edg/": "Edge", "Firefox/": "Firefox", "Chrome/": "Chrome", "Safari/": "Safari", "curl/": "curl"}[b]
+			break
+		}
+	}
+	for _, s := range []string{"Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"} {
+		if strings.Contains(ua, s) {
+			system = s
+			break
+		}
+	}
+	if system == "" {
+		return browser
+	}
+	return browser + " on " + system
+}

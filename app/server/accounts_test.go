@@ -1,0 +1,484 @@
+package server_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"moat/app/middleware"
+	"moat/app/server"
+)
+
+// trail returns the actions of tenant tid's audit rows, oldest first, as "action outcome".
+func (e *env) trail(tid string) []string {
+	e.t.Helper()
+	rows, err := e.db.Superuser(e.t).Query(context.Background(),
+		"SELECT action || ' ' || outcome FROM audit_events WHERE tenant_id = $1 ORDER BY occurred_at, id", tid)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		out = append(out, s)
+	}
+	return out
+}
+
+func contains(list []string, want string) bool {
+	for _, s := range list {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+func TestOwnerAddsMemberWhoMustChangePassword(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	owner := e.client()
+	owner.signIn(a.Email, password)
+	owner.do("GET", "/team", "")
+
+	res, body := owner.do("POST", "/team", owner.form("name", "Mia Member", "email", "mia@acme.test", "role", "member", "password", "passwordpassword"))
+	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "most common") {
+		t.Fatalf("common first password: %d", res.StatusCode)
+	}
+	res, _ = owner.do("POST", "/team", owner.form("name", "Mia Member", "email", "mia@acme.test", "role", "member", "password", "first-password-42"))
+	if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/team?notice=added" {
+		t.Fatalf("add member: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+
+	// Another tenant cannot reuse the email, and is not told where it is used.
+	b := e.signUp("globex")
+	bo := e.client()
+	bo.signIn(b.Email, password)
+	bo.do("GET", "/team", "")
+	res, body = bo.do("POST", "/team", bo.form("name", "Mia Again", "email", "MIA@acme.test", "role", "member", "password", "first-password-42"))
+	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "already in use") ||
+		strings.Contains(strings.ToLower(strings.ReplaceAll(body, "MIA@acme.test", "")), "acme") {
+		t.Fatalf("taken email: %d", res.StatusCode)
+	}
+
+	// The member's first sign-in leads to the password page, and every page holds them there.
+	m := e.client()
+	m.do("GET", "/login", "")
+	res, _ = m.do("POST", "/login", m.form("email", "mia@acme.test", "password", "first-password-42"))
+	if res.Header.Get("Location") != middleware.PasswordPage {
+		t.Fatalf("first sign-in goes to %q", res.Header.Get("Location"))
+	}
+	res, _ = m.do("GET", "/customers", "")
+	if res.Header.Get("Location") != middleware.PasswordPage {
+		t.Fatalf("before changing the password, /customers goes to %q", res.Header.Get("Location"))
+	}
+	_, body = m.do("GET", middleware.PasswordPage, "")
+	if !strings.Contains(body, `data-testid="must-change"`) {
+		t.Fatal("password page does not say why")
+	}
+	res, _ = m.do("POST", middleware.PasswordPage, m.form("current_password", "first-password-42", "new_password", "mias-own-password", "confirm_password", "mias-own-password"))
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("change password: %d", res.StatusCode)
+	}
+	res, _ = m.do("GET", "/customers", "")
+	if res.StatusCode != 200 {
+		t.Fatalf("after changing the password, /customers: %d", res.StatusCode)
+	}
+	for _, page := range []string{"/team", "/audit"} {
+		res, body := m.do("GET", page, "")
+		res2, body2 := m.do("GET", "/no-such-page", "")
+		if res.StatusCode != 404 || normalize(res, body) != normalize(res2, body2) {
+			t.Errorf("member at %s: %d, or not the plain 404 page", page, res.StatusCode)
+		}
+	}
+	trail := e.trail(a.Tenant.String())
+	for _, want := range []string{"user.create allowed", "user.create rejected", "auth.sign_in allowed", "user.password_change allowed", "page.view denied"} {
+		if !contains(trail, want) {
+			t.Errorf("trail lacks %q: %v", want, trail)
+		}
+	}
+}
+
+func TestRoleRules(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	owner := e.client()
+	owner.signIn(a.Email, password)
+	adminID := e.addMember(a, "adam@acme.test")
+	owner.do("GET", "/team", "")
+	res, _ := owner.do("POST", "/team/"+adminID+"/role", owner.form("role", "admin"))
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("make admin: %d", res.StatusCode)
+	}
+
+	admin := e.client()
+	admin.signIn("adam@acme.test", password)
+	for _, page := range []string{"/team", "/audit"} {
+		if res, _ := admin.do("GET", page, ""); res.StatusCode != 200 {
+			t.Errorf("admin at %s: %d", page, res.StatusCode)
+		}
+	}
+	admin.do("GET", "/team", "")
+	res, body := admin.do("POST", "/team", admin.form("name", "Olga", "email", "olga@acme.test", "role", "owner", "password", "first-password-42"))
+	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "Only an owner can add an owner") {
+		t.Errorf("admin adds an owner: %d", res.StatusCode)
+	}
+	for _, try := range []struct{ path, form string }{
+		{"/team/" + a.UserID.String() + "/role", admin.form("role", "member")},
+		{"/team/" + a.UserID.String() + "/deactivate", admin.form()},
+		{"/team/" + a.UserID.String() + "/remove", admin.form()},
+		{"/team/" + adminID + "/role", admin.form("role", "owner")},
+	} {
+		res, body := admin.do("POST", try.path, try.form)
+		if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "Only an owner") {
+			t.Errorf("admin %s: %d", try.path, res.StatusCode)
+		}
+	}
+
+	// The last owner stays: no demotion, deactivation or removal, even by themselves.
+	owner.do("GET", "/team", "")
+	for _, action := range []string{"role", "deactivate", "remove"} {
+		res, body := owner.do("POST", "/team/"+a.UserID.String()+"/"+action, owner.form("role", "member"))
+		if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "needs an active owner") {
+			t.Errorf("last owner %s: %d", action, res.StatusCode)
+		}
+	}
+	// With a second owner, the first may step down, which ends their own sessions.
+	res, _ = owner.do("POST", "/team/"+adminID+"/role", owner.form("role", "owner"))
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("second owner: %d", res.StatusCode)
+	}
+	res, _ = owner.do("POST", "/team/"+a.UserID.String()+"/role", owner.form("role", "member"))
+	if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/login" {
+		t.Fatalf("step down: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	trail := e.trail(a.Tenant.String())
+	if !contains(trail, "user.role_change allowed") || !contains(trail, "user.role_change denied") {
+		t.Errorf("trail lacks role changes: %v", trail)
+	}
+}
+
+// A role change or deactivation ends the person's sessions: their next request signs them out.
+func TestAccessChangesTakeEffectOnTheNextRequest(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	memberID := e.addMember(a, "mo@acme.test")
+	member := e.client()
+	member.signIn("mo@acme.test", password)
+	owner := e.client()
+	owner.signIn(a.Email, password)
+	owner.do("GET", "/team", "")
+
+	res, _ := owner.do("POST", "/team/"+memberID+"/role", owner.form("role", "admin"))
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("role change: %d", res.StatusCode)
+	}
+	res, _ = member.do("GET", "/customers", "", "HX-Request", "true")
+	if !strings.HasPrefix(res.Header.Get("HX-Redirect"), "/login") {
+		t.Fatalf("after a role change the member's htmx request got %d %q", res.StatusCode, res.Header.Get("HX-Redirect"))
+	}
+	member.signIn("mo@acme.test", password)
+	if res, _ := member.do("GET", "/team", ""); res.StatusCode != 200 {
+		t.Fatalf("the new role does not apply after signing in again: %d", res.StatusCode)
+	}
+
+	res, _ = owner.do("POST", "/team/"+memberID+"/deactivate", owner.form())
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("deactivate: %d", res.StatusCode)
+	}
+	res, _ = member.do("GET", "/customers", "")
+	if !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+		t.Fatalf("deactivated member's next request: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	// A deactivated person's sign-in looks exactly like a wrong password.
+	member.do("GET", "/login", "")
+	res1, body1 := member.do("POST", "/login", member.form("email", "mo@acme.test", "password", password))
+	res2, body2 := member.do("POST", "/login", member.form("email", "mo@acme.test", "password", "wrong password!"))
+	if res1.StatusCode != 401 || normalize(res1, body1) != normalize(res2, body2) {
+		t.Fatalf("deactivated sign-in: %d, differs from a wrong password", res1.StatusCode)
+	}
+	res, _ = owner.do("POST", "/team/"+memberID+"/reactivate", owner.form())
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("reactivate: %d", res.StatusCode)
+	}
+	member.signIn("mo@acme.test", password)
+	res, _ = owner.do("POST", "/team/"+memberID+"/remove", owner.form())
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("remove: %d", res.StatusCode)
+	}
+	if res, _ := member.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("removed member's next request: %d", res.StatusCode)
+	}
+	trail := e.trail(a.Tenant.String())
+	for _, want := range []string{"user.deactivate allowed", "user.reactivate allowed", "user.remove allowed", "auth.sign_in denied"} {
+		if !contains(trail, want) {
+			t.Errorf("trail lacks %q", want)
+		}
+	}
+}
+
+func TestSessionTimeouts(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	count := func(table string) int {
+		var n int
+		e.db.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n)
+		return n
+	}
+	seen := func() time.Time {
+		var at time.Time
+		e.db.Superuser(t).QueryRow(context.Background(), "SELECT last_seen_at FROM user_sessions").Scan(&at)
+		return at
+	}
+
+	// Requests within a minute of the last one write nothing to keep the session alive.
+	first := seen()
+	e.clock.Advance(30 * time.Second)
+	c.do("GET", "/customers", "")
+	if !seen().Equal(first) {
+		t.Error("a request within a minute moved last-seen")
+	}
+	e.clock.Advance(2 * time.Minute)
+	c.do("GET", "/customers", "")
+	if !seen().After(first) {
+		t.Error("a request after two minutes did not move last-seen")
+	}
+
+	// Idle past 30 minutes: ended on the server, and the next request goes to sign-in with a
+	// notice, keeping the page.
+	e.clock.Advance(31 * time.Minute)
+	res, _ := c.do("GET", "/customers?q=ada", "")
+	loc := res.Header.Get("Location")
+	want := "/login?" + url.Values{"expired": {"1"}, "next": {"/customers?q=ada"}}.Encode()
+	if res.StatusCode != fiber.StatusSeeOther || loc != want {
+		t.Fatalf("idle session: %d %q", res.StatusCode, loc)
+	}
+	if n := count("user_sessions"); n != 0 {
+		t.Errorf("%d listed sessions remain after the idle timeout", n)
+	}
+	_, body := c.do("GET", loc, "")
+	if !strings.Contains(body, "Your session expired") || !strings.Contains(body, `name="next" value="/customers?q=ada"`) {
+		t.Fatal("sign-in page lacks the notice or the page to return to")
+	}
+	res, _ = c.do("POST", "/login", c.form("email", a.Email, "password", password, "next", "/customers?q=ada"))
+	if res.Header.Get("Location") != "/customers?q=ada" {
+		t.Fatalf("after sign-in: %q, want the page asked for", res.Header.Get("Location"))
+	}
+
+	// Active all along, the session still ends at 12 hours.
+	for i := 0; i < 35; i++ {
+		e.clock.Advance(20 * time.Minute)
+		if res, _ := c.do("GET", "/customers", ""); res.StatusCode != 200 {
+			t.Fatalf("active session ended early, after %d minutes", (i+1)*20)
+		}
+	}
+	e.clock.Advance(21 * time.Minute) // 12 h 1 min since sign-in
+	res, _ = c.do("GET", "/customers", "")
+	if res.StatusCode != fiber.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "expired=1") {
+		t.Fatalf("session past 12 hours: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	trail := e.trail(a.Tenant.String())
+	if !contains(trail, "session.end allowed") {
+		t.Errorf("trail lacks the session ends: %v", trail)
+	}
+}
+
+func TestOnlySameSitePathsAfterSignIn(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	for next, want := range map[string]string{
+		"/customers?q=x":       "/customers?q=x",
+		"//evil.example/x":     "/customers",
+		"https://evil.example": "/customers",
+		`/\evil.example`:       "/customers",
+		"javascript:alert(1)":  "/customers",
+		"/%0d%0aSet-Cookie:x":  "/%0d%0aSet-Cookie:x",
+		"":                     "/customers",
+	} {
+		c := e.client()
+		c.do("GET", "/login?next="+url.QueryEscape(next), "")
+		res, _ := c.do("POST", "/login", c.form("email", a.Email, "password", password, "next", next))
+		if got := res.Header.Get("Location"); got != want {
+			t.Errorf("next %q: went to %q, want %q", next, got, want)
+		}
+	}
+}
+
+func TestAccountSessionsAndPasswordChange(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	laptop := e.client()
+	laptop.signIn(a.Email, password)
+	phone := e.client()
+	phone.do("GET", "/login", "", "User-Agent", "Mozilla/5.0 (iPhone) Safari/605")
+	phone.do("POST", "/login", phone.form("email", a.Email, "password", password), "User-Agent", "Mozilla/5.0 (iPhone) Safari/605")
+	tablet := e.client()
+	tablet.signIn(a.Email, password)
+
+	_, body := laptop.do("GET", "/account", "")
+	if n := strings.Count(body, `data-testid="session-row"`); n != 3 || !strings.Contains(body, "Safari on iPhone") {
+		t.Fatalf("account lists %d sessions", n)
+	}
+	tabletSession := e.lastSession(a.UserID.String())
+	res, _ := laptop.do("POST", "/account/sessions/"+tabletSession+"/end", laptop.form())
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("end a session: %d", res.StatusCode)
+	}
+	if res, _ := tablet.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatal("the ended session still works")
+	}
+	if res, _ := phone.do("GET", "/customers", ""); res.StatusCode != 200 {
+		t.Fatal("ending one session ended another")
+	}
+
+	// Changing the password ends every other session and gives this one a new id.
+	laptop.do("GET", "/account", "")
+	res, body = laptop.do("POST", "/account/password", laptop.form("current_password", "not my password", "new_password", "a brand new secret", "confirm_password", "a brand new secret"))
+	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "not your current password") {
+		t.Fatalf("wrong current password: %d", res.StatusCode)
+	}
+	res, body = laptop.do("POST", "/account/password", laptop.form("current_password", password, "new_password", "a brand new secret", "confirm_password", "another secret!!"))
+	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "The two passwords differ") {
+		t.Fatalf("mismatched confirmation: %d", res.StatusCode)
+	}
+	old := laptop.jar["moat_session"]
+	res, _ = laptop.do("POST", "/account/password", laptop.form("current_password", password, "new_password", "a brand new secret", "confirm_password", "a brand new secret"))
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("change password: %d", res.StatusCode)
+	}
+	if laptop.jar["moat_session"] == old {
+		t.Error("the session kept its id across a password change")
+	}
+	if res, _ := laptop.do("GET", "/customers", ""); res.StatusCode != 200 {
+		t.Fatal("the changing session was signed out")
+	}
+	if res, _ := phone.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatal("another session survived the password change")
+	}
+	stale := e.client()
+	stale.jar["moat_session"] = old
+	if res, _ := stale.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatal("the old session id still works")
+	}
+	trail := e.trail(a.Tenant.String())
+	for _, want := range []string{"session.end allowed", "user.password_change denied", "user.password_change allowed", "session.end_others allowed"} {
+		if !contains(trail, want) {
+			t.Errorf("trail lacks %q: %v", want, trail)
+		}
+	}
+}
+
+func TestSignInIsRateLimited(t *testing.T) {
+	e := newEnvWith(t, middleware.Limits{PerIP: 6, PerEmail: 3, Window: time.Minute})
+	a := e.signUp("acme")
+	c := e.client()
+	c.do("GET", "/login", "")
+	for i := 0; i < 3; i++ {
+		if res, _ := c.do("POST", "/login", c.form("email", a.Email, "password", "wrong password!")); res.StatusCode != 401 {
+			t.Fatalf("attempt %d: %d", i+1, res.StatusCode)
+		}
+	}
+	res, body := c.do("POST", "/login", c.form("email", strings.ToUpper(a.Email), "password", password))
+	if res.StatusCode != fiber.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || !strings.Contains(body, "Too many attempts") {
+		t.Fatalf("fourth attempt on one email: %d Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	// Per IP: other emails from the same address run out too.
+	for i := 0; i < 2; i++ {
+		c.do("POST", "/login", c.form("email", "other"+string(rune('a'+i))+"@acme.test", "password", "wrong password!"))
+	}
+	res, _ = c.do("POST", "/signup", c.form("organization", "X", "name", "X", "email", "fresh@x.test", "password", "a long password!"))
+	if res.StatusCode != fiber.StatusTooManyRequests {
+		t.Fatalf("seventh attempt from one IP: %d", res.StatusCode)
+	}
+	if got := testutil.ToFloat64(e.metrics.RateLimited.WithLabelValues("/login")); got < 1 {
+		t.Errorf("rate-limited requests not counted: %v", got)
+	}
+	if got := testutil.ToFloat64(e.metrics.SignInFailures); got != 5 {
+		t.Errorf("sign-in failures = %v, want 5", got)
+	}
+}
+
+// Security headers, on a whole page and on an htmx fragment.
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	for _, hx := range []string{"false", "true"} {
+		res, _ := c.do("GET", "/customers", "", "HX-Request", hx)
+		csp := res.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") ||
+			!strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("HX-Request %s: CSP %q", hx, csp)
+		}
+		for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "same-origin"} {
+			if got := res.Header.Get(h); got != want {
+				t.Errorf("HX-Request %s: %s = %q, want %q", hx, h, got, want)
+			}
+		}
+	}
+}
+
+// Outside development the cookies are Secure and carry the __Host- prefix.
+func TestCookiesOutsideDevelopment(t *testing.T) {
+	e := newEnv(t)
+	app := server.New(e.db.DB, server.Options{Secure: true, SessionIdle: time.Hour, SessionAbsolute: time.Hour})
+	c := &client{t: t, app: app, jar: map[string]string{}}
+	res, _ := c.do("GET", "/login", "")
+	var found int
+	for _, h := range res.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(h, "__Host-moat_session=") || strings.HasPrefix(h, "__Host-moat_csrf=") {
+			found++
+			lower := strings.ToLower(h)
+			for _, attr := range []string{"secure", "httponly", "path=/", "samesite=lax"} {
+				if !strings.Contains(lower, attr) {
+					t.Errorf("%q lacks %s", h, attr)
+				}
+			}
+			if strings.Contains(lower, "domain=") {
+				t.Errorf("%q names a domain", h)
+			}
+		}
+	}
+	if found != 2 {
+		t.Fatalf("Set-Cookie: %v", res.Header.Values("Set-Cookie"))
+	}
+}
+
+// A request in flight when its session ends saves the session back with an upsert; the ended
+// session must not come back.
+func TestEndedSessionsStayEnded(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	key := c.jar["moat_session"]
+	var saved []byte
+	if err := e.db.Pool.QueryRow(context.Background(), "SELECT v FROM sessions WHERE k = $1", key).Scan(&saved); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := c.do("POST", "/logout", c.form()); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	// The late save of a request that read the session before the sign-out.
+	_, err := e.db.Pool.Exec(context.Background(),
+		"INSERT INTO sessions (k, v, e) VALUES ($1, $2, $3) ON CONFLICT (k) DO UPDATE SET v = $2, e = $3",
+		key, saved, time.Now().Add(time.Hour).Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := e.client()
+	stale.jar["moat_session"] = key
+	if res, _ := stale.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("a session saved back after sign-out works again: %d", res.StatusCode)
+	}
+}

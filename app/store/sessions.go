@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/auth"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// Sessions keeps the list of each person's signed-in sessions (user_sessions) next to the
+// server-side sessions themselves (the table sessions), so either can end the other.
+type Sessions struct{ db *gorm.DB }
+
+// NewSessions returns the session store over db.
+func NewSessions(db *gorm.DB) *Sessions { return &Sessions{db: db} }
+
+// Record lists a new session of the person in ctx.
+func (s *Sessions) Record(ctx context.Context, us models.UserSession) error {
+	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Create(&us).Error; err != nil {
+			return fmt.Errorf("record session: %w", err)
+		}
+		return nil
+	})
+}
+
+// Touch moves a session's last-seen time to at.
+func (s *Sessions) Touch(ctx context.Context, id uuid.UUID, at time.Time) error {
+	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		return tx.Model(&models.UserSession{}).Where("id = ?", id).Update("last_seen_at", at).Error
+	})
+}
+
+// Rekey points a listed session at its new server-side key (after the key was regenerated).
+func (s *Sessions) Rekey(ctx context.Context, id uuid.UUID, key string) error {
+	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		return tx.Model(&models.UserSession{}).Where("id = ?", id).Update("session_key", key).Error
+	})
+}
+
+// List returns the signed-in sessions of the person in ctx, most recently seen first, leaving
+// out (and removing) those already past idle or absolute lifetime at now.
+func (s *Sessions) List(ctx context.Context, now time.Time, idle, absolute time.Duration) ([]models.UserSession, error) {
+	p, _ := auth.FromContext(ctx)
+	var list []models.UserSession
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		if _, err := endSessions(tx, "user_id = ? AND (last_seen_at < ? OR created_at < ?)", p.UserID, now.Add(-idle), now.Add(-absolute)); err != nil {
+			return err
+		}
+		return tx.Where("user_id = ?", p.UserID).Order("last_seen_at DESC").Find(&list).Error
+	})
+	return list, err
+}
+
+// End ends one session of the person in ctx; another person's session is ErrNotFound. action
+// and reason go to the trail: auth.sign_out, or session.end with "ended by the user", "idle
+// timeout", "lifetime reached".
+func (s *Sessions) End(ctx context.Context, action, id, reason string) error {
+	p, _ := auth.FromContext(ctx)
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		uid = uuid.Nil
+	}
+	var n int64
+	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var err error
+		if n, err = endSessions(tx, "user_id = ? AND id = ?", p.UserID, uid); err != nil {
+			return err
+		}
+		outcome := models.OutcomeAllowed
+		if n == 0 {
+			outcome = models.OutcomeDenied
+		}
+		return audit.Record(tx, audit.Event{Action: action, Entity: "session", EntityID: id, Outcome: outcome,
+			Details: map[string]string{"reason": reason}})
+	})
+	if err == nil && n == 0 {
+		err = models.ErrNotFound
+	}
+	return err
+}
+
+// EndOthers ends every session of the person in ctx but keep, and returns how many it ended.
+func (s *Sessions) EndOthers(ctx context.Context, keep uuid.UUID) (int64, error) {
+	p, _ := auth.FromContext(ctx)
+	var n int64
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var err error
+		if n, err = endSessions(tx, "user_id = ? AND id <> ?", p.UserID, keep); err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Event{Action: "session.end_others", Entity: "session", Outcome: models.OutcomeAllowed,
+			Details: map[string]int64{"ended": n}})
+	})
+	return n, err
+}
+
+// endSessions deletes the listed sessions matching cond and their server-side sessions, and
+// marks their keys revoked so that no request in flight can save them back, in the caller's
+// tenant transaction. It returns how many listed sessions it ended.
+func endSessions(tx *gorm.DB, cond string, args ...any) (int64, error) {
+	var n int64
+	err := tx.Raw(`WITH ended AS (DELETE FROM user_sessions WHERE `+cond+` RETURNING session_key),
+		revoked AS (INSERT INTO revoked_sessions (k) SELECT session_key FROM ended ON CONFLICT DO NOTHING),
+		gone AS (DELETE FROM sessions WHERE k IN (SELECT session_key FROM ended))
+		SELECT count(*) FROM ended`, args...).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	return n, nil
+}
