@@ -29,6 +29,8 @@ const usage = `usage: moat <command>
 commands:
   serve     serve the web app on $ADDR and metrics on $METRICS_ADDR
   migrate   apply the schema migrations as the owner role
+  audit prune
+            drop the audit trail's monthly partitions older than $AUDIT_RETENTION_MONTHS
   check     check the database posture (row level security, the app role's rights); exit 1 on
             any problem. serve runs the same check and refuses to start on a problem
   demo      load the demo tenants Acme and Globex unless present (development only)
@@ -64,6 +66,21 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 		}
 		fmt.Println("posture ok: row level security forced on every tenant table; the app role cannot get around it")
 		return nil
+	case "audit":
+		if len(args) != 2 || args[1] != "prune" {
+			return errors.New(usage)
+		}
+		if err := useCluster(ctx, &cfg, log); err != nil {
+			return err
+		}
+		if cfg.AuditRetentionMonths < 1 {
+			return errors.New("audit prune: set AUDIT_RETENTION_MONTHS to the number of whole months to keep")
+		}
+		dropped, err := migrations.PruneAudit(ctx, cfg.MigrationDatabaseURL, cfg.AuditRetentionMonths)
+		for _, name := range dropped {
+			fmt.Println("dropped", name)
+		}
+		return err
 	case "demo":
 		if !cfg.Development() {
 			return errors.New("demo data is for development only: set APP_ENV=development")
@@ -96,6 +113,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	m := metrics.New()
+	m.RegisterPool(db.Pool)
 	web := server.New(db, server.Options{
 		Log:             log,
 		Metrics:         m,

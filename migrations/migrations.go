@@ -11,6 +11,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx database/sql driver
 	"github.com/pressly/goose/v3"
@@ -38,5 +41,69 @@ func Up(ctx context.Context, url string) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// Keep the audit trail's monthly partitions ready: last month to three months ahead.
+	if _, err := db.ExecContext(ctx, `SELECT audit_partition((date_trunc('month', now()) + make_interval(months => m))::date)
+		FROM generate_series(-1, 3) m`); err != nil {
+		return fmt.Errorf("migrate: audit partitions: %w", err)
+	}
 	return nil
+}
+
+// Latest is the version of the newest migration embedded in the binary.
+func Latest() (int64, error) {
+	entries, err := fs.ReadDir(FS, ".")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, e := range entries {
+		prefix, _, ok := strings.Cut(e.Name(), "_")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseInt(prefix, 10, 64); err == nil && v > latest {
+			latest = v
+		}
+	}
+	return latest, nil
+}
+
+// PruneAudit drops the audit trail's monthly partitions that ended more than months whole
+// months ago, as the owner role at url, and returns their names. Archive them first (pg_dump
+// -t) if they must be kept.
+func PruneAudit(ctx context.Context, url string, months int) ([]string, error) {
+	if months < 1 {
+		return nil, errors.New("prune: the retention must be at least one month")
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `
+		SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'audit_events'::regclass AND c.relname ~ '^audit_events_[0-9]{4}_[0-9]{2}$'
+		  AND to_date(substr(c.relname, 14), 'YYYY_MM') + interval '1 month'
+		      <= date_trunc('month', now()) - make_interval(months => $1)
+		ORDER BY 1`, months)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP TABLE %q", n)); err != nil {
+			return nil, fmt.Errorf("prune %s: %w", n, err)
+		}
+	}
+	return names, nil
 }

@@ -2,7 +2,13 @@ package audit
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -14,18 +20,23 @@ import (
 // PageSize is how many events a page of the trail shows.
 const PageSize = 50
 
-// Filter narrows the trail. Empty fields do not filter.
+// Filter narrows the trail. Zero fields do not filter. Before is the cursor of a page's last
+// event: the next page starts after it, which stays fast at any depth.
 type Filter struct {
-	Action  string
-	Outcome models.Outcome
-	Page    int // from 1
+	UserID   uuid.UUID
+	Action   string
+	Entity   string
+	EntityID string
+	Outcome  models.Outcome
+	From, To time.Time // To is exclusive
+	Before   string
 }
 
 // Page is one page of the trail, newest first.
 type Page struct {
-	Events  []Entry
-	Page    int
-	HasNext bool
+	Events []Entry
+	People []models.User // the tenant's people, for the filter; id and name only
+	Next   string        // cursor of the next page; empty on the last
 }
 
 // Entry is an event with the name of the person who caused it.
@@ -42,61 +53,198 @@ func NewReader(db *gorm.DB) *Reader { return &Reader{db: db} }
 
 // List returns a page of the trail of the tenant in ctx, and records that it was read.
 func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
-	if f.Page < 1 {
-		f.Page = 1
-	}
-	p := Page{Page: f.Page}
+	var p Page
 	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-		q := tx.Model(&models.AuditEvent{})
-		if f.Action != "" {
-			q = q.Where("action = ?", f.Action)
-		}
-		if f.Outcome != "" {
-			q = q.Where("outcome = ?", f.Outcome)
-		}
-		var rows []models.AuditEvent
-		if err := q.Order("occurred_at DESC, id DESC").Limit(PageSize + 1).Offset((f.Page - 1) * PageSize).Find(&rows).Error; err != nil {
-			return fmt.Errorf("list audit events: %w", err)
-		}
-		if len(rows) > PageSize {
-			p.HasNext, rows = true, rows[:PageSize]
-		}
-		names, err := userNames(tx, rows)
+		rows, err := page(tx, f, PageSize+1)
 		if err != nil {
 			return err
 		}
-		for _, e := range rows {
-			entry := Entry{AuditEvent: e}
-			if e.UserID != nil {
-				entry.UserName = names[*e.UserID]
-			}
-			p.Events = append(p.Events, entry)
+		if len(rows) > PageSize {
+			rows = rows[:PageSize]
+			last := rows[len(rows)-1]
+			p.Next = encodeCursor(last.OccurredAt, last.ID)
 		}
-		return Record(tx, Event{Action: "audit.list", Entity: "audit", Outcome: models.OutcomeAllowed,
-			Details: map[string]any{"action": f.Action, "outcome": f.Outcome, "page": f.Page}})
+		if err := tx.Select("id", "name").Order("lower(name)").Find(&p.People).Error; err != nil {
+			return fmt.Errorf("audit people: %w", err)
+		}
+		p.Events = named(rows, p.People)
+		return Record(tx, Event{Action: "audit.list", Entity: "audit", Outcome: models.OutcomeAllowed, Details: f.details()})
 	})
 	return p, err
 }
 
-func userNames(tx *gorm.DB, rows []models.AuditEvent) (map[uuid.UUID]string, error) {
-	seen := map[uuid.UUID]bool{}
-	var list []uuid.UUID
-	for _, e := range rows {
-		if e.UserID != nil && !seen[*e.UserID] {
-			seen[*e.UserID] = true
-			list = append(list, *e.UserID)
+// History returns the newest events about one record (each view and change, by whom), for
+// showing beside it. Reading it is part of viewing the record, which is audited there.
+func (r *Reader) History(ctx context.Context, entity, id string, limit int) ([]Entry, error) {
+	var out []Entry
+	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
+		rows, err := page(tx, Filter{Entity: entity, EntityID: id}, limit)
+		if err != nil {
+			return err
 		}
+		var people []models.User
+		if err := tx.Select("id", "name").Find(&people).Error; err != nil {
+			return fmt.Errorf("audit people: %w", err)
+		}
+		out = named(rows, people)
+		return nil
+	})
+	return out, err
+}
+
+// exportBatch is how many events Export holds in memory at once.
+const exportBatch = 1000
+
+// RecordExport records that the filtered trail is being exported. Callers record before they
+// stream, so an export is audited even if the download breaks off.
+func (r *Reader) RecordExport(ctx context.Context, f Filter) error {
+	return tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
+		return Record(tx, Event{Action: "audit.export", Entity: "audit", Outcome: models.OutcomeAllowed, Details: f.details()})
+	})
+}
+
+// Export writes the filtered trail as CSV to w, newest first, a batch at a time in short
+// transactions, so memory stays the same at any size.
+func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
+	out := csv.NewWriter(w)
+	out.Write([]string{"occurred_at", "user_id", "user", "action", "entity", "entity_id", "outcome", "ip", "user_agent", "request_id", "details"}) //nolint:errcheck // checked at Flush
+	var people []models.User
+	for {
+		var rows []models.AuditEvent
+		err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
+			if people == nil {
+				if err := tx.Select("id", "name").Find(&people).Error; err != nil {
+					return err
+				}
+			}
+			var err error
+			rows, err = page(tx, f, exportBatch)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		for _, e := range named(rows, people) {
+			user := ""
+			if e.UserID != nil {
+				user = e.UserID.String()
+			}
+			out.Write(safeCells(e.OccurredAt.UTC().Format(time.RFC3339Nano), user, e.UserName, e.Action, e.Entity, e.EntityID, //nolint:errcheck
+				string(e.Outcome), e.IP, e.UserAgent, e.RequestID, string(e.Details)))
+		}
+		out.Flush()
+		if err := out.Error(); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if len(rows) < exportBatch {
+			return nil
+		}
+		last := rows[len(rows)-1]
+		f.Before = encodeCursor(last.OccurredAt, last.ID)
 	}
-	names := map[uuid.UUID]string{}
-	if len(list) == 0 {
-		return names, nil
+}
+
+// page runs the filtered, keyset-paged query inside tx.
+func page(tx *gorm.DB, f Filter, limit int) ([]models.AuditEvent, error) {
+	q := tx.Model(&models.AuditEvent{})
+	if f.UserID != uuid.Nil {
+		q = q.Where("user_id = ?", f.UserID)
 	}
-	var users []models.User
-	if err := tx.Select("id", "name").Where("id IN ?", list).Find(&users).Error; err != nil {
-		return nil, fmt.Errorf("audit user names: %w", err)
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
 	}
-	for _, u := range users {
+	if f.Entity != "" {
+		q = q.Where("entity = ?", f.Entity)
+	}
+	if f.EntityID != "" {
+		q = q.Where("entity_id = ?", f.EntityID)
+	}
+	if f.Outcome != "" {
+		q = q.Where("outcome = ?", f.Outcome)
+	}
+	if !f.From.IsZero() {
+		q = q.Where("occurred_at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("occurred_at < ?", f.To)
+	}
+	if at, id, ok := decodeCursor(f.Before); ok {
+		q = q.Where("(occurred_at, id) < (?, ?)", at, id)
+	}
+	var rows []models.AuditEvent
+	if err := q.Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	return rows, nil
+}
+
+func named(rows []models.AuditEvent, people []models.User) []Entry {
+	names := make(map[uuid.UUID]string, len(people))
+	for _, u := range people {
 		names[u.ID] = u.Name
 	}
-	return names, nil
+	out := make([]Entry, len(rows))
+	for i, e := range rows {
+		out[i] = Entry{AuditEvent: e}
+		if e.UserID != nil {
+			out[i].UserName = names[*e.UserID]
+		}
+	}
+	return out
+}
+
+func (f Filter) details() map[string]string {
+	d := map[string]string{}
+	add := func(k, v string) {
+		if v != "" {
+			d[k] = v
+		}
+	}
+	if f.UserID != uuid.Nil {
+		add("user", f.UserID.String())
+	}
+	add("action", f.Action)
+	add("entity", f.Entity)
+	add("entity_id", f.EntityID)
+	add("outcome", string(f.Outcome))
+	if !f.From.IsZero() {
+		add("from", f.From.Format(time.DateOnly))
+	}
+	if !f.To.IsZero() {
+		add("to", f.To.Format(time.DateOnly))
+	}
+	return d
+}
+
+// safeCells keeps spreadsheets from reading a cell as a formula (CSV injection): a cell that
+// starts with = + - @ or a tab gets a leading apostrophe.
+func safeCells(cells ...string) []string {
+	for i, c := range cells {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			cells[i] = "'" + c
+		}
+	}
+	return cells
+}
+
+type cursor struct {
+	At time.Time `json:"t"`
+	ID uuid.UUID `json:"i"`
+}
+
+func encodeCursor(at time.Time, id uuid.UUID) string {
+	raw, _ := json.Marshal(cursor{At: at, ID: id})
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func decodeCursor(s string) (time.Time, uuid.UUID, bool) {
+	var c cursor
+	if s == "" || len(s) > 200 {
+		return c.At, c.ID, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(raw, &c) != nil || c.ID == uuid.Nil || c.At.IsZero() {
+		return c.At, c.ID, false
+	}
+	return c.At, c.ID, true
 }

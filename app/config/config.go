@@ -23,6 +23,7 @@ type Config struct {
 	SignInPerEmail       int           // sign-in and sign-up attempts per email per window
 	SignInWindow         time.Duration // the rate limits' sliding window
 	TrustedProxies       []string      // addresses or CIDRs of reverse proxies allowed to set X-Forwarded-For
+	AuditRetentionMonths int           // whole months of audit trail `moat audit prune` keeps; 0: unset
 }
 
 // FromEnv reads the configuration, with defaults for everything.
@@ -50,6 +51,11 @@ func FromEnv() (Config, error) {
 	}
 	if c.SignInPerEmail, err = strconv.Atoi(env("SIGNIN_LIMIT_PER_EMAIL", "10")); err != nil {
 		return c, fmt.Errorf("SIGNIN_LIMIT_PER_EMAIL: %w", err)
+	}
+	if v := os.Getenv("AUDIT_RETENTION_MONTHS"); v != "" {
+		if c.AuditRetentionMonths, err = strconv.Atoi(v); err != nil {
+			return c, fmt.Errorf("AUDIT_RETENTION_MONTHS: %w", err)
+		}
 	}
 	if v := os.Getenv("TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")

@@ -1,13 +1,19 @@
 package handlers
 
 import (
+	"bufio"
+	"log/slog"
 	"net/url"
-	"strconv"
+	"slices"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	"github.com/google/uuid"
 
 	"moat/app/audit"
 	"moat/app/htmx"
+	"moat/app/middleware"
 	"moat/models"
 	"moat/views/components"
 	"moat/views/fragments"
@@ -15,57 +21,112 @@ import (
 )
 
 // Audit serves the tenant's audit trail.
-type Audit struct{ Reader *audit.Reader }
-
-// auditActions are the actions the filter offers; anything else is ignored.
-var auditActions = []string{
-	"auth.sign_in", "auth.sign_out", "tenant.sign_up", "customer.list", "customer.view",
-	"customer.create", "customer.update", "customer.delete", "audit.list", "page.view", "request.csrf",
+type Audit struct {
+	Reader *audit.Reader
+	Log    *slog.Logger
 }
 
-// ListAudit shows a page of the trail, newest first, filtered by action and outcome.
-func (h *Audit) ListAudit(c *fiber.Ctx) error {
-	f := audit.Filter{Page: pageNumber(c)}
-	for _, a := range auditActions {
-		if c.Query("action") == a {
-			f.Action = a
-		}
+// auditActions and auditEntities are what the filters offer; anything else is ignored.
+var (
+	auditActions = []string{
+		"auth.sign_in", "auth.sign_out", "tenant.sign_up", "session.end", "session.end_others",
+		"customer.list", "customer.view", "customer.create", "customer.update", "customer.delete",
+		"user.list", "user.create", "user.role_change", "user.deactivate", "user.reactivate", "user.remove",
+		"user.password_change", "audit.list", "audit.export", "page.view", "request.csrf",
+	}
+	auditEntities = []string{"customer", "user", "session", "tenant", "audit", "page", "request"}
+)
+
+// filter reads the trail's filters from the query string; odd values are ignored.
+func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
+	var f audit.Filter
+	var v fragments.AuditFilter
+	if id, err := uuid.Parse(c.Query("person")); err == nil {
+		f.UserID, v.Person = id, id.String()
+	}
+	if a := c.Query("action"); slices.Contains(auditActions, a) {
+		f.Action, v.Action = a, a
+	}
+	if e := c.Query("entity"); slices.Contains(auditEntities, e) {
+		f.Entity, v.Entity = e, e
 	}
 	switch o := models.Outcome(c.Query("outcome")); o {
 	case models.OutcomeAllowed, models.OutcomeDenied, models.OutcomeRejected:
-		f.Outcome = o
+		f.Outcome, v.Outcome = o, string(o)
 	}
+	if d, err := time.Parse(time.DateOnly, c.Query("from")); err == nil {
+		f.From, v.From = d, d.Format(time.DateOnly)
+	}
+	if d, err := time.Parse(time.DateOnly, c.Query("to")); err == nil {
+		f.To, v.To = d.AddDate(0, 0, 1), d.Format(time.DateOnly) // the whole "to" day
+	}
+	f.Before = utils.CopyString(c.Query("before"))
+	return f, v
+}
+
+// query is the filter as URL parameters, for links that keep it.
+func query(v fragments.AuditFilter) url.Values {
+	q := url.Values{}
+	for k, val := range map[string]string{"person": v.Person, "action": v.Action, "entity": v.Entity, "outcome": v.Outcome, "from": v.From, "to": v.To} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	return q
+}
+
+// ListAudit shows a page of the trail, newest first, filtered by person, action, record kind,
+// outcome and dates.
+func (h *Audit) ListAudit(c *fiber.Ctx) error {
+	f, v := filter(c)
 	page, err := h.Reader.List(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
 	props := fragments.AuditProps{
-		Action: f.Action, Outcome: string(f.Outcome), Actions: auditActions,
-		Pager: components.PagerProps{Page: page.Page, Target: "audit-results"},
+		Filter: v, Actions: auditActions, Entities: auditEntities, People: page.People,
+		Pager: components.PagerProps{Target: "audit-results"},
 	}
 	for _, e := range page.Events {
-		props.Rows = append(props.Rows, fragments.AuditRow{
-			When: e.OccurredAt, Who: e.UserName, Action: e.Action, Entity: e.Entity, EntityID: e.EntityID,
-			Outcome: e.Outcome, IP: e.IP, Details: string(e.Details),
-		})
+		props.Rows = append(props.Rows, fragments.AuditRowOf(e.AuditEvent, e.UserName))
 	}
-	if page.Page > 1 {
-		props.Pager.Prev = auditURL(f, page.Page-1)
+	q := query(v)
+	props.Export = "/audit/export"
+	if len(q) > 0 {
+		props.Export += "?" + q.Encode()
 	}
-	if page.HasNext {
-		props.Pager.Next = auditURL(f, page.Page+1)
+	if f.Before != "" {
+		props.Pager.Prev = "/audit"
+		if len(q) > 0 {
+			props.Pager.Prev += "?" + q.Encode()
+		}
+		props.Pager.PrevLabel = "← Newest"
+	}
+	if page.Next != "" {
+		q.Set("before", page.Next)
+		props.Pager.Next = "/audit?" + q.Encode()
 	}
 	return htmx.Render(c, fiber.StatusOK, pages.Audit(meta(c, "Audit trail", "audit"), props), fragments.AuditResults(props))
 }
 
-func auditURL(f audit.Filter, page int) string {
-	v := url.Values{}
-	if f.Action != "" {
-		v.Set("action", f.Action)
+// ExportAudit streams the filtered trail as CSV.
+func (h *Audit) ExportAudit(c *fiber.Ctx) error {
+	f, _ := filter(c)
+	f.Before = ""
+	ctx := c.UserContext()
+	if err := h.Reader.RecordExport(ctx, f); err != nil {
+		return err
 	}
-	if f.Outcome != "" {
-		v.Set("outcome", string(f.Outcome))
-	}
-	v.Set("page", strconv.Itoa(page))
-	return "/audit?" + v.Encode()
+	requestID := middleware.RequestID(c)
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="audit-trail-`+time.Now().UTC().Format("2006-01-02")+`.csv"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	// The stream runs after this handler returns: it uses only ctx and copies, never c.
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		if err := h.Reader.Export(ctx, f, w); err != nil {
+			h.Log.Error("audit export broke off", "request_id", requestID, "err", err)
+		}
+		w.Flush() //nolint:errcheck // the client went away
+	})
+	return nil
 }

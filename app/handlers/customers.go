@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"moat/app/audit"
 	"moat/app/htmx"
 	"moat/app/middleware"
 	"moat/app/store"
@@ -17,7 +19,13 @@ import (
 )
 
 // Customers serves the customer pages.
-type Customers struct{ Store *store.Customers }
+type Customers struct {
+	Store   *store.Customers
+	History *audit.Reader
+}
+
+// historyLength is how many events of a customer's history its page shows.
+const historyLength = 50
 
 // ListCustomers shows a page of customers, searched by q.
 func (h *Customers) ListCustomers(c *fiber.Ctx) error {
@@ -61,13 +69,17 @@ func listURL(search string, page int, after string) string {
 	return "/customers?" + v.Encode()
 }
 
-// ShowCustomer shows one customer.
+// ShowCustomer shows one customer, with who viewed and changed it.
 func (h *Customers) ShowCustomer(c *fiber.Ctx) error {
 	cust, err := h.Store.Get(c.UserContext(), utils.CopyString(c.Params("id")))
 	if err != nil {
 		return err
 	}
-	frag := fragments.CustomerDetail(cust, middleware.CSRFToken(c))
+	events, err := h.History.History(c.UserContext(), "customer", cust.ID.String(), historyLength)
+	if err != nil {
+		return err
+	}
+	frag := fragments.CustomerDetail(cust, middleware.CSRFToken(c), historyOf(events))
 	return htmx.Render(c, fiber.StatusOK, pages.Page(meta(c, cust.Name, "customers"), frag), frag)
 }
 
@@ -150,4 +162,22 @@ func bindCustomer(c *fiber.Ctx) models.CustomerInput {
 	in.Company = utils.CopyString(in.Company)
 	in.Notes = utils.CopyString(in.Notes)
 	return in
+}
+
+// historyOf turns audit events into history lines, with each change's before and after.
+func historyOf(events []audit.Entry) []fragments.HistoryEntry {
+	out := make([]fragments.HistoryEntry, 0, len(events))
+	for _, e := range events {
+		h := fragments.HistoryEntry{When: e.OccurredAt, Who: e.UserName, Action: e.Action, Outcome: e.Outcome}
+		var changes map[string]struct{ From, To string }
+		if e.Outcome == models.OutcomeAllowed && json.Unmarshal(e.Details, &changes) == nil {
+			for _, field := range []string{"name", "email", "phone", "company", "notes"} {
+				if ch, ok := changes[field]; ok {
+					h.Changes = append(h.Changes, fragments.Change{Field: field, From: ch.From, To: ch.To})
+				}
+			}
+		}
+		out = append(out, h)
+	}
+	return out
 }

@@ -3,7 +3,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"strconv"
 
@@ -46,17 +45,4 @@ func pageNumber(c *fiber.Ctx) int {
 	return n
 }
 
-// Pinger is what the health check needs of the database.
-type Pinger interface {
-	Ping(ctx context.Context) error
-}
-
-// Health answers 200 ok when the database answers, 503 otherwise.
-func Health(db Pinger) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if err := db.Ping(c.UserContext()); err != nil {
-			return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
-		}
-		return c.SendString("ok")
-	}
-}
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -5,7 +5,9 @@ package metrics
 
 import (
 	"net/http"
+	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -14,6 +16,7 @@ import (
 // Metrics are the app's collectors, on a registry of their own.
 type Metrics struct {
 	Registry *prometheus.Registry
+	own      []prometheus.Collector // Moat's own collectors, for Names
 
 	// Requests counts finished requests by route pattern, method and status.
 	Requests *prometheus.CounterVec
@@ -55,12 +58,54 @@ func New() *Metrics {
 			Help: "Cross-tenant attempts that were at least the third by the same user within five minutes.",
 		}),
 	}
-	m.Registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.Requests, m.Duration, m.CrossTenant, m.CrossTenantRepeats, m.RateLimited, m.SignInFailures,
-	)
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.register(m.Requests, m.Duration, m.CrossTenant, m.CrossTenantRepeats, m.RateLimited, m.SignInFailures)
 	return m
+}
+
+func (m *Metrics) register(cs ...prometheus.Collector) {
+	m.Registry.MustRegister(cs...)
+	m.own = append(m.own, cs...)
+}
+
+// Names lists the names of Moat's own metrics.
+func (m *Metrics) Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range m.own {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		// A Desc prints as Desc{fqName: "name", ...}; it has no accessor for the name.
+		s := d.String()
+		if i := strings.Index(s, `fqName: "`); i >= 0 {
+			rest := s[i+len(`fqName: "`):]
+			names = append(names, rest[:strings.IndexByte(rest, '"')])
+		}
+	}
+	return names
+}
+
+// RegisterPool exports the database pool's use: connections open, in use and idle, the
+// maximum, and how often a request had to wait for a connection.
+func (m *Metrics) RegisterPool(pool *pgxpool.Pool) {
+	gauge := func(name, help string, f func(*pgxpool.Stat) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(pool.Stat()) })
+	}
+	counter := func(name, help string, f func(*pgxpool.Stat) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(pool.Stat()) })
+	}
+	m.register(
+		gauge("moat_db_pool_connections", "Open database connections.", func(s *pgxpool.Stat) float64 { return float64(s.TotalConns()) }),
+		gauge("moat_db_pool_connections_in_use", "Database connections in use.", func(s *pgxpool.Stat) float64 { return float64(s.AcquiredConns()) }),
+		gauge("moat_db_pool_connections_idle", "Idle database connections.", func(s *pgxpool.Stat) float64 { return float64(s.IdleConns()) }),
+		gauge("moat_db_pool_connections_max", "The pool's maximum connections.", func(s *pgxpool.Stat) float64 { return float64(s.MaxConns()) }),
+		counter("moat_db_pool_waits_total", "Connection requests that had to wait for a connection.", func(s *pgxpool.Stat) float64 { return float64(s.EmptyAcquireCount()) }),
+		counter("moat_db_pool_wait_seconds_total", "Time spent waiting for a connection.", func(s *pgxpool.Stat) float64 { return s.AcquireDuration().Seconds() }),
+	)
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -138,5 +138,5 @@ func CSRF(store *session.Store, secure bool, idle time.Duration, db *gorm.DB) fi
 // SkipAssets is a Next func that skips middleware for static files and the health check.
 func SkipAssets(c *fiber.Ctx) bool {
 	p := c.Path()
-	return strings.HasPrefix(p, "/static/") || p == "/healthz"
+	return strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz"
 }

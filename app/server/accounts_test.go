@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -431,7 +432,7 @@ func TestSecurityHeaders(t *testing.T) {
 // Outside development the cookies are Secure and carry the __Host- prefix.
 func TestCookiesOutsideDevelopment(t *testing.T) {
 	e := newEnv(t)
-	app := server.New(e.db.DB, server.Options{Secure: true, SessionIdle: time.Hour, SessionAbsolute: time.Hour})
+	app := server.New(e.db.DB, server.Options{Secure: true, SessionIdle: time.Hour, SessionAbsolute: time.Hour, Log: slog.New(slog.DiscardHandler)})
 	c := &client{t: t, app: app, jar: map[string]string{}}
 	res, _ := c.do("GET", "/login", "")
 	var found int

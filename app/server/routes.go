@@ -14,16 +14,18 @@ import (
 // routes is Moat's whole URL surface.
 func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits []fiber.Handler, o Options) {
 	service := auth.NewService(db.Gorm, o.Log)
-	customers := &handlers.Customers{Store: store.NewCustomers(db.Gorm)}
+	reader := audit.NewReader(db.Gorm)
+	customers := &handlers.Customers{Store: store.NewCustomers(db.Gorm), History: reader}
 	accounts := &handlers.Auth{Service: service, Sessions: sessions, Failures: o.Metrics.SignInFailures}
 	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}
 	team := &handlers.Team{Users: store.NewUsers(db.Gorm), Sessions: sessions}
-	trail := &handlers.Audit{Reader: audit.NewReader(db.Gorm)}
+	trail := &handlers.Audit{Reader: reader, Log: o.Log}
 	user := middleware.RequireSignIn
 	managers := middleware.RequireRole(db.Gorm, models.RoleOwner, models.RoleAdmin)
 	limited := func(h fiber.Handler) []fiber.Handler { return append(append([]fiber.Handler{}, limits...), h) }
 
-	app.Get("/healthz", handlers.Health(db))
+	app.Get("/healthz", handlers.Live)
+	app.Get("/readyz", (&handlers.Ready{DB: db}).Check)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/customers", fiber.StatusSeeOther) })
 
 	app.Get("/signup", accounts.ShowSignup)
@@ -56,4 +58,5 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Post("/team/:id/remove", user, managers, team.Remove)
 
 	app.Get("/audit", user, managers, trail.ListAudit)
+	app.Get("/audit/export", user, managers, trail.ExportAudit)
 }

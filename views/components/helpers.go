@@ -12,3 +12,10 @@ func inputClass(invalid bool) string {
 	}
 	return base + "border-slate-300 focus:border-indigo-500 focus:ring-indigo-500"
 }
+
+func orString(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}

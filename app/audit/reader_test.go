@@ -1,0 +1,233 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/dbtest"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// seed inserts n events for the tenant in ctx through the app role, one second apart ending at
+// end, alternating actions and outcomes, with ties on every tenth timestamp.
+func seed(t testing.TB, d *dbtest.DB, ctx context.Context, n int, end time.Time, user uuid.UUID) {
+	t.Helper()
+	err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO audit_events (tenant_id, occurred_at, user_id, action, entity, entity_id, outcome, details)
+			SELECT current_tenant_id(), ?::timestamptz - make_interval(secs => (i - i % 10 * 0)::float8 - CASE WHEN i % 10 = 1 THEN 1 ELSE 0 END),
+			       ?, CASE WHEN i % 3 = 0 THEN 'customer.view' WHEN i % 3 = 1 THEN 'customer.update' ELSE 'customer.list' END,
+			       'customer', 'c-' || (i % 7), CASE WHEN i % 5 = 0 THEN 'denied' ELSE 'allowed' END,
+			       jsonb_build_object('n', i, 'note', repeat('x', 100))
+			FROM generate_series(1, ?) i`, end, user, n).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFiltersAndKeysetPaging(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, pa := d.Tenant(t, "acme")
+	b, _ := d.Tenant(t, "globex")
+	end := time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC)
+	other := uuid.New()
+	seed(t, d, a, 237, end, pa.UserID)
+	seed(t, d, a, 13, end, other)
+	seed(t, d, b, 50, end, uuid.New())
+	r := audit.NewReader(d.Gorm)
+
+	walk := func(f audit.Filter) []models.AuditEvent {
+		t.Helper()
+		var all []models.AuditEvent
+		seen := map[uuid.UUID]bool{}
+		for pages := 0; ; pages++ {
+			p, err := r.List(a, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Events) > audit.PageSize {
+				t.Fatalf("page of %d", len(p.Events))
+			}
+			for _, e := range p.Events {
+				if seen[e.ID] {
+					t.Fatalf("event on two pages")
+				}
+				seen[e.ID] = true
+				if n := len(all); n > 0 && (e.OccurredAt.After(all[n-1].OccurredAt)) {
+					t.Fatalf("not newest first")
+				}
+				all = append(all, e.AuditEvent)
+			}
+			if p.Next == "" {
+				return all
+			}
+			f.Before = p.Next
+		}
+	}
+	count := func(f audit.Filter) int {
+		var events []models.AuditEvent
+		for _, e := range walk(f) {
+			if e.Action != "audit.list" { // reading the trail adds to it
+				events = append(events, e)
+			}
+		}
+		return len(events)
+	}
+	at := func(s string) time.Time { v, _ := time.Parse(time.DateTime, s); return v }
+	for name, c := range map[string]struct {
+		f    audit.Filter
+		want int
+	}{
+		"everything seeded": {audit.Filter{Entity: "customer"}, 250},
+		"by person":         {audit.Filter{UserID: other}, 13},
+		"by action":         {audit.Filter{Action: "customer.view", UserID: pa.UserID}, 79},
+		"by outcome":        {audit.Filter{Outcome: models.OutcomeDenied, UserID: pa.UserID}, 47},
+		"by record":         {audit.Filter{Entity: "customer", EntityID: "c-3", UserID: pa.UserID}, 34},
+		"by date range":     {audit.Filter{UserID: pa.UserID, From: at("2026-11-15 11:58:00"), To: at("2026-11-15 11:59:00")}, 60},
+		"nothing":           {audit.Filter{Action: "customer.delete"}, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := count(c.f); got != c.want {
+				t.Fatalf("%d events, want %d", got, c.want)
+			}
+		})
+	}
+	// Page boundaries: exactly one page, one more than a page.
+	for _, n := range []int{audit.PageSize, audit.PageSize + 1} {
+		ctx, p := d.Tenant(t, fmt.Sprintf("edge%d", n))
+		seed(t, d, ctx, n, end, p.UserID)
+		page, err := r.List(ctx, audit.Filter{Entity: "customer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (n == audit.PageSize) != (page.Next == "") {
+			t.Errorf("%d events: next cursor %q", n, page.Next)
+		}
+	}
+	// Odd cursors start from the newest.
+	for _, cur := range []string{"garbage", "eyJ0IjoieCJ9", strings.Repeat("A", 500)} {
+		if _, err := r.List(a, audit.Filter{Before: cur}); err != nil {
+			t.Errorf("cursor %q: %v", cur, err)
+		}
+	}
+}
+
+// The export streams: memory in use stays flat however long the trail.
+func TestExportStreamsInConstantMemory(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, pa := d.Tenant(t, "acme")
+	seed(t, d, a, 100_000, time.Now(), pa.UserID)
+	r := audit.NewReader(d.Gorm)
+
+	w := &sampler{every: 5000}
+	runtime.GC()
+	w.base = heap()
+	if err := r.Export(a, audit.Filter{Entity: "customer"}, w); err != nil {
+		t.Fatal(err)
+	}
+	if w.rows < 100_000 {
+		t.Fatalf("exported %d lines", w.rows)
+	}
+	growth := w.peak - w.base
+	t.Logf("exported %d MB; heap grew by at most %d KB", w.bytes>>20, growth>>10)
+	if w.bytes < 20<<20 || growth > 16<<20 {
+		t.Fatalf("exported %d MB with heap growth of %d MB: not streaming", w.bytes>>20, growth>>20)
+	}
+}
+
+type sampler struct {
+	every, rows, since int
+	bytes, base, peak  uint64
+}
+
+func (s *sampler) Write(p []byte) (int, error) {
+	s.bytes += uint64(len(p))
+	s.rows += bytes.Count(p, []byte("\n"))
+	s.since += len(p)
+	if s.since > 1<<20 {
+		s.since = 0
+		if h := heap(); h > s.peak {
+			s.peak = h
+		}
+	}
+	return len(p), nil
+}
+
+func heap() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+func TestExportIsCSVWithoutFormulas(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, pa := d.Tenant(t, "acme")
+	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO audit_events (tenant_id, user_id, action, entity, entity_id, outcome, user_agent)
+			VALUES (current_tenant_id(), ?, 'customer.view', 'customer', '=HYPERLINK("http://x")', 'denied', '+cmd|calc')`, pa.UserID).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := audit.NewReader(d.Gorm).Export(a, audit.Filter{}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) < 2 || records[0][0] != "occurred_at" {
+		t.Fatalf("csv: %v", records)
+	}
+	for _, rec := range records[1:] {
+		for _, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Errorf("cell %q would run as a formula", cell)
+			}
+		}
+	}
+}
+
+// Events land in the partition of their month, on both sides of a month boundary, and the
+// app role cannot reach a partition by name.
+func TestPartitionRoutingAcrossMonths(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, _ := d.Tenant(t, "acme")
+	now := time.Now().UTC()
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	for _, at := range []time.Time{first.Add(-time.Microsecond), first} {
+		err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+			return tx.Exec(`INSERT INTO audit_events (tenant_id, occurred_at, action, entity, outcome) VALUES (current_tenant_id(), ?, 'test.boundary', 'test', 'allowed')`, at).Error
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var parts []string
+	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT tableoid::regclass::text FROM audit_events WHERE action = 'test.boundary' ORDER BY occurred_at`).Scan(&parts).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"audit_events_" + first.AddDate(0, -1, 0).Format("2006_01"), "audit_events_" + first.Format("2006_01")}
+	if fmt.Sprint(parts) != fmt.Sprint(want) {
+		t.Fatalf("partitions %v, want %v", parts, want)
+	}
+	_, err = d.Pool.Exec(context.Background(), "SELECT count(*) FROM "+want[1])
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("the app role read a partition directly: %v", err)
+	}
+}

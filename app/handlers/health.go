@@ -1,0 +1,78 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"moat/app/posture"
+	"moat/app/store"
+	"moat/migrations"
+)
+
+// Live answers 200 while the process runs: the liveness probe, which must not fail because a
+// dependency did.
+func Live(c *fiber.Ctx) error { return c.SendString("ok") }
+
+// Ready is the readiness probe: 200 when the database answers, its schema is the one this
+// binary was built for, and its posture check passes; otherwise 503 naming what is wrong.
+type Ready struct {
+	DB *store.DB
+
+	mu       sync.Mutex
+	postured time.Time // when the posture last passed; rechecked after postureTTL
+}
+
+// postureTTL is how long a passed posture check is trusted: it takes a dozen catalog queries.
+const postureTTL = 30 * time.Second
+
+// Check runs the readiness probe.
+func (r *Ready) Check(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	defer cancel()
+	var problems []string
+	if err := r.DB.Ping(ctx); err != nil {
+		problems = append(problems, "database: "+err.Error())
+	} else {
+		problems = append(problems, r.schema(ctx)...)
+		problems = append(problems, r.posture(ctx)...)
+	}
+	if len(problems) > 0 {
+		return c.Status(fiber.StatusServiceUnavailable).SendString("not ready:\n" + strings.Join(problems, "\n") + "\n")
+	}
+	return c.SendString("ready")
+}
+
+func (r *Ready) schema(ctx context.Context) []string {
+	want, err := migrations.Latest()
+	if err != nil {
+		return []string{"migrations: " + err.Error()}
+	}
+	var have int64
+	if err := r.DB.Pool.QueryRow(ctx, "SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&have); err != nil {
+		return []string{"schema version: " + err.Error()}
+	}
+	if have != want {
+		return []string{"schema version " + itoa64(have) + ", this build needs " + itoa64(want) + ": run moat migrate"}
+	}
+	return nil
+}
+
+func (r *Ready) posture(ctx context.Context) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.postured) < postureTTL {
+		return nil
+	}
+	problems, err := posture.Check(ctx, r.DB.Pool)
+	if err != nil {
+		return []string{"posture: " + err.Error()}
+	}
+	if len(problems) == 0 {
+		r.postured = time.Now()
+	}
+	return problems
+}

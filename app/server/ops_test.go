@@ -1,0 +1,115 @@
+package server_test
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+func TestHealthAndReadiness(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	if res, body := c.do("GET", "/healthz", ""); res.StatusCode != 200 || body != "ok" {
+		t.Fatalf("/healthz: %d %q", res.StatusCode, body)
+	}
+	if res, body := c.do("GET", "/readyz", ""); res.StatusCode != 200 || body != "ready" {
+		t.Fatalf("/readyz: %d %q", res.StatusCode, body)
+	}
+	// A database behind the binary's migrations is not ready.
+	if _, err := e.db.Superuser(t).Exec(context.Background(),
+		"INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)"); err != nil {
+		t.Fatal(err)
+	}
+	res, body := c.do("GET", "/readyz", "")
+	if res.StatusCode != fiber.StatusServiceUnavailable || !strings.Contains(body, "run moat migrate") {
+		t.Fatalf("/readyz with a newer schema: %d %q", res.StatusCode, body)
+	}
+	if res, _ := c.do("GET", "/healthz", ""); res.StatusCode != 200 {
+		t.Fatal("/healthz depends on the database")
+	}
+}
+
+func TestMetricsExposure(t *testing.T) {
+	e := newEnv(t)
+	e.metrics.RegisterPool(e.db.Pool)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	c.do("GET", "/customers", "")
+	rec := httptest.NewRecorder()
+	e.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`moat_http_requests_total{method="GET",route="/customers",status="200"}`,
+		`moat_http_request_duration_seconds_bucket{method="GET",route="/customers"`,
+		"moat_db_pool_connections_in_use", "moat_db_pool_waits_total", "go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, id := range []string{a.Tenant.String(), a.UserID.String()} {
+		if strings.Contains(body, id) {
+			t.Errorf("/metrics carries id %s", id)
+		}
+	}
+}
+
+func TestAuditTrailFiltersExportAndHistory(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	e.addMember(a, "mel@acme.test")
+	owner := e.client()
+	owner.signIn(a.Email, password)
+	id := owner.createCustomer("Ada Lovelace")
+	member := e.client()
+	member.signIn("mel@acme.test", password)
+	member.do("GET", "/customers/"+id+"/edit", "")
+	if res, _ := member.do("POST", "/customers/"+id, member.form("name", "Ada King", "email", "ada@example.com")); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("member edit: %d", res.StatusCode)
+	}
+
+	// The customer's page shows who viewed and changed it, with before and after.
+	_, body := owner.do("GET", "/customers/"+id, "")
+	for _, want := range []string{`data-testid="history-entry"`, "Member", "changed", "Ada Lovelace", "Ada King", "viewed", "created"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("history lacks %q", want)
+		}
+	}
+
+	// Filters, all in the URL.
+	_, body = owner.do("GET", "/audit?action=customer.update&outcome=allowed", "", "HX-Request", "true")
+	if n := strings.Count(body, `data-testid="audit-row"`); n != 1 || !strings.Contains(body, "Member") {
+		t.Fatalf("filtered trail: %d rows", n)
+	}
+	_, body = owner.do("GET", "/audit?entity=customer&from=2000-01-01&to=2000-01-31", "", "HX-Request", "true")
+	if !strings.Contains(body, `data-testid="empty-state"`) {
+		t.Fatal("a date range in the past shows events")
+	}
+
+	// Export: CSV of the filtered trail, itself audited.
+	res, body := owner.do("GET", "/audit/export?entity=customer", "")
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
+		!strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) < 4 || records[0][3] != "action" {
+		t.Fatalf("export has %d lines", len(records))
+	}
+	for _, r := range records[1:] {
+		if r[4] != "customer" {
+			t.Fatalf("export ignored the filter: %v", r)
+		}
+	}
+	if !contains(e.trail(a.Tenant.String()), "audit.export allowed") {
+		t.Fatal("the export is not audited")
+	}
+}

@@ -1,0 +1,40 @@
+import { expect, test } from '@playwright/test';
+import { acmeMember, acmeOwner, signIn, uniqueName } from './helpers';
+
+test("the owner filters the trail and reads a customer's history after a member edited it", async ({ browser }) => {
+  const owner = await browser.newPage();
+  await signIn(owner, acmeOwner);
+  const before = uniqueName('History Before');
+  const after = uniqueName('History After');
+  await owner.getByRole('link', { name: 'New customer' }).click();
+  await owner.getByLabel('Name').fill(before);
+  await owner.getByRole('button', { name: 'Save customer' }).click();
+  await expect(owner.getByRole('heading', { name: before })).toBeVisible();
+  const customerURL = new URL(owner.url()).pathname;
+
+  const member = await browser.newPage();
+  await signIn(member, acmeMember);
+  await member.goto(customerURL + '/edit');
+  await member.getByLabel('Name').fill(after);
+  await member.getByRole('button', { name: 'Save customer' }).click();
+  await expect(member.getByRole('heading', { name: after })).toBeVisible();
+
+  await owner.getByRole('link', { name: 'Audit trail' }).click();
+  await owner.getByLabel('Person').selectOption({ label: 'Acme Member' });
+  await expect(owner).toHaveURL(/person=/);
+  await owner.getByLabel('Action').selectOption('customer.update');
+  await expect(owner).toHaveURL(/action=customer.update/);
+  const rows = owner.getByTestId('audit-row');
+  await expect(rows.first()).toContainText('Acme Member');
+  for (const who of await owner.getByTestId('audit-who').allInnerTexts()) expect(who).toBe('Acme Member');
+
+  await owner.reload(); // the filter lives in the URL
+  await expect(owner.getByLabel('Action')).toHaveValue('customer.update');
+
+  await rows.first().getByRole('link').click();
+  await expect(owner).toHaveURL(new RegExp(customerURL + '$'));
+  const history = owner.locator('#history');
+  const change = history.getByTestId('history-entry').filter({ hasText: 'Acme Member' }).filter({ hasText: 'changed' });
+  await expect(change.getByTestId('history-change')).toContainText(`name: ${before} → ${after}`);
+  await expect(history.getByTestId('history-entry').filter({ hasText: 'viewed' }).first()).toBeVisible();
+});
