@@ -113,6 +113,27 @@ e2e: postgres chromium build ## the Playwright suite in headless Chromium
 	MOAT_DB_NAME=moat_e2e $(BIN) check
 	E2E_PORT=$(E2E_PORT) CHROMIUM=$(CHROMIUM) npx playwright test -c e2e/playwright.config.ts
 
+TENANTS   ?= 1000
+CUSTOMERS ?= 1000
+WHALE     ?= 100000
+
+.PHONY: seed
+seed: postgres build ## synthetic tenants for benchmarks: make seed TENANTS=1000 CUSTOMERS=1000 WHALE=100000
+	$(BIN) migrate
+	$(BIN) seed $(TENANTS) $(CUSTOMERS) $(WHALE)
+
+.PHONY: wrk
+wrk: # Debian's wrk, the load generator
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing wrk (Debian package wrk)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "wrk is missing: install it (Debian: sudo apt-get install wrk)." >&2; exit 1; \
+	  fi; \
+	fi
+
 .PHONY: bench
-bench: postgres build ## benchmarks: prints figures, asserts nothing about speed
+bench: postgres build wrk ## benchmarks: Go benchmarks, then Moat under wrk against pgbench's limit; prints figures, asserts nothing about speed
 	go test -run '^$$' -bench . -benchmem ./...
+	MOAT_DB_NAME=moat_bench go run ./bench -tenants $(TENANTS) -customers $(CUSTOMERS) -whale $(WHALE)

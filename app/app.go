@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"moat/app/metrics"
 	"moat/app/middleware"
 	"moat/app/posture"
+	"moat/app/seed"
 	"moat/app/server"
 	"moat/app/store"
 	"moat/migrations"
@@ -34,6 +36,9 @@ commands:
   check     check the database posture (row level security, the app role's rights); exit 1 on
             any problem. serve runs the same check and refuses to start on a problem
   demo      load the demo tenants Acme and Globex unless present (development only)
+  seed TENANTS CUSTOMERS [WHALE]
+            load synthetic tenants with CUSTOMERS customers each, and a WHALE-sized tenant,
+            through COPY (development only; re-running skips tenants that exist)
   db start|stop|reset
             manage the private PostgreSQL cluster used when DATABASE_URL is unset
   db fresh  drop the database $MOAT_DB_NAME in the private cluster; the next command
@@ -81,6 +86,18 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 			fmt.Println("dropped", name)
 		}
 		return err
+	case "seed":
+		if !cfg.Development() {
+			return errors.New("synthetic data is for development only: set APP_ENV=development")
+		}
+		plan, err := seedPlan(args[1:])
+		if err != nil {
+			return err
+		}
+		if err := useCluster(ctx, &cfg, log); err != nil {
+			return err
+		}
+		return seed.Load(ctx, cfg.MigrationDatabaseURL, plan, os.Stderr)
 	case "demo":
 		if !cfg.Development() {
 			return errors.New("demo data is for development only: set APP_ENV=development")
@@ -146,6 +163,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("shutting down")
 	_ = metricsSrv.Shutdown(context.Background())
 	return web.ShutdownWithTimeout(10 * time.Second)
+}
+
+func seedPlan(args []string) (seed.Plan, error) {
+	var n [3]int
+	if len(args) < 2 || len(args) > 3 {
+		return seed.Plan{}, errors.New(usage)
+	}
+	for i, a := range args {
+		v, err := strconv.Atoi(a)
+		if err != nil || v < 0 {
+			return seed.Plan{}, fmt.Errorf("seed: %q is not a count", a)
+		}
+		n[i] = v
+	}
+	return seed.Plan{Tenants: n[0], Customers: n[1], Whale: n[2]}, nil
 }
 
 // checkPosture returns an error naming every posture problem, or nil.

@@ -81,8 +81,8 @@ func PruneAudit(ctx context.Context, url string, months int) ([]string, error) {
 	}
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, `
-		SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'audit_events'::regclass AND c.relname ~ '^audit_events_[0-9]{4}_[0-9]{2}$'
+		SELECT c.oid::regclass::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'public.audit_events'::regclass AND c.relname ~ '^audit_events_[0-9]{4}_[0-9]{2}$'
 		  AND to_date(substr(c.relname, 14), 'YYYY_MM') + interval '1 month'
 		      <= date_trunc('month', now()) - make_interval(months => $1)
 		ORDER BY 1`, months)
@@ -101,7 +101,8 @@ func PruneAudit(ctx context.Context, url string, months int) ([]string, error) {
 		return nil, err
 	}
 	for _, n := range names {
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP TABLE %q", n)); err != nil {
+		// n is the partition's own regclass text: schema-qualified wherever it is needed.
+		if _, err := db.ExecContext(ctx, "DROP TABLE "+n); err != nil {
 			return nil, fmt.Errorf("prune %s: %w", n, err)
 		}
 	}

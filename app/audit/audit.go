@@ -54,11 +54,11 @@ func Record(tx *gorm.DB, e Event) error {
 	row := models.AuditEvent{
 		Action:    e.Action,
 		Entity:    e.Entity,
-		EntityID:  clean(e.EntityID, 100),
+		EntityID:  Clean(e.EntityID, 100),
 		Outcome:   e.Outcome,
-		RequestID: clean(r.RequestID, 100),
-		IP:        clean(r.IP, 64),
-		UserAgent: clean(r.UserAgent, 400),
+		RequestID: Clean(r.RequestID, 100),
+		IP:        Clean(r.IP, 64),
+		UserAgent: Clean(r.UserAgent, 400),
 	}
 	if r.UserID != uuid.Nil {
 		id := r.UserID
@@ -77,8 +77,8 @@ func Record(tx *gorm.DB, e Event) error {
 	return nil
 }
 
-// clean makes s safe to store as text: valid UTF-8, no NUL bytes, at most max runes.
-func clean(s string, max int) string {
+// Clean makes s safe to store as text: valid UTF-8, no NUL bytes, at most max runes.
+func Clean(s string, max int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.ReplaceAll(s, "\x00", "")
 	if utf8.RuneCountInString(s) > max {

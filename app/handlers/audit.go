@@ -44,15 +44,18 @@ func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
 	if id, err := uuid.Parse(c.Query("person")); err == nil {
 		f.UserID, v.Person = id, id.String()
 	}
-	if a := c.Query("action"); slices.Contains(auditActions, a) {
-		f.Action, v.Action = a, a
+	// Filter values are taken from the fixed lists, never from the request's buffers: the CSV
+	// export uses them after the handler returns.
+	if i := slices.Index(auditActions, c.Query("action")); i >= 0 {
+		f.Action, v.Action = auditActions[i], auditActions[i]
 	}
-	if e := c.Query("entity"); slices.Contains(auditEntities, e) {
-		f.Entity, v.Entity = e, e
+	if i := slices.Index(auditEntities, c.Query("entity")); i >= 0 {
+		f.Entity, v.Entity = auditEntities[i], auditEntities[i]
 	}
-	switch o := models.Outcome(c.Query("outcome")); o {
-	case models.OutcomeAllowed, models.OutcomeDenied, models.OutcomeRejected:
-		f.Outcome, v.Outcome = o, string(o)
+	for _, o := range []models.Outcome{models.OutcomeAllowed, models.OutcomeDenied, models.OutcomeRejected} {
+		if c.Query("outcome") == string(o) {
+			f.Outcome, v.Outcome = o, string(o)
+		}
 	}
 	if d, err := time.Parse(time.DateOnly, c.Query("from")); err == nil {
 		f.From, v.From = d, d.Format(time.DateOnly)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -18,9 +19,11 @@ import (
 func Live(c *fiber.Ctx) error { return c.SendString("ok") }
 
 // Ready is the readiness probe: 200 when the database answers, its schema is the one this
-// binary was built for, and its posture check passes; otherwise 503 naming what is wrong.
+// binary was built for, its posture check passes and no audit row waits in the default
+// partition; otherwise 503. The reasons go to the log, not to whoever asks.
 type Ready struct {
-	DB *store.DB
+	DB  *store.DB
+	Log *slog.Logger
 
 	mu       sync.Mutex
 	postured time.Time // when the posture last passed; rechecked after postureTTL
@@ -39,9 +42,11 @@ func (r *Ready) Check(c *fiber.Ctx) error {
 	} else {
 		problems = append(problems, r.schema(ctx)...)
 		problems = append(problems, r.posture(ctx)...)
+		problems = append(problems, r.partitions(ctx)...)
 	}
 	if len(problems) > 0 {
-		return c.Status(fiber.StatusServiceUnavailable).SendString("not ready:\n" + strings.Join(problems, "\n") + "\n")
+		r.Log.Error("not ready", "problems", strings.Join(problems, "; "))
+		return c.Status(fiber.StatusServiceUnavailable).SendString("not ready")
 	}
 	return c.SendString("ready")
 }
@@ -57,6 +62,23 @@ func (r *Ready) schema(ctx context.Context) []string {
 	}
 	if have != want {
 		return []string{"schema version " + itoa64(have) + ", this build needs " + itoa64(want) + ": run moat migrate"}
+	}
+	return nil
+}
+
+// partitions reports audit rows in the default partition: their month had no partition, and
+// until an operator moves them the month's partition cannot be created.
+func (r *Ready) partitions(ctx context.Context) []string {
+	var stray bool
+	// The app role may not read the partition, nor other tenants' rows; the statistics say
+	// whether it holds any.
+	err := r.DB.Pool.QueryRow(ctx, `SELECT coalesce((SELECT n_live_tup FROM pg_stat_user_tables
+		WHERE relid = to_regclass('public.audit_events_default')), 0) > 0`).Scan(&stray)
+	if err != nil {
+		return []string{"audit partitions: " + err.Error()}
+	}
+	if stray {
+		return []string{"audit rows in audit_events_default: their month has no partition; see README, Operations"}
 	}
 	return nil
 }

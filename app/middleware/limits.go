@@ -23,7 +23,7 @@ type Limits struct {
 
 // RateLimits returns the sign-in and sign-up limiters, per IP and per email, counting in storage
 // that every app server shares. A limited request gets 429 with a human message and Retry-After.
-func RateLimits(storage fiber.Storage, l Limits, m *metrics.Metrics) []fiber.Handler {
+func RateLimits(storage fiber.Storage, l Limits, ips ClientIPs, m *metrics.Metrics) []fiber.Handler {
 	reached := func(c *fiber.Ctx) error {
 		m.RateLimited.WithLabelValues(c.Route().Path).Inc()
 		minutes := int(l.Window.Minutes() + 0.5)
@@ -33,7 +33,7 @@ func RateLimits(storage fiber.Storage, l Limits, m *metrics.Metrics) []fiber.Han
 	return []fiber.Handler{
 		limiter.New(limiter.Config{
 			Max: l.PerIP, Expiration: l.Window, Storage: storage, LimiterMiddleware: limiter.SlidingWindow{},
-			KeyGenerator: func(c *fiber.Ctx) string { return "ip:" + c.IP() },
+			KeyGenerator: func(c *fiber.Ctx) string { return "ip:" + ips.Of(c) },
 			LimitReached: reached,
 		}),
 		limiter.New(limiter.Config{

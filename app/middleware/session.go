@@ -47,6 +47,7 @@ type Sessions struct {
 	Absolute time.Duration   // a session older than this is ended, however active
 	Now      func() time.Time
 	Log      *slog.Logger
+	IPs      ClientIPs
 }
 
 // Load puts the request's audit metadata, and for a signed-in session its Principal (and so its
@@ -61,7 +62,7 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	req := audit.Request{
 		RequestID: utils.CopyString(RequestID(c)),
-		IP:        utils.CopyString(c.IP()),
+		IP:        s.IPs.Of(c),
 		UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)),
 	}
 	if sess.Get(keyUser) == nil {
@@ -70,17 +71,29 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 	}
 	p, started, seen, ok := principal(sess)
 	now := s.Now()
+	expired := now.Sub(started) > s.Absolute || now.Sub(seen) > s.Idle
+	touch := now.Sub(seen) > touchEvery
+	if ok && !expired {
+		// The database, not the cookie's session, says who this is now.
+		var cur store.Current
+		cur, ok, err = s.List.Validate(auth.NewContext(ctx, p), p.SessionID, sess.ID(), touch, now)
+		if err != nil {
+			return err
+		}
+		p.Role, p.Name, p.Email, p.MustChangePassword = cur.Role, cur.Name, cur.Email, cur.MustChangePassword
+	}
 	if ok {
 		req.UserID = p.UserID
 		ctx = audit.NewContext(auth.NewContext(ctx, p), req)
 	}
 	switch {
 	case !ok:
+		// Ended elsewhere, its person deactivated or removed, or unreadable.
 		if err := sess.Destroy(); err != nil {
 			return err
 		}
 		ctx = audit.NewContext(ctx, req)
-	case now.Sub(started) > s.Absolute, now.Sub(seen) > s.Idle:
+	case expired:
 		reason := "idle timeout"
 		if now.Sub(started) > s.Absolute {
 			reason = "lifetime reached"
@@ -93,12 +106,9 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		}
 		c.Locals(expiredLocal, true)
 		ctx = audit.NewContext(c.UserContext(), audit.Request{RequestID: req.RequestID, IP: req.IP, UserAgent: req.UserAgent})
-	case now.Sub(seen) > touchEvery:
+	case touch:
 		sess.Set(keySeen, now.Unix())
 		if err := sess.Save(); err != nil {
-			return err
-		}
-		if err := s.List.Touch(ctx, p.SessionID, now); err != nil {
 			return err
 		}
 	}
@@ -141,9 +151,10 @@ func (s *Sessions) Start(c *fiber.Ctx, p auth.Principal) error {
 	key := sess.ID()
 	// Listed first: a session that exists must be one that can be ended.
 	ctx := auth.NewContext(c.UserContext(), p)
+	r := audit.RequestFrom(c.UserContext())
 	if err := s.List.Record(ctx, models.UserSession{
 		ID: p.SessionID, UserID: p.UserID, SessionKey: key, CreatedAt: now, LastSeenAt: now,
-		IP: utils.CopyString(c.IP()), UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)),
+		IP: audit.Clean(r.IP, 64), UserAgent: audit.Clean(r.UserAgent, 400),
 	}); err != nil {
 		return err
 	}
@@ -159,15 +170,16 @@ func (s *Sessions) Renew(c *fiber.Ctx, p auth.Principal) error {
 		return err
 	}
 	started, _ := sess.Get(keyStarted).(int64)
+	old := sess.ID()
 	if err := sess.Regenerate(); err != nil {
 		return err
 	}
 	key := sess.ID()
-	s.fill(sess, p, started)
-	if err := sess.Save(); err != nil {
+	if err := s.List.Rekey(auth.NewContext(c.UserContext(), p), p.SessionID, old, key); err != nil {
 		return err
 	}
-	return s.List.Rekey(auth.NewContext(c.UserContext(), p), p.SessionID, key)
+	s.fill(sess, p, started)
+	return sess.Save()
 }
 
 func (s *Sessions) fill(sess *session.Session, p auth.Principal, started int64) {

@@ -135,13 +135,15 @@ func checkPolicies(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	return problems, nil
 }
 
+// checkAuditGrants covers the trail and each of its partitions: a partition named directly is
+// a table of its own.
 func checkAuditGrants(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	return rows(ctx, conn, `
-		SELECT 'the app role may ' || priv || ' audit_events: the trail must be append-only'
-		FROM unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS priv
-		WHERE to_regclass('audit_events') IS NOT NULL AND has_table_privilege(current_user, 'audit_events', priv)
+		SELECT 'the app role may ' || priv || ' ' || t.relid::regclass::text || ': the trail must be append-only'
+		FROM pg_partition_tree(to_regclass('public.audit_events')) t, unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS priv
+		WHERE has_table_privilege(current_user, t.relid, priv)
 		UNION ALL
-		SELECT 'table audit_events is missing' WHERE to_regclass('audit_events') IS NULL`)
+		SELECT 'table audit_events is missing' WHERE to_regclass('public.audit_events') IS NULL`)
 }
 
 func checkViews(ctx context.Context, conn *pgx.Conn) ([]string, error) {

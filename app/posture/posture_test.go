@@ -51,6 +51,7 @@ func TestEveryWeaknessIsNamed(t *testing.T) {
 		{"write policy without check", "CREATE POLICY loose ON customers FOR INSERT TO moat_app WITH CHECK (true)", "table customers: policy loose lets the app role write rows"},
 		{"audit update grant", "GRANT UPDATE ON audit_events TO moat_app", "the app role may UPDATE audit_events"},
 		{"audit delete grant", "GRANT DELETE, TRUNCATE ON audit_events TO moat_app", "the app role may DELETE audit_events"},
+		{"audit partition grant", "GRANT UPDATE ON audit_events_default TO moat_app", "the app role may UPDATE audit_events_default"},
 		{"definer view", "CREATE VIEW all_customers AS SELECT * FROM customers; GRANT SELECT ON all_customers TO moat_app", "view public.all_customers runs with its owner's rights"},
 		{"definer function", "CREATE FUNCTION peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM customers'", "function public.peek is SECURITY DEFINER"},
 		{"app owns a table", "CREATE TABLE scratch (id int); ALTER TABLE scratch OWNER TO moat_app", "the app role owns public.scratch"},

@@ -483,3 +483,38 @@ func TestEndedSessionsStayEnded(t *testing.T) {
 		t.Fatalf("a session saved back after sign-out works again: %d", res.StatusCode)
 	}
 }
+
+// The database, not the stored session, decides on every request: a session whose listing is
+// gone, or whose person changed role behind its back, follows the database at once.
+func TestEveryRequestFollowsTheDatabase(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	su := e.db.Superuser(t)
+	ctx := context.Background()
+	if _, err := su.Exec(ctx, "UPDATE users SET role = 'member' WHERE id = $1", a.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := c.do("GET", "/team", ""); res.StatusCode != 404 {
+		t.Fatalf("demoted in the database, still sees /team: %d", res.StatusCode)
+	}
+	if _, err := su.Exec(ctx, "DELETE FROM user_sessions WHERE user_id = $1", a.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := c.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("a session no longer listed still works: %d", res.StatusCode)
+	}
+}
+
+// A user agent PostgreSQL cannot store is cleaned, not a server error.
+func TestOddUserAgentAtSignIn(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.do("GET", "/login", "")
+	res, _ := c.do("POST", "/login", c.form("email", a.Email, "password", password), "User-Agent", "bad\x00agent\xff")
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("sign-in with an odd user agent: %d", res.StatusCode)
+	}
+}

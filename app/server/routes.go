@@ -25,7 +25,7 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	limited := func(h fiber.Handler) []fiber.Handler { return append(append([]fiber.Handler{}, limits...), h) }
 
 	app.Get("/healthz", handlers.Live)
-	app.Get("/readyz", (&handlers.Ready{DB: db}).Check)
+	app.Get("/readyz", (&handlers.Ready{DB: db, Log: o.Log}).Check)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/customers", fiber.StatusSeeOther) })
 
 	app.Get("/signup", accounts.ShowSignup)
@@ -51,7 +51,7 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Delete("/customers/:id", user, customers.DeleteCustomer)
 
 	app.Get("/team", user, managers, team.ShowTeam)
-	app.Post("/team", user, managers, team.AddMember)
+	app.Post("/team", append([]fiber.Handler{user, managers}, limited(team.AddMember)...)...)
 	app.Post("/team/:id/role", user, managers, team.ChangeRole)
 	app.Post("/team/:id/deactivate", user, managers, team.Deactivate)
 	app.Post("/team/:id/reactivate", user, managers, team.Reactivate)

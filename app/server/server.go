@@ -55,21 +55,19 @@ func New(db *store.DB, o Options) *fiber.App {
 		o.Limits = middleware.Limits{PerIP: 100, PerEmail: 10, Window: 15 * time.Minute}
 	}
 	app := fiber.New(fiber.Config{
-		AppName:        "moat",
-		BodyLimit:      BodyLimit,
-		ReadBufferSize: 16 * 1024, // request line and headers: room for long search URLs
-		// The client's address (for rate limits and the trail) comes from X-Forwarded-For
-		// only when the direct peer is a trusted proxy.
-		EnableTrustedProxyCheck: len(o.TrustedProxies) > 0,
-		TrustedProxies:          o.TrustedProxies,
-		ProxyHeader:             proxyHeader(o.TrustedProxies),
-		DisableStartupMessage:   true,
-		ErrorHandler:            errorHandler(o.Log, o.Metrics),
-		ReadTimeout:             15 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             60 * time.Second,
+		AppName:               "moat",
+		BodyLimit:             BodyLimit,
+		ReadBufferSize:        16 * 1024, // request line and headers: room for long search URLs
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(o.Log, o.Metrics),
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
 	})
 
+	// The client's address (for rate limits and the trail) comes from X-Forwarded-For only
+	// behind a trusted proxy.
+	ips := middleware.NewClientIPs(o.TrustedProxies)
 	cookie := "moat_session"
 	if o.Secure {
 		cookie = "__Host-moat_session"
@@ -84,11 +82,12 @@ func New(db *store.DB, o Options) *fiber.App {
 			CookieSameSite: "Lax",
 			CookiePath:     "/",
 		}),
-		List:     store.NewSessions(db.Gorm),
+		List:     store.NewSessions(db),
 		Idle:     o.SessionIdle,
 		Absolute: o.SessionAbsolute,
 		Now:      o.Now,
 		Log:      o.Log,
+		IPs:      ips,
 	}
 
 	app.Use(middleware.RequestIDs())
@@ -104,7 +103,7 @@ func New(db *store.DB, o Options) *fiber.App {
 	})
 	app.Use(middleware.CSRF(sessions.Store, o.Secure, o.SessionIdle, db.Gorm))
 
-	limits := middleware.RateLimits(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute}), o.Limits, o.Metrics)
+	limits := middleware.RateLimits(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute}), o.Limits, ips, o.Metrics)
 	routes(app, db, sessions, limits, o)
 	return app
 }
@@ -173,11 +172,4 @@ func crossTenantAttempt(c *fiber.Ctx, log *slog.Logger, m *metrics.Metrics, e *m
 		attrs = append(attrs, "tenant_id", p.Tenant.String(), "user_id", p.UserID.String())
 	}
 	log.WarnContext(c.UserContext(), "cross-tenant access attempt", attrs...)
-}
-
-func proxyHeader(trusted []string) string {
-	if len(trusted) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
 }

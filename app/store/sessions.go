@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"gorm.io/gorm"
 
 	"moat/app/audit"
@@ -16,10 +19,60 @@ import (
 
 // Sessions keeps the list of each person's signed-in sessions (user_sessions) next to the
 // server-side sessions themselves (the table sessions), so either can end the other.
-type Sessions struct{ db *gorm.DB }
+type Sessions struct {
+	db   *gorm.DB
+	pool *pgxpool.Pool
+}
 
-// NewSessions returns the session store over db.
-func NewSessions(db *gorm.DB) *Sessions { return &Sessions{db: db} }
+// NewSessions returns the session store over d.
+func NewSessions(d *DB) *Sessions { return &Sessions{db: d.Gorm, pool: d.Pool} }
+
+// Current is what the database says of a signed-in session on each request.
+type Current struct {
+	Role               models.Role
+	Name               string
+	Email              string
+	MustChangePassword bool
+}
+
+// Validate checks, on every request, that the session sid with server-side key is still
+// listed and its person still active, and returns the person's current role and name: a role
+// change, deactivation, removal or a session ended elsewhere applies from the next request,
+// whatever the server-side session still holds. With touch it also moves last-seen to now. It
+// costs one round trip: the statements ride in one pipelined batch, whose implicit transaction
+// holds the tenant setting. ok is false when the session must end.
+func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touch bool, now time.Time) (cur Current, ok bool, err error) {
+	t, has := tenant.FromContext(ctx)
+	if !has {
+		return cur, false, models.ErrNoTenant
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
+	b.Queue(`SELECT u.role, u.name, u.email, u.must_change_password
+		FROM user_sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+		WHERE s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, key)
+	if touch {
+		b.Queue("UPDATE user_sessions SET last_seen_at = $2 WHERE id = $1", sid, now)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return cur, false, fmt.Errorf("session check: %w", err)
+	}
+	err = br.QueryRow().Scan(&cur.Role, &cur.Name, &cur.Email, &cur.MustChangePassword)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return cur, false, nil
+	case err != nil:
+		return cur, false, fmt.Errorf("session check: %w", err)
+	}
+	if touch {
+		if _, err := br.Exec(); err != nil {
+			return cur, false, fmt.Errorf("session touch: %w", err)
+		}
+	}
+	return cur, true, nil
+}
 
 // Record lists a new session of the person in ctx.
 func (s *Sessions) Record(ctx context.Context, us models.UserSession) error {
@@ -31,17 +84,14 @@ func (s *Sessions) Record(ctx context.Context, us models.UserSession) error {
 	})
 }
 
-// Touch moves a session's last-seen time to at.
-func (s *Sessions) Touch(ctx context.Context, id uuid.UUID, at time.Time) error {
+// Rekey points a listed session at its new server-side key after the key was regenerated, and
+// revokes the old key, so a request in flight with it cannot save it back.
+func (s *Sessions) Rekey(ctx context.Context, id uuid.UUID, old, key string) error {
 	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return tx.Model(&models.UserSession{}).Where("id = ?", id).Update("last_seen_at", at).Error
-	})
-}
-
-// Rekey points a listed session at its new server-side key (after the key was regenerated).
-func (s *Sessions) Rekey(ctx context.Context, id uuid.UUID, key string) error {
-	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return tx.Model(&models.UserSession{}).Where("id = ?", id).Update("session_key", key).Error
+		if err := tx.Model(&models.UserSession{}).Where("id = ?", id).Update("session_key", key).Error; err != nil {
+			return fmt.Errorf("rekey session: %w", err)
+		}
+		return tx.Exec("INSERT INTO revoked_sessions (k) VALUES (?) ON CONFLICT DO NOTHING", old).Error
 	})
 }
 

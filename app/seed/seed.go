@@ -1,0 +1,171 @@
+// Package seed loads synthetic tenants and customers for benchmarks, through COPY: owner
+// o@tNNNN.example style accounts sharing one development password, and realistic customers.
+// Development only; safe to re-run (tenants that exist are skipped).
+package seed
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"moat/app/auth"
+)
+
+// Password is every synthetic owner's password.
+const Password = "moat-bench-password"
+
+// Plan says what to load.
+type Plan struct {
+	Tenants   int // synthetic tenants t0001 ... tNNNN
+	Customers int // customers per synthetic tenant
+	Whale     int // customers of one extra tenant, "whale"; 0 for none
+}
+
+// OwnerEmail is the sign-in of synthetic tenant n (from 1), or of the whale for n = 0.
+func OwnerEmail(n int) string {
+	if n == 0 {
+		return "owner@whale.example"
+	}
+	return fmt.Sprintf("owner@t%04d.example", n)
+}
+
+// Load seeds p as the owner role at ownerURL. It lifts FORCE ROW LEVEL SECURITY on the tables it
+// fills inside its own transaction only (COPY cannot run under row level security), so the app
+// never sees the tables unforced.
+func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	hash, err := auth.HashPassword(Password)
+	if err != nil {
+		return err
+	}
+	type job struct {
+		n         int
+		name      string
+		customers int
+	}
+	var jobs []job
+	for n := 1; n <= p.Tenants; n++ {
+		jobs = append(jobs, job{n, fmt.Sprintf("Tenant %04d", n), p.Customers})
+	}
+	if p.Whale > 0 {
+		jobs = append(jobs, job{0, "Whale", p.Whale})
+	}
+	start := time.Now()
+	total := 0
+	const perTx = 100 // tenants per transaction
+	for i := 0; i < len(jobs); i += perTx {
+		batch := jobs[i:min(i+perTx, len(jobs))]
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			var tenants, users [][]any
+			var owners = map[int]uuid.UUID{}
+			for _, j := range batch {
+				var exists bool
+				if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1)", OwnerEmail(j.n)).Scan(&exists); err != nil {
+					return err
+				}
+				if exists {
+					continue
+				}
+				tid, uid := uuid.New(), uuid.New()
+				owners[j.n] = tid
+				tenants = append(tenants, []any{tid, j.name})
+				users = append(users, []any{tid, uid, OwnerEmail(j.n), j.name + " Owner", hash, "owner"})
+			}
+			if len(tenants) == 0 {
+				return nil
+			}
+			// Lifted only now, and forced again before this transaction commits.
+			for _, t := range []string{"tenants", "users", "customers"} {
+				if _, err := tx.Exec(ctx, "ALTER TABLE "+t+" NO FORCE ROW LEVEL SECURITY"); err != nil {
+					return err
+				}
+			}
+			// The id registry is filled below in one COPY rather than a trigger call a row.
+			if _, err := tx.Exec(ctx, "ALTER TABLE customers DISABLE TRIGGER customers_record_ids"); err != nil {
+				return err
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tenants"}, []string{"id", "name"}, pgx.CopyFromRows(tenants)); err != nil {
+				return err
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"tenant_id", "id", "email", "name", "password_hash", "role"}, pgx.CopyFromRows(users)); err != nil {
+				return err
+			}
+			for _, j := range batch {
+				tid, ok := owners[j.n]
+				if !ok {
+					continue
+				}
+				rng := rand.New(rand.NewPCG(uint64(j.n), 7))
+				ids := make([][]any, 0, j.customers)
+				k := 0
+				src := pgx.CopyFromFunc(func() ([]any, error) {
+					if k == j.customers {
+						return nil, nil
+					}
+					k++
+					row := customer(rng, tid, k)
+					ids = append(ids, []any{row[1], "customers"})
+					return row, nil
+				})
+				n, err := tx.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"tenant_id", "id", "name", "email", "phone", "company", "notes"}, src)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"record_ids"}, []string{"id", "entity"}, pgx.CopyFromRows(ids)); err != nil {
+					return err
+				}
+				total += int(n)
+			}
+			if _, err := tx.Exec(ctx, "ALTER TABLE customers ENABLE TRIGGER customers_record_ids"); err != nil {
+				return err
+			}
+			for _, t := range []string{"tenants", "users", "customers"} {
+				if _, err := tx.Exec(ctx, "ALTER TABLE "+t+" FORCE ROW LEVEL SECURITY"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		fmt.Fprintf(log, "\rseeded %d of %d tenants, %d customers (%.0fs)", min(i+perTx, len(jobs)), len(jobs), total, time.Since(start).Seconds())
+	}
+	fmt.Fprintln(log)
+	if _, err := conn.Exec(ctx, "ANALYZE tenants, users, customers, record_ids"); err != nil {
+		return err
+	}
+	return nil
+}
+
+var (
+	firstNames = strings.Fields("Ada Bruno Chloe Dmitri Elena Farah Gustav Hana Ivan Julia Kofi Lena Mara Nikhil Olga Pedro Quinn Rosa Sven Tara Umar Vera Wei Yusuf Zoe Amir Bea Carlos Dana Emil")
+	lastNames  = strings.Fields("Byrne Costa Dubois Orlov Ruiz Haddad Lind Sato Petrov Novak Mensah Fischer Jensen Rao Ivanova Alves Murphy Marino Olsen Walsh Farouk Kovac Zhang Demir Moreau Silva Kim Nakamura Berg Okafor")
+	companies  = strings.Fields("Anvil Rocket Desert Cypress Hammock Scorpio Granite Harbor Meadow Summit Beacon Cobalt Juniper Lumen Orchard Pioneer Quarry Riverside Sterling Timber")
+	suffixes   = []string{"Works", "Supply", "Logistics", "Holdings", "Labs", "Trading", "Studio", "Group"}
+)
+
+func customer(rng *rand.Rand, tenant uuid.UUID, k int) []any {
+	first := firstNames[rng.IntN(len(firstNames))]
+	last := lastNames[rng.IntN(len(lastNames))]
+	company := companies[rng.IntN(len(companies))] + " " + suffixes[rng.IntN(len(suffixes))]
+	domain := strings.ToLower(strings.Fields(company)[0]) + ".example"
+	return []any{
+		tenant, uuid.New(),
+		fmt.Sprintf("%s %s %d", first, last, k),
+		fmt.Sprintf("%s.%s%d@%s", strings.ToLower(first), strings.ToLower(last), k, domain),
+		fmt.Sprintf("+1 555 %03d %04d", rng.IntN(1000), rng.IntN(10000)),
+		company,
+		"",
+	}
+}

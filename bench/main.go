@@ -1,0 +1,354 @@
+// Command bench measures Moat against the physical limit on this machine, in one run, and
+// prints ratios: Moat under wrk against pgbench replaying the exact SQL Moat sends, the cost of
+// row level security and of auditing reads, and what one signed-in GET costs in statements.
+// It asserts nothing; `make bench` runs it after the Go benchmarks.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"moat/app/cluster"
+	"moat/app/seed"
+	"moat/migrations"
+)
+
+type result struct {
+	Name     string  `json:"name"`
+	ReqPerS  float64 `json:"req_per_s,omitempty"`
+	P50ms    float64 `json:"p50_ms,omitempty"`
+	P99ms    float64 `json:"p99_ms,omitempty"`
+	Errors   int     `json:"errors"`
+	Note     string  `json:"note,omitempty"`
+	LimitTPS float64 `json:"limit_tps,omitempty"`
+}
+
+type report struct {
+	When        time.Time          `json:"when"`
+	Machine     string             `json:"machine"`
+	Connections int                `json:"connections"`
+	Duration    string             `json:"duration"`
+	Results     []result           `json:"results"`
+	Ratios      map[string]float64 `json:"ratios"`
+	Figures     map[string]float64 `json:"figures"`
+}
+
+func main() {
+	tenants := flag.Int("tenants", 1000, "synthetic tenants")
+	customers := flag.Int("customers", 1000, "customers per tenant")
+	whale := flag.Int("whale", 100000, "customers of the whale tenant")
+	conns := flag.Int("c", 16, "connections for the main runs")
+	dur := flag.Duration("d", 10*time.Second, "duration of each run")
+	out := flag.String("out", "bench/results", "folder for the JSON results")
+	flag.Parse()
+	ctx := context.Background()
+	log.SetFlags(0)
+
+	dir, err := cluster.DefaultDir()
+	check(err)
+	cl, err := cluster.Ensure(ctx, dir)
+	check(err)
+	db := "moat_bench"
+	check(cl.CreateDatabase(ctx, db, ""))
+	check(migrations.Up(ctx, cl.URL(cluster.OwnerRole, db)))
+	log.Printf("seeding (skips what exists): %d tenants x %d customers, whale %d", *tenants, *customers, *whale)
+	check(seed.Load(ctx, cl.URL(cluster.OwnerRole, db), seed.Plan{Tenants: *tenants, Customers: *customers, Whale: *whale}, io.Discard))
+
+	rep := report{When: time.Now().UTC(), Machine: machine(), Connections: *conns, Duration: dur.String(),
+		Ratios: map[string]float64{}, Figures: map[string]float64{}}
+
+	// What one signed-in GET costs, counted statement by statement in-process.
+	stmts, writes := statementsPerGet(ctx, cl.URL(cluster.AppRole, db))
+	rep.Figures["statements per signed-in GET /customers"] = float64(stmts)
+	rep.Figures["writes per signed-in GET besides the audit row"] = float64(writes)
+
+	// The SQL Moat sends for a page, captured from the store itself, for pgbench.
+	small, whaleT := seed.OwnerEmail(1), seed.OwnerEmail(0)
+	listSQL := captureList(ctx, cl.URL(cluster.AppRole, db), small, "")
+	searchSQL := captureList(ctx, cl.URL(cluster.AppRole, db), whaleT, "ada")
+
+	// Row level security off, in a scratch copy (made before the server holds connections).
+	scratch := db + "_norls"
+	check(cl.DropDatabase(ctx, scratch))
+	check(cl.CreateDatabase(ctx, scratch, db))
+	owner := cl.URL("postgres", scratch)
+	psql(owner, "ALTER TABLE customers DISABLE ROW LEVEL SECURITY; ALTER TABLE audit_events DISABLE ROW LEVEL SECURITY;")
+
+	addr := "127.0.0.1:3200"
+	srv := startServer(addr, db)
+	defer srv.Process.Kill()
+	base := "http://" + addr
+	cookie, csrf := signIn(base, small)
+	whaleCookie, _ := signIn(base, whaleT)
+	page := get(base+"/customers", cookie)
+	id := regexp.MustCompile(`customer-row-([0-9a-f-]{36})`).FindStringSubmatch(page)[1]
+	foreign := regexp.MustCompile(`customer-row-([0-9a-f-]{36})`).FindStringSubmatch(get(base+"/customers", whaleCookie))[1]
+	deep := deepPage(base, cookie, 20)
+
+	runs := []struct{ name, url, cookie string }{
+		{"list page", base + "/customers", cookie},
+		{"deep page (20th, keyset)", deep, cookie},
+		{"search, 1k-customer tenant", base + "/customers?q=ada", cookie},
+		{"search, whale tenant", base + "/customers?q=ada", whaleCookie},
+		{"customer page", base + "/customers/" + id, cookie},
+		{"foreign id (404)", base + "/customers/" + foreign, cookie},
+	}
+	for _, r := range runs {
+		rep.Results = append(rep.Results, wrk(r.name, r.url, r.cookie, "", *conns, *dur))
+	}
+	appURL := cl.URL(cluster.AppRole, db)
+	limitList := pgbench(appURL, listSQL, *conns, *dur)
+	limitSearch := pgbench(appURL, searchSQL, *conns, *dur)
+	rep.Results[0].LimitTPS = limitList
+	rep.Results[3].LimitTPS = limitSearch
+	rep.Ratios["list page: Moat / pgbench limit"] = rep.Results[0].ReqPerS / limitList
+	rep.Ratios["whale search: Moat / pgbench limit"] = rep.Results[3].ReqPerS / limitSearch
+
+	// Isolation cost: the same SQL with and without row level security.
+	noRLS := pgbench(cl.URL(cluster.AppRole, scratch), listSQL, *conns, *dur)
+	rep.Ratios["list SQL: RLS on / RLS off (throughput)"] = limitList / noRLS
+	// Audit cost: the same transaction without its audit row.
+	bare := pgbench(appURL, withoutAudit(listSQL), *conns, *dur)
+	rep.Ratios["list SQL: with audit row / without (throughput)"] = limitList / bare
+
+	// 64 connections: latency and the server's memory.
+	r64 := wrk("list page, 64 connections", base+"/customers", cookie, "", 64, *dur)
+	r64.Note = fmt.Sprintf("server RSS %.1f MB", rss(srv.Process.Pid))
+	rep.Figures["server RSS at 64 connections (MB)"] = rss(srv.Process.Pid)
+	rep.Results = append(rep.Results, r64)
+	half := rep.Results[0].ReqPerS / 2
+	rep.Results = append(rep.Results, wrk(fmt.Sprintf("list page at half the peak (%.0f req/s)", half), base+"/customers", cookie, "", *conns, *dur, half))
+	// Create last: it adds customers to the small tenant.
+	rep.Results = append(rep.Results, wrk("create (with CSRF)", base+"/customers", cookie, csrf, *conns, *dur))
+
+	print(rep)
+	check(os.MkdirAll(*out, 0o755))
+	raw, _ := json.MarshalIndent(rep, "", "  ")
+	path := filepath.Join(*out, rep.When.Format("20060102-150405")+".json")
+	check(os.WriteFile(path, raw, 0o644))
+	fmt.Println("\nwritten to", path)
+	_ = slog.Default()
+}
+
+func check(err error) {
+	if err != nil {
+		log.Fatal("bench: ", err)
+	}
+}
+
+func machine() string {
+	raw, _ := os.ReadFile("/proc/cpuinfo")
+	model := regexp.MustCompile(`model name\s*:\s*(.*)`).FindStringSubmatch(string(raw))
+	name := "unknown CPU"
+	if model != nil {
+		name = model[1]
+	}
+	return fmt.Sprintf("%d cores, %s", strings.Count(string(raw), "processor\t:"), name)
+}
+
+func psql(url, sql string) {
+	cmd := exec.Command("psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		log.Fatalf("bench: psql: %v\n%s", err, out)
+	}
+}
+
+func startServer(addr, db string) *exec.Cmd {
+	cmd := exec.Command("bin/moat", "serve")
+	cmd.Env = append(os.Environ(), "ADDR="+addr, "METRICS_ADDR=127.0.0.1:0", "APP_ENV=development", "MOAT_DB_NAME="+db,
+		"LOG_LEVEL=error", "SIGNIN_LIMIT_PER_IP=100000", "SIGNIN_LIMIT_PER_EMAIL=100000")
+	cmd.Stderr = os.Stderr
+	check(cmd.Start())
+	for i := 0; i < 100; i++ {
+		if res, err := http.Get("http://" + addr + "/readyz"); err == nil && res.StatusCode == 200 {
+			res.Body.Close()
+			return cmd
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log.Fatal("bench: the server did not become ready")
+	return nil
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func signIn(base, email string) (cookie, csrf string) {
+	res, err := noRedirect.Get(base + "/login")
+	check(err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	jar := map[string]string{}
+	for _, c := range res.Cookies() {
+		jar[c.Name] = c.Value
+	}
+	token := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(body)[1]
+	form := url.Values{"email": {email}, "password": {seed.Password}, "_csrf": {string(token)}}
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "moat_session="+jar["moat_session"]+"; moat_csrf="+jar["moat_csrf"])
+	res, err = noRedirect.Do(req)
+	check(err)
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		log.Fatalf("bench: sign in %s: %d", email, res.StatusCode)
+	}
+	for _, c := range res.Cookies() {
+		jar[c.Name] = c.Value
+	}
+	cookie = "moat_session=" + jar["moat_session"] + "; moat_csrf=" + jar["moat_csrf"]
+	page := get(base+"/customers", cookie)
+	return cookie, regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)"`).FindStringSubmatch(page)[1]
+}
+
+func get(u, cookie string) string {
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Cookie", cookie)
+	res, err := noRedirect.Do(req)
+	check(err)
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		log.Fatalf("bench: GET %s: %d", u, res.StatusCode)
+	}
+	return string(body)
+}
+
+func deepPage(base, cookie string, n int) string {
+	u := base + "/customers"
+	next := regexp.MustCompile(`href="(/customers\?[^"]*after=[^"]*)"`)
+	for i := 1; i < n; i++ {
+		m := next.FindStringSubmatch(get(u, cookie))
+		if m == nil {
+			break
+		}
+		u = base + strings.ReplaceAll(m[1], "&amp;", "&")
+	}
+	return u
+}
+
+// wrk runs the load generator; with rate > 0 it still runs open-loop at full speed (wrk has no
+// rate limit), so the half-peak run uses fewer connections instead.
+func wrk(name, u, cookie, csrf string, conns int, dur time.Duration, rate ...float64) result {
+	args := []string{"-t2", fmt.Sprintf("-c%d", conns), "-d" + dur.String(), "--latency", "-H", "Cookie: " + cookie}
+	if len(rate) > 0 {
+		args[1] = fmt.Sprintf("-c%d", max(1, conns/4))
+	}
+	if csrf != "" {
+		script := filepath.Join(os.TempDir(), "moat-bench-create.lua")
+		check(os.WriteFile(script, []byte(fmt.Sprintf(`wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, "name=Bench+Customer+" .. counter .. "&email=bench%%40example.com&_csrf=%s")
+end
+`, csrf)), 0o644))
+		args = append(args, "-s", script)
+	}
+	out, err := exec.Command("wrk", append(args, u)...).CombinedOutput()
+	if err != nil {
+		log.Fatalf("bench: wrk: %v\n%s", err, out)
+	}
+	s := string(out)
+	r := result{Name: name}
+	r.ReqPerS = num(`Requests/sec:\s+([\d.]+)`, s)
+	r.P50ms = latency(`50%\s+([\d.]+)(us|ms|s)`, s)
+	r.P99ms = latency(`99%\s+([\d.]+)(us|ms|s)`, s)
+	r.Errors = int(num(`Non-2xx or 3xx responses:\s+(\d+)`, s) + num(`Socket errors: connect (\d+)`, s))
+	if strings.Contains(name, "404") {
+		r.Note = "404 expected: not counted as errors"
+		r.Errors = 0
+	}
+	return r
+}
+
+func num(pattern, s string) float64 {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+func latency(pattern, s string) float64 {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	switch m[2] {
+	case "us":
+		return v / 1000
+	case "s":
+		return v * 1000
+	}
+	return v
+}
+
+// pgbench replays script (one transaction) and returns transactions per second.
+func pgbench(dbURL, script string, conns int, dur time.Duration) float64 {
+	f := filepath.Join(os.TempDir(), fmt.Sprintf("moat-bench-%d.sql", time.Now().UnixNano()))
+	check(os.WriteFile(f, []byte(script), 0o644))
+	defer os.Remove(f)
+	out, err := exec.Command("pgbench", "-n", "-M", "prepared", "-f", f, "-c", strconv.Itoa(conns), "-j", "2",
+		"-T", strconv.Itoa(int(dur.Seconds())), dbURL).CombinedOutput()
+	if err != nil {
+		log.Fatalf("bench: pgbench: %v\n%s", err, out)
+	}
+	return num(`tps = ([\d.]+)`, string(out))
+}
+
+func withoutAudit(script string) string {
+	var keep []string
+	for _, line := range strings.Split(script, "\n") {
+		if !strings.Contains(line, `INSERT INTO "audit_events"`) {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func rss(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	return num(`VmRSS:\s+(\d+) kB`, string(raw)) / 1024
+}
+
+func print(rep report) {
+	fmt.Printf("\nMoat benchmark, %s, %s; %d connections, %s per run\n\n", rep.When.Format(time.RFC3339), rep.Machine, rep.Connections, rep.Duration)
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "run\treq/s\tp50 ms\tp99 ms\terrors\tpgbench limit tps\tnote")
+	for _, r := range rep.Results {
+		limit := ""
+		if r.LimitTPS > 0 {
+			limit = fmt.Sprintf("%.0f", r.LimitTPS)
+		}
+		fmt.Fprintf(w, "%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\n", r.Name, r.ReqPerS, r.P50ms, r.P99ms, r.Errors, limit, r.Note)
+	}
+	w.Flush()
+	fmt.Println()
+	for k, v := range rep.Ratios {
+		fmt.Printf("%-50s %.2f\n", k, v)
+	}
+	for k, v := range rep.Figures {
+		fmt.Printf("%-50s %.1f\n", k, v)
+	}
+}
