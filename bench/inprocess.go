@@ -25,9 +25,10 @@ import (
 
 // capture records the statements sent to PostgreSQL, with their arguments.
 type capture struct {
-	mu    sync.Mutex
-	on    bool
-	stmts []statement
+	mu               sync.Mutex
+	on               bool
+	stmts            []statement
+	batches, batched int // pipelined batches, and the statements they carried
 }
 
 type statement struct {
@@ -46,10 +47,31 @@ func (c *capture) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQ
 
 func (c *capture) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
+// A pipelined batch is one round trip however many statements it carries.
+func (c *capture) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.on {
+		c.batches++
+	}
+	return ctx
+}
+
+func (c *capture) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.on {
+		c.stmts = append(c.stmts, statement{d.SQL, d.Args})
+		c.batched++
+	}
+}
+
+func (c *capture) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
 func (c *capture) start() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.on, c.stmts = true, nil
+	c.on, c.stmts, c.batches, c.batched = true, nil, 0, 0
 }
 
 func (c *capture) stop() []statement {
@@ -115,9 +137,9 @@ func literal(s statement) string {
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// statementsPerGet signs in through an in-process server and counts the statements one GET of
-// the list page sends, and how many of them write (besides the audit row).
-func statementsPerGet(ctx context.Context, appURL string) (total, writes int) {
+// statementsPerGet signs in through an in-process server and counts the round trips one GET of
+// the list page makes, and how many statements write (besides the audit row).
+func statementsPerGet(ctx context.Context, appURL string) (roundTrips, writes int) {
 	c := &capture{}
 	db, err := store.Open(ctx, store.Config{URL: appURL, MaxConns: 4, Tracer: c})
 	check(err)
@@ -148,6 +170,7 @@ func statementsPerGet(ctx context.Context, appURL string) (total, writes int) {
 	c.start()
 	do("GET", "/customers", "")
 	stmts := c.stop()
+	roundTrips = len(stmts) - c.batched + c.batches
 	seen := map[string]int{}
 	for _, s := range stmts {
 		verb := strings.ToUpper(strings.Fields(strings.TrimSpace(s.sql))[0])
@@ -161,6 +184,10 @@ func statementsPerGet(ctx context.Context, appURL string) (total, writes int) {
 		verbs = append(verbs, fmt.Sprintf("%s×%d", v, n))
 	}
 	sort.Strings(verbs)
-	fmt.Println("statements of one signed-in GET /customers:", strings.Join(verbs, " "))
-	return len(stmts), writes
+	fmt.Printf("one signed-in GET /customers: %d round trips, statements %s:\n", roundTrips, strings.Join(verbs, " "))
+	for _, s := range stmts {
+		line := strings.Join(strings.Fields(s.sql), " ")
+		fmt.Println("  ", line[:min(100, len(line))])
+	}
+	return roundTrips, writes
 }

@@ -73,7 +73,7 @@ func main() {
 
 	// What one signed-in GET costs, counted statement by statement in-process.
 	stmts, writes := statementsPerGet(ctx, cl.URL(cluster.AppRole, db))
-	rep.Figures["statements per signed-in GET /customers"] = float64(stmts)
+	rep.Figures["round trips per signed-in GET /customers"] = float64(stmts)
 	rep.Figures["writes per signed-in GET besides the audit row"] = float64(writes)
 
 	// The SQL Moat sends for a page, captured from the store itself, for pgbench.
