@@ -74,7 +74,10 @@ func New(db *store.DB, o Options) *fiber.App {
 	}
 	sessions := &middleware.Sessions{
 		Store: session.New(session.Config{
-			Storage:        pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.sessions", GCInterval: time.Minute}),
+			// A request reads its session from PostgreSQL once, and saves it unchanged at most
+			// once a minute; Load checks every session against the database regardless.
+			Storage: store.NewSessionCache(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.sessions", GCInterval: time.Minute}),
+				2*time.Second, time.Minute),
 			Expiration:     o.SessionIdle,
 			KeyLookup:      "cookie:" + cookie,
 			CookieSecure:   o.Secure,

@@ -1,0 +1,53 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2/middleware/session"
+
+	"moat/app/store"
+)
+
+// countingStorage is an in-memory storage that counts reads and writes.
+type countingStorage struct {
+	data          map[string][]byte
+	reads, writes int
+}
+
+func (c *countingStorage) Get(k string) ([]byte, error) { c.reads++; return c.data[k], nil }
+func (c *countingStorage) Set(k string, v []byte, _ time.Duration) error {
+	c.writes++
+	c.data[k] = append([]byte(nil), v...)
+	return nil
+}
+func (c *countingStorage) Delete(k string) error { delete(c.data, k); return nil }
+func (c *countingStorage) Reset() error          { c.data = map[string][]byte{}; return nil }
+func (c *countingStorage) Close() error          { return nil }
+
+func TestSessionCache(t *testing.T) {
+	under := &countingStorage{data: map[string][]byte{"k": []byte("v1")}}
+	c := store.NewSessionCache(under, time.Hour, time.Hour)
+	for i := 0; i < 3; i++ {
+		if v, _ := c.Get("k"); string(v) != "v1" {
+			t.Fatalf("got %q", v)
+		}
+	}
+	if under.reads != 1 {
+		t.Fatalf("%d reads for three Gets, want 1", under.reads)
+	}
+	c.Set("k", []byte("v2"), time.Minute)
+	c.Set("k", []byte("v2"), time.Minute)
+	if under.writes != 1 {
+		t.Fatalf("%d writes for one change saved twice, want 1", under.writes)
+	}
+	c.Set("k", []byte("v3"), time.Minute)
+	if under.writes != 2 {
+		t.Fatal("a changed session was not written")
+	}
+	c.Delete("k")
+	if v, _ := c.Get("k"); v != nil {
+		t.Fatalf("a deleted session reads %q", v)
+	}
+	var _ = session.Config{Storage: c} // it is a fiber.Storage
+}
