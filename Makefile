@@ -22,27 +22,26 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: postgres
-postgres: # PostgreSQL's server programs, for the private cluster (unless DATABASE_URL is set)
-	@if [ -z "$${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+# $(call need,TEST,PACKAGE,HINT): when the shell test TEST fails, install Debian's PACKAGE as
+# root, or stop with HINT.
+define need
+	@if ! ( $(1) ); then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing PostgreSQL (Debian package postgresql)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	    echo "Installing Debian's $(2)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  else \
-	    echo "PostgreSQL's server programs (initdb, pg_ctl) are missing: install them (Debian: sudo apt-get install postgresql) or set DATABASE_URL." >&2; exit 1; \
+	    echo "$(3)" >&2; exit 1; \
 	  fi; \
 	fi
+endef
+
+.PHONY: postgres
+postgres: # PostgreSQL's server programs, for the private cluster (unless DATABASE_URL is set)
+	$(call need,[ -n "$${DATABASE_URL:-}" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null,postgresql,PostgreSQL server programs (initdb and pg_ctl) are missing: install them (Debian: sudo apt-get install postgresql) or set DATABASE_URL.)
 
 .PHONY: chromium
 chromium: # Debian's Chromium for Playwright (its own browser download cannot work here)
-	@if [ ! -x "$(CHROMIUM)" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Chromium (Debian package chromium)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else \
-	    echo "Chromium is missing at $(CHROMIUM): install it (Debian: sudo apt-get install chromium) or set CHROMIUM." >&2; exit 1; \
-	  fi; \
-	fi
+	$(call need,[ -x "$(CHROMIUM)" ],chromium,Chromium is missing at $(CHROMIUM): install it (Debian: sudo apt-get install chromium) or set CHROMIUM.)
 
 # --- generated code and assets --------------------------------------------------------------
 
@@ -124,14 +123,7 @@ seed: postgres build ## synthetic tenants for benchmarks: make seed TENANTS=1000
 
 .PHONY: wrk
 wrk: # Debian's wrk, the load generator
-	@if ! command -v wrk >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing wrk (Debian package wrk)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-	  else \
-	    echo "wrk is missing: install it (Debian: sudo apt-get install wrk)." >&2; exit 1; \
-	  fi; \
-	fi
+	$(call need,command -v wrk >/dev/null,wrk,wrk is missing: install it (Debian: sudo apt-get install wrk).)
 
 .PHONY: bench
 bench: postgres build wrk ## benchmarks: Go benchmarks, then Moat under wrk against pgbench's limit; prints figures, asserts nothing about speed

@@ -2,26 +2,106 @@ package tenant
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"moat/models"
 )
 
-// Tx runs fn in one transaction working for the tenant in ctx. Its first statement sets
-// app.tenant_id for this transaction only (set_config's is_local), so a pooled connection never
-// carries one tenant's setting into another's work. With no tenant in ctx it returns
-// models.ErrNoTenant and runs nothing.
-func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+// Tx runs fn in one transaction working for the tenant in ctx, with as few round trips as the
+// work allows: BEGIN and the tenant setting travel together ahead of fn's first statement, and
+// the writes fn defers (see Defer: the audit row) travel together with COMMIT. The setting is
+// transaction-local (set_config's is_local), so a pooled connection never carries one tenant
+// into another's work. With no tenant in ctx it returns models.ErrNoTenant and runs nothing.
+// If fn or any deferred write fails, nothing of the transaction commits.
+func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
 	t, ok := FromContext(ctx)
 	if !ok {
 		return models.ErrNoTenant
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT set_config('app.tenant_id', ?, true)", t.String()).Error; err != nil {
-			return fmt.Errorf("set tenant: %w", err)
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("tenant transaction: %w", err)
+	}
+	defer conn.Close()
+	pipe := func(b *pgx.Batch) error {
+		return conn.Raw(func(dc any) error { return dc.(*stdlib.Conn).Conn().SendBatch(ctx, b).Close() })
+	}
+	begin := &pgx.Batch{}
+	begin.Queue("BEGIN")
+	begin.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
+	if err := pipe(begin); err != nil {
+		return fmt.Errorf("begin tenant transaction: %w", err)
+	}
+	tc := &txConn{Conn: conn}
+	done := false
+	defer func() {
+		if !done {
+			// A failure or a panic: the transaction must not survive on the pooled connection.
+			rb := &pgx.Batch{}
+			rb.Queue("ROLLBACK")
+			err = errors.Join(err, pipe(rb))
 		}
-		return fn(tx)
-	})
+	}()
+	gtx := db.Session(&gorm.Session{Context: withDeferred(ctx, tc), NewDB: true})
+	gtx.Statement.ConnPool = tc
+	if err := fn(gtx); err != nil {
+		return err
+	}
+	commit := &pgx.Batch{}
+	for _, d := range tc.deferred {
+		commit.Queue(d.sql, d.args...)
+	}
+	commit.Queue("COMMIT")
+	if err := pipe(commit); err != nil {
+		return fmt.Errorf("commit tenant transaction: %w", err)
+	}
+	done = true
+	return nil
 }
+
+// Defer queues a write to run at the end of tx's tenant transaction, in the same round trip as
+// its COMMIT: for writes nothing later in the transaction reads, such as the audit row. sql
+// takes PostgreSQL's $n placeholders. If it fails, the whole transaction rolls back.
+func Defer(tx *gorm.DB, sql string, args ...any) error {
+	tc, ok := tx.Statement.Context.Value(deferredKey{}).(*txConn)
+	if !ok || tx.Statement.ConnPool != gorm.ConnPool(tc) {
+		return errors.New("tenant: a deferred write needs a tenant transaction")
+	}
+	tc.deferred = append(tc.deferred, deferred{sql, args})
+	return nil
+}
+
+type deferredKey struct{}
+
+func withDeferred(ctx context.Context, tc *txConn) context.Context {
+	return context.WithValue(ctx, deferredKey{}, tc)
+}
+
+type deferred struct {
+	sql  string
+	args []any
+}
+
+// txConn is the connection of a tenant transaction as GORM sees it: a pool of one connection
+// already in a transaction. Commit and Rollback make GORM treat it as one, so a nested
+// Transaction becomes a savepoint instead of a second BEGIN; the real end is Tx's.
+type txConn struct {
+	*sql.Conn
+	deferred []deferred
+}
+
+// Commit implements gorm.TxCommitter; Tx commits.
+func (*txConn) Commit() error { return nil }
+
+// Rollback implements gorm.TxCommitter; Tx rolls back.
+func (*txConn) Rollback() error { return nil }
