@@ -85,13 +85,14 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 				return nil
 			}
 			// Lifted only now, and forced again before this transaction commits.
-			for _, t := range []string{"tenants", "users", "customers"} {
+			for _, t := range []string{"tenants", "users", "customers", "customer_terms"} {
 				if _, err := tx.Exec(ctx, "ALTER TABLE "+t+" NO FORCE ROW LEVEL SECURITY"); err != nil {
 					return err
 				}
 			}
-			// The id registry is filled below in one COPY rather than a trigger call a row.
-			if _, err := tx.Exec(ctx, "ALTER TABLE customers DISABLE TRIGGER customers_record_ids"); err != nil {
+			// The id registry and the search terms are filled below in bulk rather than by a
+			// trigger call a row.
+			if _, err := tx.Exec(ctx, "ALTER TABLE customers DISABLE TRIGGER customers_record_ids, DISABLE TRIGGER customers_terms"); err != nil {
 				return err
 			}
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tenants"}, []string{"id", "name"}, pgx.CopyFromRows(tenants)); err != nil {
@@ -126,10 +127,19 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 				}
 				total += int(n)
 			}
-			if _, err := tx.Exec(ctx, "ALTER TABLE customers ENABLE TRIGGER customers_record_ids"); err != nil {
+			var fresh []uuid.UUID
+			for _, tid := range owners {
+				fresh = append(fresh, tid)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO customer_terms (tenant_id, customer_id, term)
+				SELECT c.tenant_id, c.id, w FROM customers c, customer_words(c.name, c.email, c.company) w
+				WHERE c.tenant_id = ANY($1) ON CONFLICT DO NOTHING`, fresh); err != nil {
 				return err
 			}
-			for _, t := range []string{"tenants", "users", "customers"} {
+			if _, err := tx.Exec(ctx, "ALTER TABLE customers ENABLE TRIGGER customers_record_ids, ENABLE TRIGGER customers_terms"); err != nil {
+				return err
+			}
+			for _, t := range []string{"tenants", "users", "customers", "customer_terms"} {
 				if _, err := tx.Exec(ctx, "ALTER TABLE "+t+" FORCE ROW LEVEL SECURITY"); err != nil {
 					return err
 				}

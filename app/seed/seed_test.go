@@ -30,4 +30,9 @@ func TestSeedIsRepeatableAndLeavesRLSForced(t *testing.T) {
 	if customers != 3*40+100 || ids != customers {
 		t.Fatalf("%d customers, %d registered ids; want 220 of each", customers, ids)
 	}
+	var unsearchable int
+	su.QueryRow(ctx, "SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id)").Scan(&unsearchable)
+	if unsearchable != 0 {
+		t.Fatalf("%d seeded customers have no search terms", unsearchable)
+	}
 }

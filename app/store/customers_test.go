@@ -480,3 +480,36 @@ func TestMalformedIDsAreNotFound(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchFollowsChangesByWordPrefix(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	c := mustCreate(t, s, a, "Grace Hopper")
+	mustCreate(t, s, a, "Grace Kelly")
+	count := func(q string) int {
+		t.Helper()
+		p, err := s.List(a, store.ListQuery{Search: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Customers)
+	}
+	for q, want := range map[string]int{"gra": 2, "GRACE hop": 1, "hopper grace": 1, "opper": 0, "grace.hopper@example.com": 1, "example": 2, "kelly hopper": 0} {
+		if got := count(q); got != want {
+			t.Errorf("search %q: %d, want %d", q, got, want)
+		}
+	}
+	if _, err := s.Update(a, c.ID.String(), models.CustomerInput{Name: "Grace Brewster", Email: "amazing@navy.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if count("hopper") != 0 || count("brewster") != 1 || count("navy") != 1 {
+		t.Error("search did not follow the rename")
+	}
+	if err := s.Delete(a, c.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if count("brewster") != 0 {
+		t.Error("a deleted customer is still found")
+	}
+}
