@@ -69,7 +69,8 @@ func Latest() (int64, error) {
 }
 
 // PruneAudit drops the audit trail's monthly partitions that ended more than months whole
-// months ago, as the owner role at url, and returns their names. Archive them first (pg_dump
+// months ago, and the cross-tenant attempts as old, as the owner role at url, and returns the
+// partitions' names. Archive them first (pg_dump
 // -t) if they must be kept.
 func PruneAudit(ctx context.Context, url string, months int) ([]string, error) {
 	if months < 1 {
@@ -105,6 +106,10 @@ func PruneAudit(ctx context.Context, url string, months int) ([]string, error) {
 		if _, err := db.ExecContext(ctx, "DROP TABLE "+n); err != nil {
 			return nil, fmt.Errorf("prune %s: %w", n, err)
 		}
+	}
+	// The operators' record of cross-tenant attempts follows the same retention.
+	if _, err := db.ExecContext(ctx, "DELETE FROM public.cross_tenant_attempts WHERE at < date_trunc('month', now()) - make_interval(months => $1)", months); err != nil {
+		return nil, fmt.Errorf("prune cross-tenant attempts: %w", err)
 	}
 	return names, nil
 }

@@ -16,6 +16,7 @@ import (
 	"moat/app/audit"
 	"moat/app/dbtest"
 	"moat/app/tenant"
+	"moat/migrations"
 	"moat/models"
 )
 
@@ -229,5 +230,30 @@ func TestPartitionRoutingAcrossMonths(t *testing.T) {
 	_, err = d.Pool.Exec(context.Background(), "SELECT count(*) FROM "+want[1])
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Fatalf("the app role read a partition directly: %v", err)
+	}
+}
+
+// Pruning drops whole months past the retention and nothing newer.
+func TestPruneDropsOnlyOldMonths(t *testing.T) {
+	d := dbtest.New(t, 0)
+	ctx := context.Background()
+	owner := d.Owner(t)
+	now := time.Now().UTC()
+	old := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -4, 0)
+	if _, err := owner.Exec(ctx, "SELECT audit_partition($1::date)", old); err != nil {
+		t.Fatal(err)
+	}
+	names, err := migrations.PruneAudit(ctx, d.OwnerURL, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "audit_events_" + old.Format("2006_01")
+	if len(names) != 1 || names[0] != want {
+		t.Fatalf("pruned %v, want [%s]", names, want)
+	}
+	var left int
+	owner.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_events'::regclass").Scan(&left)
+	if left < 5 { // last month to three ahead, and the default
+		t.Fatalf("only %d partitions left", left)
 	}
 }

@@ -159,6 +159,8 @@ func endSessions(tx *gorm.DB, cond string, args ...any) (int64, error) {
 	var n int64
 	err := tx.Raw(`WITH ended AS (DELETE FROM user_sessions WHERE `+cond+` RETURNING session_key),
 		revoked AS (INSERT INTO revoked_sessions (k) SELECT session_key FROM ended ON CONFLICT DO NOTHING),
+		-- A day outlives any request in flight: older tombstones can go.
+		pruned AS (DELETE FROM revoked_sessions WHERE ended_at < now() - interval '1 day'),
 		gone AS (DELETE FROM sessions WHERE k IN (SELECT session_key FROM ended))
 		SELECT count(*) FROM ended`, args...).Scan(&n).Error
 	if err != nil {
