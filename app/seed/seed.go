@@ -131,8 +131,8 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 			for _, tid := range owners {
 				fresh = append(fresh, tid)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO customer_terms (tenant_id, customer_id, term)
-				SELECT c.tenant_id, c.id, w FROM customers c, customer_words(c.name, c.email, c.company) w
+			if _, err := tx.Exec(ctx, `INSERT INTO customer_terms (tenant_id, customer_id, term, sort_key)
+				SELECT c.tenant_id, c.id, w, lower(c.name) FROM customers c, customer_words(c.name, c.email, c.company) w
 				WHERE c.tenant_id = ANY($1) ON CONFLICT DO NOTHING`, fresh); err != nil {
 				return err
 			}
@@ -152,7 +152,8 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 		fmt.Fprintf(log, "\rseeded %d of %d tenants, %d customers (%.0fs)", min(i+perTx, len(jobs)), len(jobs), total, time.Since(start).Seconds())
 	}
 	fmt.Fprintln(log)
-	if _, err := conn.Exec(ctx, "ANALYZE tenants, users, customers, record_ids"); err != nil {
+	// VACUUM sets the visibility map, so searches read the terms index alone.
+	if _, err := conn.Exec(ctx, "VACUUM ANALYZE tenants, users, customers, record_ids, customer_terms"); err != nil {
 		return err
 	}
 	return nil

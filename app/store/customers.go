@@ -58,14 +58,30 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 	}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		q := tx.Model(&models.Customer{})
+		offset := (p.Page - 1) * PageSize
 		if words := searchWords(search); len(words) > 0 {
-			// Each word must start a word of the customer's name, email or company. The
-			// ranges use text_pattern_ops comparisons, which row level security lets the
-			// index serve (ILIKE it does not: its operator is not LEAKPROOF).
+			// Each word must start a word of the customer's name, email or company. The page's
+			// customers are chosen from the terms index alone (words, sort keys and ids), so a
+			// common word costs little more than a rare one, and only they are fetched. The
+			// ranges use text_pattern_ops comparisons, which row level security lets the index
+			// serve; ILIKE it does not, its operator not being LEAKPROOF.
+			var parts []string
+			var args []any
 			for _, w := range words {
-				q = q.Where("id IN (SELECT customer_id FROM customer_terms WHERE tenant_id = current_tenant_id() AND term ~>=~ ? AND term ~<~ ?)",
-					w, w+maxRune)
+				parts = append(parts, "SELECT customer_id, sort_key FROM customer_terms WHERE tenant_id = current_tenant_id() AND term ~>=~ ? AND term ~<~ ?")
+				args = append(args, w, w+maxRune)
 			}
+			// A customer can have several words starting with the same prefix: DISTINCT.
+			pick := "SELECT DISTINCT customer_id, sort_key FROM (" + strings.Join(parts, " INTERSECT ") + ") m"
+			if keyset {
+				pick += " WHERE (sort_key, customer_id) > (?, ?)"
+				args = append(args, after.Name, after.ID)
+				offset = 0
+			}
+			pick += " ORDER BY sort_key, customer_id LIMIT ? OFFSET ?"
+			args = append(args, PageSize+1, offset)
+			q = q.Where("id IN (SELECT customer_id FROM ("+pick+") page)", args...)
+			keyset, offset = false, 0 // the page is picked
 		} else if search != "" {
 			// Nothing but punctuation: match it literally, the slow way; such searches are rare.
 			like := "%" + escapeLike(search) + "%"
@@ -73,8 +89,8 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		}
 		if keyset {
 			q = q.Where("(lower(name), id) > (?, ?)", after.Name, after.ID)
-		} else {
-			q = q.Offset((p.Page - 1) * PageSize)
+		} else if offset > 0 {
+			q = q.Offset(offset)
 		}
 		var rows []struct {
 			models.Customer `gorm:"embedded"`

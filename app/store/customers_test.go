@@ -513,3 +513,40 @@ func TestSearchFollowsChangesByWordPrefix(t *testing.T) {
 		t.Error("a deleted customer is still found")
 	}
 }
+
+// Search results page like the list: by name, by cursor or by page number, without repeats.
+func TestSearchPaging(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	for i := 0; i < 60; i++ {
+		mustCreate(t, s, a, fmt.Sprintf("Zed %02d", 59-i))
+	}
+	mustCreate(t, s, a, "Other Person")
+	var names []string
+	next := ""
+	for page := 1; ; page++ {
+		p, err := s.List(a, store.ListQuery{Search: "zed", After: next, Page: page})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Customers {
+			names = append(names, c.Name)
+		}
+		if next = p.Next; next == "" {
+			break
+		}
+	}
+	if len(names) != 60 || names[0] != "Zed 00" || names[59] != "Zed 59" {
+		t.Fatalf("%d results from %q to %q", len(names), names[0], names[len(names)-1])
+	}
+	for i := 1; i < len(names); i++ {
+		if names[i] <= names[i-1] {
+			t.Fatalf("%q after %q", names[i], names[i-1])
+		}
+	}
+	p3, _ := s.List(a, store.ListQuery{Search: "zed", Page: 3})
+	if len(p3.Customers) != 10 || p3.Customers[0].Name != "Zed 50" {
+		t.Fatalf("page 3 by number: %d from %q", len(p3.Customers), p3.Customers[0].Name)
+	}
+}
