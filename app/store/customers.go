@@ -59,7 +59,11 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		q := tx.Model(&models.Customer{})
 		offset := (p.Page - 1) * PageSize
-		if words := searchWords(search); len(words) > 0 {
+		words, err := searchWords(tx, search)
+		if err != nil {
+			return err
+		}
+		if len(words) > 0 {
 			// Each word must start a word of the customer's name, email or company. The page's
 			// customers are chosen from the terms index alone (words, sort keys and ids), so a
 			// common word costs little more than a rare one, and only they are fetched. The
@@ -290,19 +294,21 @@ func cleanSearch(s string) string {
 // bounds the words that start with word.
 const maxRune = "\U0010FFFF"
 
-// searchWords splits a search into the lower-cased runs of letters and digits the terms table
-// holds (customer_words in the schema), at most five, each at most 100 characters.
-func searchWords(s string) []string {
-	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	if len(words) > 5 {
-		words = words[:5]
+// searchWords splits a search into words exactly as the schema splits customers into terms
+// (customer_words: lower-cased runs of [:alnum:], as PostgreSQL's locale defines them), at most
+// five, each at most 100 characters. Words hold no spaces, so they travel space-separated.
+func searchWords(tx *gorm.DB, s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
 	}
-	for i, w := range words {
-		if utf8.RuneCountInString(w) > 100 {
-			words[i] = string([]rune(w)[:100])
-		}
+	var joined string
+	err := tx.Raw(`SELECT coalesce(string_agg(w, ' '), '') FROM (
+		SELECT DISTINCT left(w, 100) AS w FROM regexp_split_to_table(lower(?), '[^[:alnum:]]+') w WHERE w <> '' LIMIT 5) words`, s).
+		Scan(&joined).Error
+	if err != nil {
+		return nil, fmt.Errorf("search words: %w", err)
 	}
-	return words
+	return strings.Fields(joined), nil
 }
 
 // escapeLike makes s match itself literally in a LIKE pattern (PostgreSQL's default escape

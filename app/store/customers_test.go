@@ -550,3 +550,22 @@ func TestSearchPaging(t *testing.T) {
 		t.Fatalf("page 3 by number: %d from %q", len(p3.Customers), p3.Customers[0].Name)
 	}
 }
+
+// Words split the same way in the search as in the index, in every script.
+func TestSearchFindsNamesInAnyScript(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	for _, name := range []string{"प्रिया शर्मा", "สมศักดิ์ ใจดี", "Zoë O'Brien-Łukasz", "田中 太郎"} {
+		if _, err := s.Create(a, models.CustomerInput{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.List(a, store.ListQuery{Search: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Customers) != 1 || p.Customers[0].Name != name {
+			t.Errorf("searching for %q finds %d customers", name, len(p.Customers))
+		}
+	}
+}

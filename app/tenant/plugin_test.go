@@ -166,3 +166,36 @@ func TestUnboundedWritesRefused(t *testing.T) {
 		})
 	}
 }
+
+// Inside a tenant transaction a second BEGIN is refused, and nesting is a savepoint whose
+// rollback keeps the outer work.
+func TestTenantTransactionNesting(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, _ := d.Tenant(t, "acme")
+	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		if err := tx.Begin().Error; err == nil {
+			t.Error("a second BEGIN was accepted")
+		}
+		if err := tx.Create(&models.Customer{Name: "Kept"}).Error; err != nil {
+			return err
+		}
+		nested := tx.Transaction(func(sp *gorm.DB) error {
+			if err := sp.Create(&models.Customer{Name: "Undone"}).Error; err != nil {
+				return err
+			}
+			return errors.New("undo")
+		})
+		if nested == nil {
+			t.Error("the nested transaction did not report its error")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error { return tx.Model(&models.Customer{}).Pluck("name", &names).Error })
+	if len(names) != 1 || names[0] != "Kept" {
+		t.Fatalf("customers %v, want only Kept", names)
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
@@ -33,13 +35,13 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error
 		return fmt.Errorf("tenant transaction: %w", err)
 	}
 	defer conn.Close()
-	pipe := func(b *pgx.Batch) error {
+	pipe := func(ctx context.Context, b *pgx.Batch) error {
 		return conn.Raw(func(dc any) error { return dc.(*stdlib.Conn).Conn().SendBatch(ctx, b).Close() })
 	}
 	begin := &pgx.Batch{}
 	begin.Queue("BEGIN")
 	begin.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
-	if err := pipe(begin); err != nil {
+	if err := pipe(ctx, begin); err != nil {
 		return fmt.Errorf("begin tenant transaction: %w", err)
 	}
 	tc := &txConn{Conn: conn}
@@ -47,9 +49,13 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error
 	defer func() {
 		if !done {
 			// A failure or a panic: the transaction must not survive on the pooled connection.
+			// Sent even if the request was cancelled (were it not, pgxpool would close the
+			// connection rather than reuse it in a transaction).
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
 			rb := &pgx.Batch{}
 			rb.Queue("ROLLBACK")
-			err = errors.Join(err, pipe(rb))
+			err = errors.Join(err, pipe(rctx, rb))
 		}
 	}()
 	gtx := db.Session(&gorm.Session{Context: withDeferred(ctx, tc), NewDB: true})
@@ -61,8 +67,14 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error
 	for _, d := range tc.deferred {
 		commit.Queue(d.sql, d.args...)
 	}
-	commit.Queue("COMMIT")
-	if err := pipe(commit); err != nil {
+	// A transaction already failed answers COMMIT with ROLLBACK and no error: check the tag.
+	commit.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		if ct.String() != "COMMIT" {
+			return pgx.ErrTxCommitRollback
+		}
+		return nil
+	})
+	if err := pipe(ctx, commit); err != nil {
 		return fmt.Errorf("commit tenant transaction: %w", err)
 	}
 	done = true
@@ -71,7 +83,8 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error
 
 // Defer queues a write to run at the end of tx's tenant transaction, in the same round trip as
 // its COMMIT: for writes nothing later in the transaction reads, such as the audit row. sql
-// takes PostgreSQL's $n placeholders. If it fails, the whole transaction rolls back.
+// takes PostgreSQL's $n placeholders. If it fails, the whole transaction rolls back. Do not
+// defer inside a savepoint (a nested Transaction): the write is sent even if it rolls back.
 func Defer(tx *gorm.DB, sql string, args ...any) error {
 	tc, ok := tx.Statement.Context.Value(deferredKey{}).(*txConn)
 	if !ok || tx.Statement.ConnPool != gorm.ConnPool(tc) {
@@ -105,3 +118,9 @@ func (*txConn) Commit() error { return nil }
 
 // Rollback implements gorm.TxCommitter; Tx rolls back.
 func (*txConn) Rollback() error { return nil }
+
+// BeginTx refuses: a second BEGIN would let its COMMIT end the tenant transaction early. GORM
+// nests with savepoints here, since txConn is a TxCommitter.
+func (*txConn) BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error) {
+	return nil, errors.New("tenant: already in a tenant transaction")
+}
