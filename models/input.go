@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
+	"golang.org/x/text/unicode/norm"
 )
 
 // CustomerInput is what a person may set on a customer. It has no tenant and no id: those
@@ -19,13 +20,14 @@ type CustomerInput struct {
 	Notes   string `form:"notes" json:"notes" validate:"max=5000,multiline"`
 }
 
-// Normalize trims surrounding space from every field.
+// Normalize trims surrounding space from every field and puts the text in Unicode NFC, so that
+// "é" typed as one character or as e and an accent is stored, and found, the same way.
 func (in *CustomerInput) Normalize() {
-	in.Name = strings.TrimSpace(in.Name)
-	in.Email = strings.TrimSpace(in.Email)
+	in.Name = norm.NFC.String(strings.TrimSpace(in.Name))
+	in.Email = norm.NFC.String(strings.TrimSpace(in.Email))
 	in.Phone = strings.TrimSpace(in.Phone)
-	in.Company = strings.TrimSpace(in.Company)
-	in.Notes = strings.TrimSpace(in.Notes)
+	in.Company = norm.NFC.String(strings.TrimSpace(in.Company))
+	in.Notes = norm.NFC.String(strings.TrimSpace(in.Notes))
 }
 
 // Validate normalizes the input and returns a *ValidationError naming each bad field, or nil.

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -273,10 +274,10 @@ func changes(a, b models.Customer) map[string]change {
 	return out
 }
 
-// cleanSearch keeps what PostgreSQL can compare: valid UTF-8 without control characters, at
-// most 200 characters.
+// cleanSearch keeps what PostgreSQL can compare: valid UTF-8 in NFC (as customers are stored)
+// without control characters, at most 200 characters.
 func cleanSearch(s string) string {
-	s = strings.ToValidUTF8(s, "")
+	s = norm.NFC.String(strings.ToValidUTF8(s, ""))
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return -1

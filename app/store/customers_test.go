@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 
 	"moat/app/audit"
@@ -556,7 +557,7 @@ func TestSearchFindsNamesInAnyScript(t *testing.T) {
 	d := dbtest.New(t, 0)
 	s := store.NewCustomers(d.Gorm)
 	a, _ := d.Tenant(t, "acme")
-	for _, name := range []string{"प्रिया शर्मा", "สมศักดิ์ ใจดี", "Zoë O'Brien-Łukasz", "田中 太郎"} {
+	for _, name := range []string{"प्रिया शर्मा", "สมศักดิ์ ใจดี", "Zoë O'Brien-Łukasz", "田中 太郎", "Ame\u0301lie"} {
 		if _, err := s.Create(a, models.CustomerInput{Name: name}); err != nil {
 			t.Fatal(err)
 		}
@@ -564,8 +565,14 @@ func TestSearchFindsNamesInAnyScript(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p.Customers) != 1 || p.Customers[0].Name != name {
+		if len(p.Customers) != 1 || p.Customers[0].Name != norm.NFC.String(name) {
 			t.Errorf("searching for %q finds %d customers", name, len(p.Customers))
+		}
+	}
+	// Composed or decomposed, the same word.
+	for _, q := range []string{"Amélie", "Ame\u0301lie"} {
+		if p, _ := s.List(a, store.ListQuery{Search: q}); len(p.Customers) != 1 {
+			t.Errorf("searching for %q finds %d customers", q, len(p.Customers))
 		}
 	}
 }
