@@ -82,9 +82,18 @@ func (r *Reader) History(ctx context.Context, entity, id string, limit int) ([]E
 		if err != nil {
 			return err
 		}
+		// Only the people these rows name: this runs on every customer page.
+		var ids []uuid.UUID
+		for _, e := range rows {
+			if e.UserID != nil {
+				ids = append(ids, *e.UserID)
+			}
+		}
 		var people []models.User
-		if err := tx.Select("id", "name").Find(&people).Error; err != nil {
-			return fmt.Errorf("audit people: %w", err)
+		if len(ids) > 0 {
+			if err := tx.Select("id", "name").Where("id IN ?", ids).Find(&people).Error; err != nil {
+				return fmt.Errorf("audit people: %w", err)
+			}
 		}
 		out = named(rows, people)
 		return nil
