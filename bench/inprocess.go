@@ -92,7 +92,7 @@ func captureList(ctx context.Context, appURL, email, q string) string {
 	check(err)
 	actx := audit.NewContext(auth.NewContext(ctx, p), audit.Request{UserID: p.UserID, RequestID: "bench", IP: "127.0.0.1", UserAgent: "bench"})
 	c.start()
-	_, err = store.NewCustomers(db.Gorm).List(actx, store.ListQuery{Search: q})
+	_, err = store.NewCustomers(db.Gorm).List(actx, store.ListQuery{Filter: store.Filter{Search: q}})
 	check(err)
 	var script []string
 	for _, s := range c.stop() {

@@ -1,6 +1,9 @@
 package models
 
 import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,18 +66,104 @@ type UserSession struct {
 	UserAgent  string
 }
 
+// CustomerKind says whether a customer is a company or a person.
+type CustomerKind string
+
+// The kinds of customer.
+const (
+	KindCompany CustomerKind = "company"
+	KindPerson  CustomerKind = "person"
+)
+
 // Customer is a tenant's customer.
 type Customer struct {
+	TenantID        uuid.UUID    `gorm:"type:uuid;primaryKey"`
+	ID              uuid.UUID    `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
+	Kind            CustomerKind `gorm:"default:company"`
+	Number          string       `gorm:"default:null"` // unique in the tenant; left out, the database assigns the next
+	Name            string
+	Email           string   // the first of Emails, kept for the list and its sort
+	Phone           string   // the first of Phones
+	Emails          Contacts `gorm:"type:jsonb"`
+	Phones          Contacts `gorm:"type:jsonb"`
+	Company         string
+	Website         string
+	TaxID           string
+	BillingAddress  string
+	ShippingAddress string
+	Currency        string     `gorm:"default:EUR"`
+	PaymentTerms    int        // days
+	CreatedBy       *uuid.UUID `gorm:"type:uuid"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	DeletedAt       *time.Time // in the trash since; nil when not
+	DeletedBy       *uuid.UUID `gorm:"type:uuid"`
+	Tags            []Tag      `gorm:"-"` // loaded by the store where a page shows them
+}
+
+// Contact is one typed email address or phone number.
+type Contact struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Contacts are a customer's emails or phones, stored as a JSON array (never null).
+type Contacts []Contact
+
+// Value implements driver.Valuer.
+func (cs Contacts) Value() (driver.Value, error) {
+	if cs == nil {
+		return "[]", nil
+	}
+	raw, err := json.Marshal([]Contact(cs))
+	return string(raw), err
+}
+
+// Scan implements sql.Scanner.
+func (cs *Contacts) Scan(v any) error {
+	switch raw := v.(type) {
+	case string:
+		return json.Unmarshal([]byte(raw), cs)
+	case []byte:
+		return json.Unmarshal(raw, cs)
+	case nil:
+		*cs = nil
+		return nil
+	}
+	return fmt.Errorf("contacts: cannot scan %T", v)
+}
+
+// Tag is a tenant's coloured label for customers.
+type Tag struct {
 	TenantID  uuid.UUID `gorm:"type:uuid;primaryKey"`
 	ID        uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
 	Name      string
-	Email     string
-	Phone     string
-	Company   string
-	Notes     string
-	CreatedBy *uuid.UUID `gorm:"type:uuid"`
+	Color     string
 	CreatedAt time.Time
-	UpdatedAt time.Time
+}
+
+// CustomerTag puts a tag on a customer.
+type CustomerTag struct {
+	TenantID   uuid.UUID `gorm:"type:uuid;primaryKey"`
+	CustomerID uuid.UUID `gorm:"type:uuid;primaryKey"`
+	TagID      uuid.UUID `gorm:"type:uuid;primaryKey"`
+}
+
+// CustomerNote is one note in a customer's timeline.
+type CustomerNote struct {
+	TenantID   uuid.UUID `gorm:"type:uuid;primaryKey"`
+	ID         uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
+	CustomerID uuid.UUID `gorm:"type:uuid"`
+	Body       string
+	CreatedBy  *uuid.UUID `gorm:"type:uuid"`
+	CreatedAt  time.Time
+}
+
+// UserSettings are one person's remembered choices.
+type UserSettings struct {
+	TenantID        uuid.UUID `gorm:"type:uuid;primaryKey"`
+	UserID          uuid.UUID `gorm:"type:uuid;primaryKey"`
+	CustomerColumns []string  `gorm:"serializer:json"`
 }
 
 // Outcome says how an audited operation ended.

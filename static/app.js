@@ -1,5 +1,147 @@
+// Moat's behaviour on top of htmx. Everything here is an enhancement: every flow also works
+// as plain links and forms without JavaScript.
+
 // Every htmx request carries the CSRF token from the page's meta tag.
 document.addEventListener('htmx:configRequest', (event) => {
   const meta = document.querySelector('meta[name="csrf-token"]');
   if (meta) event.detail.headers['X-CSRF-Token'] = meta.content;
 });
+
+// Toasts: the server names them in an HX-Trigger header (moat:toast); they are read out by
+// the polite live region and fade after a few seconds.
+document.addEventListener('moat:toast', (event) => {
+  const region = document.getElementById('toasts');
+  const message = event.detail && event.detail.value;
+  if (!region || !message) return;
+  const toast = document.createElement('div');
+  toast.className = 'toast';
+  toast.setAttribute('data-testid', 'toast');
+  toast.textContent = message;
+  region.appendChild(toast);
+  setTimeout(() => toast.remove(), 5000);
+});
+
+// The content region says when it is loading, for assistive technology and for tests.
+document.addEventListener('htmx:beforeRequest', () => document.getElementById('content')?.setAttribute('aria-busy', 'true'));
+document.addEventListener('htmx:afterRequest', () => document.getElementById('content')?.removeAttribute('aria-busy'));
+
+// After a page-like swap, focus moves to the new content's autofocus field or heading, so
+// keyboard and screen reader users land where the page changed.
+document.addEventListener('htmx:afterSettle', (event) => {
+  const target = event.detail.target;
+  if (!target || target.id !== 'content') return;
+  const field = target.querySelector('[autofocus]');
+  const heading = target.querySelector('h1');
+  if (field) {
+    field.focus();
+  } else if (heading) {
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: true });
+  }
+});
+
+function typing(el) {
+  return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+}
+
+// Keyboard: / search, n new customer, e edit, Esc closes a form or dialog, Ctrl+Enter saves.
+document.addEventListener('keydown', (event) => {
+  const active = document.activeElement;
+  if ((event.ctrlKey || event.metaKey) && event.key === 'Enter') {
+    const form = active && active.closest && active.closest('form');
+    if (form) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+    return;
+  }
+  if (event.key === 'Escape') {
+    const open = document.querySelector('details[open]');
+    if (open) {
+      open.removeAttribute('open');
+      return;
+    }
+    const close = document.querySelector('#bulk-confirm-dialog [data-close], #customer-form [data-close]');
+    if (close) {
+      event.preventDefault();
+      close.click();
+    }
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || typing(active)) return;
+  if (event.key === '/') {
+    const search = document.getElementById('q');
+    if (search) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    }
+    return;
+  }
+  const shortcut = document.querySelector(`[data-shortcut="${CSS.escape(event.key)}"]`);
+  if (shortcut) {
+    event.preventDefault();
+    shortcut.click();
+  }
+});
+
+// Selecting rows: the header box selects the page; the bar counts what is selected.
+function updateSelection(form) {
+  const label = form.querySelector('[data-selected-count]');
+  const all = form.querySelector('[data-select-all-matching]');
+  const rows = form.querySelectorAll('[data-select-row]');
+  const chosen = form.querySelectorAll('[data-select-row]:checked').length;
+  const page = form.querySelector('[data-select-page]');
+  if (page) {
+    page.checked = rows.length > 0 && chosen === rows.length;
+    page.indeterminate = chosen > 0 && chosen < rows.length;
+  }
+  if (!label) return;
+  if (all && all.checked) {
+    label.textContent = 'Every customer that matches is selected.';
+  } else if (chosen === 0) {
+    label.textContent = 'Select customers to act on them.';
+  } else {
+    label.textContent = `${chosen} selected.`;
+  }
+}
+
+document.addEventListener('change', (event) => {
+  const el = event.target;
+  const form = el.closest && el.closest('form');
+  if (!form) return;
+  if (el.matches('[data-select-page]')) {
+    form.querySelectorAll('[data-select-row]').forEach((box) => { box.checked = el.checked; });
+  }
+  if (el.matches('[data-select-page], [data-select-row], [data-select-all-matching]')) updateSelection(form);
+});
+
+// Repeated rows (emails, phones): "Add another" copies the last row, emptied.
+function enableRepeats(root) {
+  root.querySelectorAll('[data-repeat-add]').forEach((button) => { button.hidden = false; });
+}
+document.addEventListener('click', (event) => {
+  const button = event.target.closest && event.target.closest('[data-repeat-add]');
+  if (!button) return;
+  const group = button.closest('[data-repeat]');
+  const rows = group.querySelectorAll('[data-repeat-row]');
+  if (rows.length >= 10) return;
+  const copy = rows[rows.length - 1].cloneNode(true);
+  const n = rows.length;
+  copy.querySelectorAll('input, select, label').forEach((el) => {
+    if (el.id) el.id = el.id.replace(/-\d+$/, `-${n}`);
+    if (el.htmlFor) el.htmlFor = el.htmlFor.replace(/-\d+$/, `-${n}`);
+    if (el.tagName === 'INPUT') {
+      el.value = '';
+      el.removeAttribute('aria-invalid');
+      el.removeAttribute('aria-describedby');
+    }
+  });
+  copy.querySelectorAll('label.sr-only').forEach((label) => {
+    label.textContent = label.textContent.replace(/\d+/, String(n + 1));
+  });
+  rows[rows.length - 1].after(copy);
+  copy.querySelector('input').focus();
+});
+document.addEventListener('DOMContentLoaded', () => enableRepeats(document));
+document.addEventListener('htmx:afterSettle', (event) => enableRepeats(event.detail.target));

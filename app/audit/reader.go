@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"moat/app/csvcell"
 	"moat/app/tenant"
 	"moat/models"
 )
@@ -138,7 +138,7 @@ func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
 			if e.UserID != nil {
 				user = e.UserID.String()
 			}
-			out.Write(safeCells(e.OccurredAt.UTC().Format(time.RFC3339Nano), user, e.UserName, e.Action, e.Entity, e.EntityID, //nolint:errcheck
+			out.Write(csvcell.Safe(e.OccurredAt.UTC().Format(time.RFC3339Nano), user, e.UserName, e.Action, e.Entity, e.EntityID, //nolint:errcheck
 				string(e.Outcome), e.IP, e.UserAgent, e.RequestID, string(e.Details)))
 		}
 		out.Flush()
@@ -223,17 +223,6 @@ func (f Filter) details() map[string]string {
 		add("to", f.To.Format(time.DateOnly))
 	}
 	return d
-}
-
-// safeCells keeps spreadsheets from reading a cell as a formula (CSV injection): a cell that
-// starts with = + - @ or a tab gets a leading apostrophe.
-func safeCells(cells ...string) []string {
-	for i, c := range cells {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-			cells[i] = "'" + c
-		}
-	}
-	return cells
 }
 
 type cursor struct {

@@ -187,7 +187,7 @@ func (d *DB) Superuser(t testing.TB) *pgx.Conn {
 }
 
 // TenantTables are the tables Checksum reads by default.
-var TenantTables = []string{"tenants", "users", "customers", "audit_events"}
+var TenantTables = []string{"tenants", "users", "customers", "audit_events", "tags", "customer_tags", "customer_notes", "customer_counters", "user_settings"}
 
 // Checksum returns a digest of every row of tenant tid in the given tables (TenantTables when
 // none are named), to prove an attack changed nothing.

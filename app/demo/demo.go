@@ -40,6 +40,7 @@ var orgs = []org{
 func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 	svc := auth.NewService(db, slog.New(slog.DiscardHandler))
 	customers := store.NewCustomers(db)
+	tags := store.NewTags(db)
 	for _, o := range orgs {
 		owner := "owner@" + o.domain
 		p, err := svc.SignUp(ctx, models.SignUpInput{Organization: o.name, Name: o.name + " Owner", Email: owner, Password: Password})
@@ -54,6 +55,33 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 		if _, err := svc.AddUser(tctx, o.name+" Member", "member@"+o.domain, Password, models.RoleMember); err != nil {
 			return fmt.Errorf("demo %s member: %w", o.name, err)
 		}
+		var tagIDs []string
+		for _, t := range [][2]string{{"VIP", "amber"}, {"Wholesale", "blue"}, {"Late payer", "red"}} {
+			tag, err := tags.Create(tctx, t[0], t[1])
+			if err != nil {
+				return fmt.Errorf("demo %s tag: %w", o.name, err)
+			}
+			tagIDs = append(tagIDs, tag.ID.String())
+		}
+		slug := func(s string) string {
+			return strings.Map(func(r rune) rune {
+				if unicode.IsLetter(r) {
+					return unicode.ToLower(r)
+				}
+				return -1
+			}, strings.Fields(s)[0])
+		}
+		for i, company := range o.companies {
+			in := models.CustomerInput{
+				Kind: models.KindCompany, Name: company, Website: slug(company) + ".example",
+				Emails: []string{"accounts@" + slug(company) + ".example"}, EmailTypes: []string{"billing"},
+				TaxID: fmt.Sprintf("DE%09d", 123456789+i*1111), BillingAddress: fmt.Sprintf("%d Harbour Street\n10115 Berlin\nGermany", 10+i),
+				Currency: "EUR", PaymentTerms: "30", TagIDs: tagIDs[1:2],
+			}
+			if _, err := customers.Create(tctx, in); err != nil {
+				return fmt.Errorf("demo %s company: %w", o.name, err)
+			}
+		}
 		for i := 0; i < 36; i++ {
 			person := o.people[i%len(o.people)]
 			company := o.companies[i%len(o.companies)]
@@ -61,21 +89,25 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 			if i >= len(o.people) {
 				name = fmt.Sprintf("%s %d", person, i/len(o.people)+1)
 			}
-			slug := func(s string) string {
-				return strings.Map(func(r rune) rune {
-					if unicode.IsLetter(r) {
-						return unicode.ToLower(r)
-					}
-					return -1
-				}, strings.Fields(s)[0])
-			}
 			in := models.CustomerInput{
-				Name: name, Company: company,
-				Email: fmt.Sprintf("%s.%d@%s.example", slug(person), i, slug(company)),
-				Phone: fmt.Sprintf("+1 555 %03d %04d", i, 1000+i*7),
+				Kind: models.KindPerson, Name: name, Company: company,
+				Emails: []string{fmt.Sprintf("%s.%d@%s.example", slug(person), i, slug(company))},
+				Phones: []string{fmt.Sprintf("+1 555 %03d %04d", i, 1000+i*7)}, PhoneTypes: []string{"mobile"},
 			}
-			if _, err := customers.Create(tctx, in); err != nil {
+			switch i % 6 {
+			case 0:
+				in.TagIDs = tagIDs[:1]
+			case 3:
+				in.TagIDs = tagIDs[2:]
+			}
+			c, err := customers.Create(tctx, in)
+			if err != nil {
 				return fmt.Errorf("demo %s customer: %w", o.name, err)
+			}
+			if i%9 == 0 {
+				if err := customers.AddNote(tctx, c.ID.String(), "Met at the trade fair; prefers email."); err != nil {
+					return fmt.Errorf("demo %s note: %w", o.name, err)
+				}
 			}
 		}
 	}

@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"bufio"
+	"io"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -13,7 +13,6 @@ import (
 
 	"moat/app/audit"
 	"moat/app/htmx"
-	"moat/app/middleware"
 	"moat/models"
 	"moat/views/components"
 	"moat/views/fragments"
@@ -120,16 +119,6 @@ func (h *Audit) ExportAudit(c *fiber.Ctx) error {
 	if err := h.Reader.RecordExport(ctx, f); err != nil {
 		return err
 	}
-	requestID := middleware.RequestID(c)
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="audit-trail-`+time.Now().UTC().Format("2006-01-02")+`.csv"`)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	// The stream runs after this handler returns: it uses only ctx and copies, never c.
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		if err := h.Reader.Export(ctx, f, w); err != nil {
-			h.Log.Error("audit export broke off", "request_id", requestID, "err", err)
-		}
-		w.Flush() //nolint:errcheck // the client went away
-	})
+	streamCSV(c, "audit-trail", h.Log, func(w io.Writer) error { return h.Reader.Export(ctx, f, w) })
 	return nil
 }

@@ -2,13 +2,14 @@ package handlers
 
 import (
 	"encoding/json"
-	"net/url"
-	"strconv"
+	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
+	"github.com/google/uuid"
 
 	"moat/app/audit"
+	"moat/app/auth"
 	"moat/app/htmx"
 	"moat/app/middleware"
 	"moat/app/store"
@@ -21,71 +22,153 @@ import (
 // Customers serves the customer pages.
 type Customers struct {
 	Store   *store.Customers
+	Tags    *store.Tags
 	History *audit.Reader
+	Log     *slog.Logger
 }
 
-// historyLength is how many events of a customer's history its page shows.
+// historyLength is how many events and notes a customer's timeline shows.
 const historyLength = 50
 
-// ListCustomers shows a page of customers, searched by q.
+// ListCustomers shows a page of customers: filters, order and page all come from the URL.
 func (h *Customers) ListCustomers(c *fiber.Ctx) error {
-	page, err := h.Store.List(c.UserContext(), store.ListQuery{
-		Search: utils.CopyString(c.Query("q")),
-		Page:   pageNumber(c),
-		After:  utils.CopyString(c.Query("after")),
-	})
+	lq := listQuery(c)
+	page, err := h.Store.List(c.UserContext(), lq)
 	if err != nil {
 		return err
 	}
 	props := fragments.CustomerListProps{
 		Customers: page.Customers,
-		Search:    page.Search,
+		State:     stateOf(page.Query),
+		Total:     page.Total,
+		Capped:    page.Total > store.CountCap,
+		Columns:   page.Columns,
 		CSRF:      middleware.CSRFToken(c),
-		Pager:     components.PagerProps{Page: page.Page, Target: "customer-results"},
+		Pager:     components.PagerProps{Page: page.Query.Page, Target: "customer-results"},
 	}
-	if page.Page > 1 {
-		props.Pager.Prev = listURL(page.Search, page.Page-1, "")
+	if page.Query.Page > 1 {
+		props.Pager.Prev = props.State.URL(page.Query.Page-1, "")
 	}
 	if page.Next != "" {
-		props.Pager.Next = listURL(page.Search, page.Page+1, page.Next)
+		props.Pager.Next = props.State.URL(page.Query.Page+1, page.Next)
+	}
+	if !htmx.WantsFragment(c) {
+		// The filter bar and the bulk actions name the tags; a swap of the results keeps them.
+		tags, err := h.Tags.List(c.UserContext())
+		if err != nil {
+			return err
+		}
+		for _, t := range tags {
+			props.Tags = append(props.Tags, t.Tag)
+		}
 	}
 	return htmx.Render(c, fiber.StatusOK, pages.Customers(meta(c, "Customers", "customers"), props), fragments.CustomerResults(props))
 }
 
-func listURL(search string, page int, after string) string {
-	v := url.Values{}
-	if search != "" {
-		v.Set("q", search)
+// listQuery reads the list's state from the URL. Values that do not parse are dropped by the
+// store, never trusted.
+func listQuery(c *fiber.Ctx) store.ListQuery {
+	return store.ListQuery{
+		Filter: filterOf(c.Query),
+		Sort:   utils.CopyString(c.Query("sort")),
+		Desc:   c.Query("dir") == "desc",
+		Page:   pageNumber(c),
+		After:  utils.CopyString(c.Query("after")),
 	}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
-	}
-	if after != "" {
-		v.Set("after", after)
-	}
-	if len(v) == 0 {
-		return "/customers"
-	}
-	return "/customers?" + v.Encode()
 }
 
-// ShowCustomer shows one customer, with who viewed and changed it.
+// filterOf reads a filter through get, a query or form accessor.
+func filterOf(get func(string, ...string) string) store.Filter {
+	return store.Filter{
+		Search: utils.CopyString(get("q")),
+		Kind:   models.CustomerKind(utils.CopyString(get("kind"))),
+		Tag:    utils.CopyString(get("tag")),
+		From:   utils.CopyString(get("from")),
+		To:     utils.CopyString(get("to")),
+	}
+}
+
+func stateOf(lq store.ListQuery) fragments.ListState {
+	return fragments.ListState{Search: lq.Search, Kind: string(lq.Kind), Tag: lq.Tag, From: lq.From, To: lq.To, Sort: lq.Sort, Desc: lq.Desc}
+}
+
+// ShowCustomer shows one customer: the record, possible duplicates, and its timeline of notes
+// and changes.
 func (h *Customers) ShowCustomer(c *fiber.Ctx) error {
-	cust, err := h.Store.Get(c.UserContext(), utils.CopyString(c.Params("id")))
+	return h.detail(c, fiber.StatusOK, utils.CopyString(c.Params("id")), "")
+}
+
+// detail renders the customer page with status; noteError is the note form's error, if any.
+func (h *Customers) detail(c *fiber.Ctx, status int, id, noteError string) error {
+	ctx := c.UserContext()
+	cust, err := h.Store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	events, err := h.History.History(c.UserContext(), "customer", cust.ID.String(), historyLength)
+	props := fragments.CustomerDetailProps{Customer: cust, CSRF: middleware.CSRFToken(c), NoteError: noteError, CanPurge: canPurge(c)}
+	if props.Timeline, err = h.timeline(c, cust); err != nil {
+		return err
+	}
+	if props.Duplicates, err = h.Store.Duplicates(ctx, models.InputOf(cust), cust.ID); err != nil {
+		return err
+	}
+	frag := fragments.CustomerDetail(props)
+	return htmx.Render(c, status, pages.Page(meta(c, cust.Name, "customers"), frag), frag)
+}
+
+// timeline merges the customer's notes and audited changes, newest first.
+func (h *Customers) timeline(c *fiber.Ctx, cust models.Customer) ([]fragments.TimelineEntry, error) {
+	ctx := c.UserContext()
+	events, err := h.History.History(ctx, "customer", cust.ID.String(), historyLength)
+	if err != nil {
+		return nil, err
+	}
+	notes, err := h.Store.Notes(ctx, cust.ID.String(), historyLength)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fragments.TimelineEntry, 0, len(events)+len(notes))
+	for _, n := range notes {
+		out = append(out, fragments.TimelineEntry{When: n.CreatedAt, Who: n.Author, Note: n.Body})
+	}
+	for _, e := range events {
+		if e.Action == "customer.note" && e.Outcome == models.OutcomeAllowed {
+			continue // the note itself is in the timeline
+		}
+		t := fragments.TimelineEntry{When: e.OccurredAt, Who: e.UserName, Action: e.Action, Outcome: e.Outcome}
+		var changes map[string]struct{ From, To string }
+		if e.Outcome == models.OutcomeAllowed && json.Unmarshal(e.Details, &changes) == nil {
+			for _, field := range store.Fields {
+				if ch, ok := changes[field]; ok {
+					t.Changes = append(t.Changes, fragments.Change{Field: field, From: ch.From, To: ch.To})
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	fragments.SortTimeline(out)
+	return out, nil
+}
+
+// AddNote adds a note to a customer's timeline.
+func (h *Customers) AddNote(c *fiber.Ctx) error {
+	id := utils.CopyString(c.Params("id"))
+	err := h.Store.AddNote(c.UserContext(), id, utils.CopyString(c.FormValue("body")))
+	if errs, ok := fieldErrors(err); ok {
+		return h.detail(c, fiber.StatusUnprocessableEntity, id, errs["body"])
+	}
 	if err != nil {
 		return err
 	}
-	frag := fragments.CustomerDetail(cust, middleware.CSRFToken(c), historyOf(events))
-	return htmx.Render(c, fiber.StatusOK, pages.Page(meta(c, cust.Name, "customers"), frag), frag)
+	htmx.Toast(c, "Note added.")
+	return htmx.Redirect(c, "/customers/"+id)
 }
 
 // NewCustomer shows the empty form.
 func (h *Customers) NewCustomer(c *fiber.Ctx) error {
-	return h.form(c, fiber.StatusOK, fragments.CustomerFormProps{Title: "New customer", Action: "/customers", Cancel: "/customers"})
+	return h.form(c, fiber.StatusOK, fragments.CustomerFormProps{
+		Title: "New customer", Action: "/customers", Cancel: "/customers", Input: models.CustomerInput{Kind: models.KindCompany, Currency: "EUR", PaymentTerms: "30"},
+	})
 }
 
 // CreateCustomer adds a customer, or re-renders the form with 422.
@@ -100,6 +183,7 @@ func (h *Customers) CreateCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	htmx.Toast(c, "Customer "+cust.Number+" added.")
 	return htmx.Redirect(c, "/customers/"+cust.ID.String())
 }
 
@@ -109,9 +193,7 @@ func (h *Customers) EditCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.form(c, fiber.StatusOK, editProps(cust, models.CustomerInput{
-		Name: cust.Name, Email: cust.Email, Phone: cust.Phone, Company: cust.Company, Notes: cust.Notes,
-	}, nil))
+	return h.form(c, fiber.StatusOK, editProps(cust, models.InputOf(cust), nil))
 }
 
 // UpdateCustomer saves an edit (POST or PUT), or re-renders the form with 422.
@@ -124,15 +206,30 @@ func (h *Customers) UpdateCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	htmx.Toast(c, "Changes saved.")
 	return htmx.Redirect(c, "/customers/"+cust.ID.String())
 }
 
-// DeleteCustomer removes a customer. The plain form's POST goes back to the list; htmx's
-// DELETE from a list row gets an empty 200, so the row disappears in place.
-func (h *Customers) DeleteCustomer(c *fiber.Ctx) error {
-	if err := h.Store.Delete(c.UserContext(), utils.CopyString(c.Params("id"))); err != nil {
+// CheckDuplicates answers the form's live duplicate warning: the customers of this tenant the
+// typed record may repeat. It never blocks saving.
+func (h *Customers) CheckDuplicates(c *fiber.Ctx) error {
+	in := bindCustomer(c)
+	except, _ := uuid.Parse(c.FormValue("except")) // the record being edited; nil excludes nothing
+	dups, err := h.Store.Duplicates(c.UserContext(), in, except)
+	if err != nil {
 		return err
 	}
+	c.Type("html", "utf-8")
+	return fragments.Duplicates(dups).Render(c.UserContext(), c.Response().BodyWriter())
+}
+
+// DeleteCustomer moves a customer to the trash. The plain form's POST goes back to the list;
+// htmx's DELETE from a list row gets an empty 200, so the row disappears in place.
+func (h *Customers) DeleteCustomer(c *fiber.Ctx) error {
+	if err := h.Store.Trash(c.UserContext(), utils.CopyString(c.Params("id"))); err != nil {
+		return err
+	}
+	htmx.Toast(c, "Moved to the trash.")
 	if c.Method() == fiber.MethodDelete && htmx.IsRequest(c) {
 		return c.SendString("")
 	}
@@ -141,12 +238,19 @@ func (h *Customers) DeleteCustomer(c *fiber.Ctx) error {
 
 func (h *Customers) form(c *fiber.Ctx, status int, p fragments.CustomerFormProps) error {
 	p.CSRF = middleware.CSRFToken(c)
+	tags, err := h.Tags.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		p.Tags = append(p.Tags, t.Tag)
+	}
 	return htmx.Render(c, status, pages.CustomerForm(meta(c, p.Title, "customers"), p), fragments.CustomerForm(p))
 }
 
 func editProps(cust models.Customer, in models.CustomerInput, errs map[string]string) fragments.CustomerFormProps {
 	u := "/customers/" + cust.ID.String()
-	return fragments.CustomerFormProps{Title: "Edit " + cust.Name, Action: u, HXPut: true, Cancel: u, Input: in, Errors: errs}
+	return fragments.CustomerFormProps{Title: "Edit " + cust.Name, Action: u, HXPut: true, Cancel: u, Input: in, Errors: errs, ID: cust.ID.String()}
 }
 
 // bindCustomer reads the customer fields from a form or JSON body into a struct that has no
@@ -156,28 +260,26 @@ func bindCustomer(c *fiber.Ctx) models.CustomerInput {
 	if err := c.BodyParser(&in); err != nil {
 		return models.CustomerInput{}
 	}
-	in.Name = utils.CopyString(in.Name)
-	in.Email = utils.CopyString(in.Email)
-	in.Phone = utils.CopyString(in.Phone)
-	in.Company = utils.CopyString(in.Company)
-	in.Notes = utils.CopyString(in.Notes)
+	// Fiber's parsed values point into its reused request buffers: copy each.
+	copies := func(ss []string) []string {
+		for i := range ss {
+			ss[i] = utils.CopyString(ss[i])
+		}
+		return ss
+	}
+	in.Kind = models.CustomerKind(utils.CopyString(string(in.Kind)))
+	in.Number, in.Name, in.Company = utils.CopyString(in.Number), utils.CopyString(in.Name), utils.CopyString(in.Company)
+	in.Emails, in.EmailTypes = copies(in.Emails), copies(in.EmailTypes)
+	in.Phones, in.PhoneTypes = copies(in.Phones), copies(in.PhoneTypes)
+	in.Website, in.TaxID = utils.CopyString(in.Website), utils.CopyString(in.TaxID)
+	in.BillingAddress, in.ShippingAddress = utils.CopyString(in.BillingAddress), utils.CopyString(in.ShippingAddress)
+	in.Currency, in.PaymentTerms = utils.CopyString(in.Currency), utils.CopyString(in.PaymentTerms)
+	in.TagIDs = copies(in.TagIDs)
 	return in
 }
 
-// historyOf turns audit events into history lines, with each change's before and after.
-func historyOf(events []audit.Entry) []fragments.HistoryEntry {
-	out := make([]fragments.HistoryEntry, 0, len(events))
-	for _, e := range events {
-		h := fragments.HistoryEntry{When: e.OccurredAt, Who: e.UserName, Action: e.Action, Outcome: e.Outcome}
-		var changes map[string]struct{ From, To string }
-		if e.Outcome == models.OutcomeAllowed && json.Unmarshal(e.Details, &changes) == nil {
-			for _, field := range []string{"name", "email", "phone", "company", "notes"} {
-				if ch, ok := changes[field]; ok {
-					h.Changes = append(h.Changes, fragments.Change{Field: field, From: ch.From, To: ch.To})
-				}
-			}
-		}
-		out = append(out, h)
-	}
-	return out
+// canPurge reports whether the person may empty the trash for good: owners only.
+func canPurge(c *fiber.Ctx) bool {
+	p, ok := auth.FromContext(c.UserContext())
+	return ok && p.Role == models.RoleOwner
 }

@@ -3,8 +3,12 @@
 package handlers
 
 import (
+	"bufio"
 	"errors"
+	"io"
+	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -46,3 +50,19 @@ func pageNumber(c *fiber.Ctx) int {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// streamCSV answers with a CSV download named name-DATE.csv, written by write after the
+// handler returns. write must use only its own copies, never c: Fiber reuses c by then. A
+// stream that breaks off is logged with the request id.
+func streamCSV(c *fiber.Ctx, name string, log *slog.Logger, write func(io.Writer) error) {
+	requestID := middleware.RequestID(c)
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+"-"+time.Now().UTC().Format("2006-01-02")+`.csv"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		if err := write(w); err != nil {
+			log.Error("export broke off", "export", name, "request_id", requestID, "err", err)
+		}
+		w.Flush() //nolint:errcheck // the client went away
+	})
+}

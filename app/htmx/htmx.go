@@ -18,6 +18,7 @@ const (
 	HeaderRedirect       = "HX-Redirect"
 	HeaderRetarget       = "HX-Retarget"
 	HeaderReswap         = "HX-Reswap"
+	HeaderTrigger        = "HX-Trigger"
 )
 
 // ContentTarget is the region of the signed-in frame that page-like fragments replace.
@@ -67,4 +68,11 @@ func FullRedirect(c *fiber.Ctx, url string) error {
 	}
 	c.Set(HeaderRedirect, url)
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// Toast asks the page to show message briefly once htmx has handled the response (the
+// moat:toast event, which static/app.js shows in a live region). Plain requests ignore it.
+func Toast(c *fiber.Ctx, message string) {
+	ev, _ := json.Marshal(map[string]string{"moat:toast": message})
+	c.Set(HeaderTrigger, string(ev))
 }

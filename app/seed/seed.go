@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"moat/app/auth"
+	"moat/models"
 )
 
 // Password is every synthetic owner's password.
@@ -85,7 +86,7 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 				return nil
 			}
 			// Lifted only now, and forced again before this transaction commits.
-			for _, t := range []string{"tenants", "users", "customers", "customer_terms"} {
+			for _, t := range []string{"tenants", "users", "customers", "customer_terms", "customer_counters"} {
 				if _, err := tx.Exec(ctx, "ALTER TABLE "+t+" NO FORCE ROW LEVEL SECURITY"); err != nil {
 					return err
 				}
@@ -101,6 +102,7 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"tenant_id", "id", "email", "name", "password_hash", "role"}, pgx.CopyFromRows(users)); err != nil {
 				return err
 			}
+			var counters [][]any
 			for _, j := range batch {
 				tid, ok := owners[j.n]
 				if !ok {
@@ -118,14 +120,18 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 					ids = append(ids, []any{row[1], "customers"})
 					return row, nil
 				})
-				n, err := tx.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"tenant_id", "id", "name", "email", "phone", "company", "notes"}, src)
+				n, err := tx.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"tenant_id", "id", "number", "kind", "name", "email", "phone", "emails", "phones", "company"}, src)
 				if err != nil {
 					return err
 				}
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"record_ids"}, []string{"id", "entity"}, pgx.CopyFromRows(ids)); err != nil {
 					return err
 				}
+				counters = append(counters, []any{tid, int64(j.customers)})
 				total += int(n)
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"customer_counters"}, []string{"tenant_id", "last"}, pgx.CopyFromRows(counters)); err != nil {
+				return err
 			}
 			var fresh []uuid.UUID
 			for _, tid := range owners {
@@ -139,7 +145,7 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 			if _, err := tx.Exec(ctx, "ALTER TABLE customers ENABLE TRIGGER customers_record_ids, ENABLE TRIGGER customers_terms"); err != nil {
 				return err
 			}
-			for _, t := range []string{"tenants", "users", "customers", "customer_terms"} {
+			for _, t := range []string{"tenants", "users", "customers", "customer_terms", "customer_counters"} {
 				if _, err := tx.Exec(ctx, "ALTER TABLE "+t+" FORCE ROW LEVEL SECURITY"); err != nil {
 					return err
 				}
@@ -153,7 +159,7 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 	}
 	fmt.Fprintln(log)
 	// VACUUM sets the visibility map, so searches read the terms index alone.
-	if _, err := conn.Exec(ctx, "VACUUM ANALYZE tenants, users, customers, record_ids, customer_terms"); err != nil {
+	if _, err := conn.Exec(ctx, "VACUUM ANALYZE tenants, users, customers, record_ids, customer_terms, customer_counters"); err != nil {
 		return err
 	}
 	return nil
@@ -171,12 +177,12 @@ func customer(rng *rand.Rand, tenant uuid.UUID, k int) []any {
 	last := lastNames[rng.IntN(len(lastNames))]
 	company := companies[rng.IntN(len(companies))] + " " + suffixes[rng.IntN(len(suffixes))]
 	domain := strings.ToLower(strings.Fields(company)[0]) + ".example"
+	email := fmt.Sprintf("%s.%s%d@%s", strings.ToLower(first), strings.ToLower(last), k, domain)
+	phone := fmt.Sprintf("+1 555 %03d %04d", rng.IntN(1000), rng.IntN(10000))
 	return []any{
-		tenant, uuid.New(),
-		fmt.Sprintf("%s %s %d", first, last, k),
-		fmt.Sprintf("%s.%s%d@%s", strings.ToLower(first), strings.ToLower(last), k, domain),
-		fmt.Sprintf("+1 555 %03d %04d", rng.IntN(1000), rng.IntN(10000)),
+		tenant, uuid.New(), fmt.Sprintf("C-%05d", k), "person",
+		fmt.Sprintf("%s %s %d", first, last, k), email, phone,
+		models.Contacts{{Type: "work", Value: email}}, models.Contacts{{Type: "work", Value: phone}},
 		company,
-		"",
 	}
 }

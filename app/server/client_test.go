@@ -57,6 +57,15 @@ func newEnvWith(t testing.TB, limits middleware.Limits) *env {
 		Limits:          limits,
 		Now:             e.clock.Now,
 	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, line := range strings.Split(e.log.String(), "\n") {
+				if strings.Contains(line, `"level":"ERROR"`) {
+					t.Log(line)
+				}
+			}
+		}
+	})
 	return e
 }
 
@@ -240,6 +249,31 @@ func (c *client) createCustomer(name string) string {
 		c.t.Fatalf("create %s: %d %q\n%s", name, res.StatusCode, loc, body)
 	}
 	return strings.TrimPrefix(loc, "/customers/")
+}
+
+// createTag adds a tag named name (unique in its tenant) and returns its id.
+func (c *client) createTag(name string) string {
+	c.t.Helper()
+	res, body := c.do("POST", "/tags", c.form("name", name, "color", "blue"))
+	if res.StatusCode != fiber.StatusSeeOther {
+		c.t.Fatalf("create tag %s: %d\n%s", name, res.StatusCode, body)
+	}
+	_, body = c.do("GET", "/tags", "")
+	m := regexp.MustCompile(`/customers\?tag=([0-9a-f-]{36})"[^>]*>` + regexp.QuoteMeta(name) + `<`).FindStringSubmatch(body)
+	if m == nil {
+		c.t.Fatalf("tag %s is not listed", name)
+	}
+	return m[1]
+}
+
+// trashedCustomer adds a customer and moves it to the trash.
+func (c *client) trashedCustomer(name string) string {
+	c.t.Helper()
+	id := c.createCustomer(name)
+	if res, _ := c.do("POST", "/customers/"+id+"/delete", c.form()); res.StatusCode != fiber.StatusSeeOther {
+		c.t.Fatalf("trash %s: %d", name, res.StatusCode)
+	}
+	return id
 }
 
 var csrfValues = regexp.MustCompile(`(name="csrf-token" content|name="_csrf" value)="[^"]*"`)

@@ -15,13 +15,16 @@ import (
 func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits []fiber.Handler, o Options) {
 	service := auth.NewService(db.Gorm, o.Log)
 	reader := audit.NewReader(db.Gorm)
-	customers := &handlers.Customers{Store: store.NewCustomers(db.Gorm), History: reader}
+	tags := store.NewTags(db.Gorm)
+	customers := &handlers.Customers{Store: store.NewCustomers(db.Gorm), Tags: tags, History: reader, Log: o.Log}
+	labels := &handlers.Tags{Store: tags}
 	accounts := &handlers.Auth{Service: service, Sessions: sessions, Failures: o.Metrics.SignInFailures}
 	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}
 	team := &handlers.Team{Users: store.NewUsers(db.Gorm), Sessions: sessions}
 	trail := &handlers.Audit{Reader: reader, Log: o.Log}
 	user := middleware.RequireSignIn
 	managers := middleware.RequireRole(db.Gorm, models.RoleOwner, models.RoleAdmin)
+	owners := middleware.RequireRole(db.Gorm, models.RoleOwner)
 	limited := func(h fiber.Handler) []fiber.Handler { return append(append([]fiber.Handler{}, limits...), h) }
 
 	app.Get("/healthz", handlers.Live)
@@ -40,15 +43,30 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Get("/account/password", user, account.ShowPassword)
 	app.Post("/account/password", append([]fiber.Handler{user}, limited(account.ChangePassword)...)...)
 
+	// Fixed paths before /customers/:id, which would otherwise take them as ids.
 	app.Get("/customers", user, customers.ListCustomers)
 	app.Get("/customers/new", user, customers.NewCustomer)
 	app.Post("/customers", user, customers.CreateCustomer)
+	app.Post("/customers/duplicates", user, customers.CheckDuplicates)
+	app.Post("/customers/columns", user, customers.SetColumns)
+	app.Post("/customers/bulk", user, customers.Bulk)
+	app.Post("/customers/export", user, customers.Export)
+	app.Get("/customers/trash", user, customers.ShowTrash)
+	app.Post("/customers/trash/restore", user, customers.RestoreSelected)
+	app.Post("/customers/trash/purge", user, owners, customers.PurgeSelected)
+	app.Post("/customers/trash/empty", user, owners, customers.EmptyTrash)
 	app.Get("/customers/:id", user, customers.ShowCustomer)
 	app.Get("/customers/:id/edit", user, customers.EditCustomer)
 	app.Post("/customers/:id", user, customers.UpdateCustomer)
 	app.Put("/customers/:id", user, customers.UpdateCustomer)
 	app.Post("/customers/:id/delete", user, customers.DeleteCustomer)
 	app.Delete("/customers/:id", user, customers.DeleteCustomer)
+	app.Post("/customers/:id/restore", user, customers.RestoreCustomer)
+	app.Post("/customers/:id/notes", user, customers.AddNote)
+
+	app.Get("/tags", user, labels.ShowTags)
+	app.Post("/tags", user, labels.CreateTag)
+	app.Post("/tags/:id/delete", user, managers, labels.DeleteTag)
 
 	app.Get("/team", user, managers, team.ShowTeam)
 	app.Post("/team", append([]fiber.Handler{user, managers}, limited(team.AddMember)...)...)

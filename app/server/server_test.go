@@ -57,6 +57,8 @@ func TestForeignIDsAnswerLikeUnknownOnes(t *testing.T) {
 	bc := e.client()
 	bc.signIn(b.Email, password)
 	foreignCustomer := bc.createCustomer("Globex Secret")
+	foreignTag := bc.createTag("Globex Secret Tag")
+	foreignTrashed := bc.trashedCustomer("Globex Secret Trashed")
 	// B's records of every kind a route takes by id: the attack uses the matching kind.
 	foreignOf := func(path string) string {
 		switch {
@@ -64,6 +66,10 @@ func TestForeignIDsAnswerLikeUnknownOnes(t *testing.T) {
 			return b.UserID.String()
 		case strings.HasPrefix(path, "/account/sessions/"):
 			return e.lastSession(b.UserID.String())
+		case strings.HasPrefix(path, "/tags/"):
+			return foreignTag
+		case strings.HasSuffix(path, "/restore"):
+			return foreignTrashed
 		}
 		return foreignCustomer
 	}

@@ -22,7 +22,7 @@ func BenchmarkReadAudit(b *testing.B) {
 	ctx, _ := d.Tenant(b, "acme")
 	var one models.Customer
 	for i := 0; i < 200; i++ {
-		c, err := s.Create(ctx, models.CustomerInput{Name: fmt.Sprintf("Customer %03d", i), Email: fmt.Sprintf("c%d@example.com", i)})
+		c, err := s.Create(ctx, models.CustomerInput{Name: fmt.Sprintf("Customer %03d", i), Emails: []string{fmt.Sprintf("c%d@example.com", i)}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,16 +2,13 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"golang.org/x/text/unicode/norm"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -29,104 +26,34 @@ type Customers struct{ db *gorm.DB }
 // NewCustomers returns the customer store over db.
 func NewCustomers(db *gorm.DB) *Customers { return &Customers{db: db} }
 
-// ListQuery asks for one page of the list. Page counts from 1; After is a keyset cursor from a
-// previous page's Next and wins over Page when valid. Odd values fall back to the first page.
-type ListQuery struct {
-	Search string
-	Page   int
-	After  string
+// tagList is a select column giving each customer row its tags as JSON, in the same statement;
+// it follows the row's own tenant, which the statement's scope has already fixed.
+const tagList = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'color', t.color) ORDER BY lower(t.name)), '[]')
+	FROM customer_tags ct JOIN tags t ON t.tenant_id = ct.tenant_id AND t.id = ct.tag_id
+	WHERE ct.tenant_id = customers.tenant_id AND ct.customer_id = customers.id) AS tag_list`
+
+// customerRow is a customer as the list and the record page read it: with its tags, and the
+// sort key of the list's order.
+type customerRow struct {
+	models.Customer `gorm:"embedded"`
+	TagList         []models.Tag `gorm:"serializer:json"`
+	SortKey         string
 }
 
-// CustomerPage is one page of the list, ordered by name.
-type CustomerPage struct {
-	Customers []models.Customer
-	Search    string
-	Page      int
-	Next      string // cursor of the next page; empty on the last page
+func (r customerRow) customer() models.Customer {
+	c := r.Customer
+	c.Tags = r.TagList
+	return c
 }
 
-// List returns a page of the customers of the tenant in ctx matching the search text: every
-// word of it starts a word of the customer's name, email or company.
-func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error) {
-	search := cleanSearch(lq.Search)
-	p := CustomerPage{Search: search, Page: lq.Page}
-	after, keyset := decodeCursor(lq.After)
-	switch {
-	case keyset && (p.Page < 2 || p.Page > 100000):
-		p.Page = 2 // the number is only a label; a cursor always points past the first page
-	case !keyset && (lq.After != "" || p.Page < 1 || p.Page > 100000):
-		p.Page = 1
-	}
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		q := tx.Model(&models.Customer{})
-		offset := (p.Page - 1) * PageSize
-		words, err := searchWords(tx, search)
-		if err != nil {
-			return err
-		}
-		if len(words) > 0 {
-			// Each word must start a word of the customer's name, email or company. The page's
-			// customers are chosen from the terms index alone (words, sort keys and ids), so a
-			// common word costs little more than a rare one, and only they are fetched. The
-			// ranges use text_pattern_ops comparisons, which row level security lets the index
-			// serve; ILIKE it does not, its operator not being LEAKPROOF.
-			var parts []string
-			var args []any
-			for _, w := range words {
-				parts = append(parts, "SELECT customer_id, sort_key FROM customer_terms WHERE tenant_id = current_tenant_id() AND term ~>=~ ? AND term ~<~ ?")
-				args = append(args, w, w+maxRune)
-			}
-			// A customer can have several words starting with the same prefix: DISTINCT.
-			pick := "SELECT DISTINCT customer_id, sort_key FROM (" + strings.Join(parts, " INTERSECT ") + ") m"
-			if keyset {
-				pick += " WHERE (sort_key, customer_id) > (?, ?)"
-				args = append(args, after.Name, after.ID)
-				offset = 0
-			}
-			pick += " ORDER BY sort_key, customer_id LIMIT ? OFFSET ?"
-			args = append(args, PageSize+1, offset)
-			q = q.Where("id IN (SELECT customer_id FROM ("+pick+") page)", args...)
-			keyset, offset = false, 0 // the page is picked
-		} else if search != "" {
-			// Nothing but punctuation: match it literally, the slow way; such searches are rare.
-			like := "%" + escapeLike(search) + "%"
-			q = q.Where("name ILIKE ? OR email ILIKE ? OR company ILIKE ?", like, like, like)
-		}
-		if keyset {
-			q = q.Where("(lower(name), id) > (?, ?)", after.Name, after.ID)
-		} else if offset > 0 {
-			q = q.Offset(offset)
-		}
-		var rows []struct {
-			models.Customer `gorm:"embedded"`
-			SortKey         string // lower(name) as PostgreSQL computes it, for the cursor
-		}
-		if err := q.Select("*, lower(name) AS sort_key").Order("lower(name), id").Limit(PageSize + 1).Find(&rows).Error; err != nil {
-			return fmt.Errorf("list customers: %w", err)
-		}
-		if len(rows) > PageSize {
-			rows = rows[:PageSize]
-			last := rows[len(rows)-1]
-			p.Next = encodeCursor(cursor{Name: last.SortKey, ID: last.ID})
-		}
-		p.Customers = make([]models.Customer, len(rows))
-		for i, r := range rows {
-			p.Customers[i] = r.Customer
-		}
-		return audit.Record(tx, audit.Event{Action: "customer.list", Entity: "customer", Outcome: models.OutcomeAllowed,
-			Details: map[string]any{"search": search, "page": p.Page}})
-	})
-	return p, err
-}
-
-// Get returns the customer with id. ErrNotFound covers unknown, deleted, foreign and malformed
-// ids alike; each costs the same statements and is audited as a denied view.
+// Get returns the customer with id, with its tags. ErrNotFound covers unknown, trashed,
+// foreign and malformed ids alike; each is audited as a denied view.
 func (s *Customers) Get(ctx context.Context, id string) (models.Customer, error) {
 	var c models.Customer
 	var miss error
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		var err error
-		if miss, err = take(tx, &c, id, false); err != nil {
+		if c, miss, err = take(tx, id, false); err != nil {
 			return err
 		}
 		return audit.Record(tx, audit.Event{Action: "customer.view", Entity: "customer", EntityID: id, Outcome: outcome(miss)})
@@ -137,16 +64,21 @@ func (s *Customers) Get(ctx context.Context, id string) (models.Customer, error)
 	return c, err
 }
 
-// Create validates in and adds a customer to the tenant in ctx. Invalid input returns a
-// *models.ValidationError and is audited as rejected.
+// Create validates in and adds a customer to the tenant in ctx, numbered by the database when
+// in has no number. Invalid input, a taken number and tags the tenant does not have return a
+// *models.ValidationError and are audited as rejected.
 func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (models.Customer, error) {
 	invalid := in.Validate()
-	c := models.Customer{Name: in.Name, Email: in.Email, Phone: in.Phone, Company: in.Company, Notes: in.Notes}
+	c := models.Customer{}
+	fill(&c, in)
 	if u := audit.RequestFrom(ctx).UserID; u != uuid.Nil {
 		c.CreatedBy = &u
 	}
+	ev := audit.Event{Action: "customer.create", Entity: "customer", Outcome: models.OutcomeRejected}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		ev := audit.Event{Action: "customer.create", Entity: "customer", Outcome: models.OutcomeRejected}
+		if invalid == nil {
+			invalid = checkRecord(tx, &c, in)
+		}
 		if invalid != nil {
 			ev.Details = invalid
 			return audit.Record(tx, ev)
@@ -154,9 +86,18 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (models
 		if err := tx.Create(&c).Error; err != nil {
 			return fmt.Errorf("create customer: %w", err)
 		}
+		if err := setTags(tx, c.ID, c.Tags); err != nil {
+			return err
+		}
 		ev.EntityID, ev.Outcome, ev.Details = c.ID.String(), models.OutcomeAllowed, changes(models.Customer{}, c)
 		return audit.Record(tx, ev)
 	})
+	if taken(err) {
+		// Another request took the number between the check and the insert.
+		invalid = numberTaken()
+		ev.Details = invalid
+		err = audit.RecordAlone(ctx, s.db, ev)
+	}
 	if err == nil {
 		err = invalid
 	}
@@ -170,26 +111,42 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 	invalid := in.Validate()
 	var c models.Customer
 	var miss error
+	ev := audit.Event{Action: "customer.update", Entity: "customer", EntityID: id}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		var err error
-		if miss, err = take(tx, &c, id, true); err != nil {
+		if c, miss, err = take(tx, id, true); err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "customer.update", Entity: "customer", EntityID: id, Outcome: outcome(miss)}
-		if miss == nil && invalid != nil {
-			ev.Outcome, ev.Details = models.OutcomeRejected, invalid
-		}
-		if miss != nil || invalid != nil {
+		ev.Outcome = outcome(miss)
+		if miss != nil {
 			return audit.Record(tx, ev)
 		}
 		before := c
-		c.Name, c.Email, c.Phone, c.Company, c.Notes = in.Name, in.Email, in.Phone, in.Company, in.Notes
-		if err := tx.Model(&c).Select("name", "email", "phone", "company", "notes", "updated_at").Updates(&c).Error; err != nil {
+		fill(&c, in)
+		if invalid == nil {
+			invalid = checkRecord(tx, &c, in)
+		}
+		if invalid != nil {
+			ev.Outcome, ev.Details = models.OutcomeRejected, invalid
+			return audit.Record(tx, ev)
+		}
+		if err := tx.Model(&c).Select(editable).Updates(&c).Error; err != nil {
 			return fmt.Errorf("update customer: %w", err)
+		}
+		if err := tx.Where("customer_id = ?", c.ID).Delete(&models.CustomerTag{}).Error; err != nil {
+			return fmt.Errorf("update customer tags: %w", err)
+		}
+		if err := setTags(tx, c.ID, c.Tags); err != nil {
+			return err
 		}
 		ev.Details = changes(before, c)
 		return audit.Record(tx, ev)
 	})
+	if taken(err) {
+		invalid = numberTaken()
+		ev.Outcome, ev.Details = models.OutcomeRejected, invalid
+		err = audit.RecordAlone(ctx, s.db, ev)
+	}
 	switch {
 	case err != nil:
 		return c, err
@@ -199,21 +156,101 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 	return c, invalid
 }
 
-// Delete removes the customer with id for good.
-func (s *Customers) Delete(ctx context.Context, id string) error {
+// editable are the columns an edit writes.
+var editable = []string{"kind", "number", "name", "email", "phone", "emails", "phones", "company", "website", "tax_id",
+	"billing_address", "shipping_address", "currency", "payment_terms", "updated_at"}
+
+// fill copies validated input onto c. An empty number is left for the database to assign on
+// create; on edit it keeps the number c has.
+func fill(c *models.Customer, in models.CustomerInput) {
+	c.Kind, c.Name, c.Company, c.Website, c.TaxID = in.Kind, in.Name, in.Company, in.Website, in.TaxID
+	if in.Number != "" {
+		c.Number = in.Number
+	}
+	c.Emails, c.Phones = in.EmailContacts(), in.PhoneContacts()
+	c.Email, c.Phone = "", ""
+	if len(c.Emails) > 0 {
+		c.Email = c.Emails[0].Value
+	}
+	if len(c.Phones) > 0 {
+		c.Phone = c.Phones[0].Value
+	}
+	c.BillingAddress, c.ShippingAddress = in.BillingAddress, in.ShippingAddress
+	c.Currency, c.PaymentTerms = in.Currency, in.Days()
+}
+
+// checkRecord checks what only the database knows: that the number is free in the tenant and
+// that every tag is one of the tenant's. It puts the chosen tags on c. A tag id from another
+// tenant is refused exactly like an unknown one.
+func checkRecord(tx *gorm.DB, c *models.Customer, in models.CustomerInput) error {
+	fields := map[string]string{}
+	if in.Number != "" {
+		var n int64
+		if err := tx.Model(&models.Customer{}).Where("lower(number) = lower(?) AND id <> ?", in.Number, c.ID).Count(&n).Error; err != nil {
+			return fmt.Errorf("check number: %w", err)
+		}
+		if n > 0 {
+			fields["number"] = numberTaken().Fields["number"]
+		}
+	}
+	c.Tags = nil
+	if len(in.TagIDs) > 0 {
+		ids, ok := parseIDs(in.TagIDs)
+		if ok {
+			if err := tx.Where("id IN ?", ids).Order("lower(name)").Find(&c.Tags).Error; err != nil {
+				return fmt.Errorf("check tags: %w", err)
+			}
+		}
+		if !ok || len(c.Tags) != len(ids) {
+			fields["tag"] = "Choose tags from the list."
+		}
+	}
+	if len(fields) > 0 {
+		return &models.ValidationError{Fields: fields}
+	}
+	return nil
+}
+
+func numberTaken() *models.ValidationError {
+	return &models.ValidationError{Fields: map[string]string{"number": "Another customer has this number: choose another, or leave it blank to number it automatically."}}
+}
+
+// taken reports whether err is the unique index on numbers refusing a duplicate.
+func taken(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23505" && pg.ConstraintName == "customers_tenant_number"
+}
+
+// setTags puts tags on the customer with id.
+func setTags(tx *gorm.DB, id uuid.UUID, tags []models.Tag) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	links := make([]models.CustomerTag, len(tags))
+	for i, t := range tags {
+		links[i] = models.CustomerTag{CustomerID: id, TagID: t.ID}
+	}
+	if err := tx.Create(&links).Error; err != nil {
+		return fmt.Errorf("tag customer: %w", err)
+	}
+	return nil
+}
+
+// Trash moves the customer with id to the trash: from then on it answers like an unknown id
+// everywhere but the trash.
+func (s *Customers) Trash(ctx context.Context, id string) error {
 	var miss error
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		var c models.Customer
-		var err error
-		if miss, err = take(tx, &c, id, true); err != nil {
+		c, m, err := take(tx, id, true)
+		if miss = m; err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "customer.delete", Entity: "customer", EntityID: id, Outcome: outcome(miss)}
+		ev := audit.Event{Action: "customer.trash", Entity: "customer", EntityID: id, Outcome: outcome(miss)}
 		if miss == nil {
-			if err := tx.Delete(&c).Error; err != nil {
-				return fmt.Errorf("delete customer: %w", err)
+			if err := trash(tx, tx.Where("id = ?", c.ID)); err != nil {
+				return err
 			}
-			ev.Details = changes(c, models.Customer{})
+			ev.Details = map[string]string{"name": c.Name, "number": c.Number}
 		}
 		return audit.Record(tx, ev)
 	})
@@ -223,26 +260,43 @@ func (s *Customers) Delete(ctx context.Context, id string) error {
 	return err
 }
 
-// take loads the customer with id into c, optionally locking it for update. On a miss it
-// returns the miss as its first result (see notFound); the second is for real failures. A
-// malformed id is looked up as the nil UUID, which never exists, so every miss costs the same.
-func take(tx *gorm.DB, c *models.Customer, id string, lock bool) (miss, err error) {
-	uid, perr := uuid.Parse(id)
-	if perr != nil || len(id) != 36 {
-		uid = uuid.Nil
+// trash moves the customers q selects to the trash, as the person in the request, and says
+// how many it moved.
+func trash(tx, q *gorm.DB) error {
+	var by *uuid.UUID
+	if u := audit.RequestFrom(tx.Statement.Context).UserID; u != uuid.Nil {
+		by = &u
 	}
-	q := tx
+	err := q.Model(&models.Customer{}).Where("deleted_at IS NULL").
+		Updates(map[string]any{"deleted_at": gorm.Expr("now()"), "deleted_by": by}).Error
+	if err != nil {
+		return fmt.Errorf("trash customers: %w", err)
+	}
+	return nil
+}
+
+// take loads the customer with id, with its tags, optionally locking it for update. A trashed
+// customer is a miss. On a miss it returns the miss as its second result (see notFound); the
+// third is for real failures. A malformed id is looked up as the nil UUID, which never
+// exists, so every miss by another tenant costs the same.
+func take(tx *gorm.DB, id string, lock bool) (c models.Customer, miss, err error) {
+	uid := parseID(id)
+	q := tx.Model(&models.Customer{}).Select("*", tagList)
 	if lock {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
-	err = q.Where("id = ?", uid).Take(c).Error
+	var r customerRow
+	err = q.Where("id = ?", uid).Take(&r).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return notFound(tx, "customers", uid)
+		miss, err = notFound(tx, "customers", uid)
+		return c, miss, err
 	case err != nil:
-		return nil, fmt.Errorf("load customer: %w", err)
+		return c, nil, fmt.Errorf("load customer: %w", err)
+	case r.DeletedAt != nil:
+		return c, models.ErrNotFound, nil
 	}
-	return nil, nil
+	return r.customer(), nil, nil
 }
 
 func outcome(miss error) models.Outcome {
@@ -258,84 +312,65 @@ type change struct {
 	To   string `json:"to"`
 }
 
+// Fields are the customer fields the trail records changes of, in the order pages show them.
+var Fields = []string{"kind", "number", "name", "company", "emails", "phones", "website", "tax_id",
+	"billing_address", "shipping_address", "currency", "payment_terms", "tags"}
+
 // changes lists the editable fields that differ between a and b.
 func changes(a, b models.Customer) map[string]change {
 	out := map[string]change{}
-	add := func(field, from, to string) {
-		if from != to {
-			out[field] = change{From: from, To: to}
+	values := func(c models.Customer) []string {
+		terms := ""
+		if c.PaymentTerms != 0 || c.Currency != "" {
+			terms = strconv.Itoa(c.PaymentTerms)
+		}
+		names := make([]string, len(c.Tags))
+		for i, t := range c.Tags {
+			names[i] = t.Name
+		}
+		return []string{string(c.Kind), c.Number, c.Name, c.Company, contactText(c.Emails), contactText(c.Phones), c.Website, c.TaxID,
+			c.BillingAddress, c.ShippingAddress, c.Currency, terms, strings.Join(names, ", ")}
+	}
+	from, to := values(a), values(b)
+	for i, field := range Fields {
+		if from[i] != to[i] {
+			out[field] = change{From: from[i], To: to[i]}
 		}
 	}
-	add("name", a.Name, b.Name)
-	add("email", a.Email, b.Email)
-	add("phone", a.Phone, b.Phone)
-	add("company", a.Company, b.Company)
-	add("notes", a.Notes, b.Notes)
 	return out
 }
 
-// cleanSearch keeps what PostgreSQL can compare: valid UTF-8 in NFC (as customers are stored)
-// without control characters, at most 200 characters.
-func cleanSearch(s string) string {
-	s = norm.NFC.String(strings.ToValidUTF8(s, ""))
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
+func contactText(cs []models.Contact) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Value + " (" + c.Type + ")"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parseIDs parses ids, reporting false if any is not a UUID.
+func parseIDs(ids []string) ([]uuid.UUID, bool) {
+	out := make([]uuid.UUID, 0, len(ids))
+	seen := map[uuid.UUID]bool{}
+	for _, s := range ids {
+		id, err := uuid.Parse(s)
+		if err != nil || len(s) != 36 {
+			return nil, false
 		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > 200 {
-		s = string([]rune(s)[:200])
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
 	}
-	return s
+	return out, true
 }
 
-// maxRune sorts after every character (byte-wise, as text_pattern_ops compares): word+maxRune
-// bounds the words that start with word.
-const maxRune = "\U0010FFFF"
-
-// searchWords splits a search into words exactly as the schema splits customers into terms
-// (customer_words: lower-cased runs of [:alnum:], as PostgreSQL's locale defines them), at most
-// five, each at most 100 characters. Words hold no spaces, so they travel space-separated.
-func searchWords(tx *gorm.DB, s string) ([]string, error) {
-	if s == "" {
-		return nil, nil
+// parseID parses id as a UUID in its canonical form; anything else is the nil UUID, which
+// names no record.
+func parseID(id string) uuid.UUID {
+	uid, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return uuid.Nil
 	}
-	var joined string
-	err := tx.Raw(`SELECT coalesce(string_agg(w, ' '), '') FROM (
-		SELECT DISTINCT left(w, 100) AS w FROM regexp_split_to_table(lower(?), '[^[:alnum:]]+') w WHERE w <> '' LIMIT 5) words`, s).
-		Scan(&joined).Error
-	if err != nil {
-		return nil, fmt.Errorf("search words: %w", err)
-	}
-	return strings.Fields(joined), nil
-}
-
-// escapeLike makes s match itself literally in a LIKE pattern (PostgreSQL's default escape
-// character is the backslash).
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-type cursor struct {
-	Name string    `json:"n"`
-	ID   uuid.UUID `json:"i"`
-}
-
-func encodeCursor(c cursor) string {
-	raw, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(raw)
-}
-
-func decodeCursor(s string) (cursor, bool) {
-	var c cursor
-	if s == "" || len(s) > 1200 {
-		return c, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.ID == uuid.Nil || !utf8.ValidString(c.Name) || strings.ContainsRune(c.Name, 0) {
-		return c, false
-	}
-	return c, true
+	return uid
 }

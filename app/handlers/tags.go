@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"moat/app/auth"
+	"moat/app/htmx"
+	"moat/app/middleware"
+	"moat/app/store"
+	"moat/views/fragments"
+	"moat/views/pages"
+)
+
+// Tags serves the tenant's tags.
+type Tags struct {
+	Store *store.Tags
+}
+
+// ShowTags lists the tags with how many customers carry each, and the form to add one.
+func (h *Tags) ShowTags(c *fiber.Ctx) error {
+	return h.render(c, fiber.StatusOK, fragments.TagsProps{Color: store.TagColors[0]})
+}
+
+// CreateTag adds a tag, or re-renders the page with 422.
+func (h *Tags) CreateTag(c *fiber.Ctx) error {
+	name, color := utils.CopyString(c.FormValue("name")), utils.CopyString(c.FormValue("color"))
+	t, err := h.Store.Create(c.UserContext(), name, color)
+	if errs, ok := fieldErrors(err); ok {
+		return h.render(c, fiber.StatusUnprocessableEntity, fragments.TagsProps{Name: name, Color: color, Errors: errs})
+	}
+	if err != nil {
+		return err
+	}
+	htmx.Toast(c, "Tag “"+t.Name+"” added.")
+	return htmx.Redirect(c, "/tags")
+}
+
+// DeleteTag removes a tag from the tenant and from its customers (owners and admins).
+func (h *Tags) DeleteTag(c *fiber.Ctx) error {
+	if err := h.Store.Delete(c.UserContext(), utils.CopyString(c.Params("id"))); err != nil {
+		return err
+	}
+	htmx.Toast(c, "Tag deleted.")
+	return htmx.Redirect(c, "/tags")
+}
+
+func (h *Tags) render(c *fiber.Ctx, status int, p fragments.TagsProps) error {
+	tags, err := h.Store.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		p.Tags = append(p.Tags, fragments.TagCount{Tag: t.Tag, Customers: t.Customers})
+	}
+	p.Colors, p.CSRF = store.TagColors, middleware.CSRFToken(c)
+	if pr, ok := auth.FromContext(c.UserContext()); ok {
+		p.CanDelete = pr.Role.ManagesTeam()
+	}
+	frag := fragments.Tags(p)
+	return htmx.Render(c, status, pages.Page(meta(c, "Tags", "tags"), frag), frag)
+}

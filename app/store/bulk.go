@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/csvcell"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// MaxSelected is how many ids one bulk request may name; more are chosen with "all that match".
+const MaxSelected = 1000
+
+// Selection is what a bulk action applies to: the customers with IDs, or, with All, every
+// customer outside the trash that matches Filter.
+type Selection struct {
+	IDs    []string
+	All    bool
+	Filter Filter
+}
+
+// Clean normalizes the selection's filter and drops what is not an id.
+func (sel Selection) Clean() Selection {
+	sel.Filter = sel.Filter.Clean()
+	var ids []string
+	for _, id := range sel.IDs {
+		if parseID(id) != uuid.Nil && len(ids) < MaxSelected {
+			ids = append(ids, id)
+		}
+	}
+	sel.IDs = ids
+	if sel.All {
+		sel.IDs = nil
+	}
+	return sel
+}
+
+func (sel Selection) details(n int64) map[string]any {
+	d := map[string]any{"count": n}
+	if sel.All {
+		d["filter"] = sel.Filter
+	} else {
+		d["ids"] = sel.IDs
+	}
+	return d
+}
+
+// selected is the selection's customers, scoped like every query.
+func selected(tx *gorm.DB, sel Selection) (*gorm.DB, error) {
+	if !sel.All {
+		ids, _ := parseIDs(sel.IDs)
+		return tx.Model(&models.Customer{}).Where("deleted_at IS NULL AND id IN ?", append(ids, uuid.Nil)), nil
+	}
+	words, err := searchWords(tx, sel.Filter.Search)
+	if err != nil {
+		return nil, err
+	}
+	return filtered(tx, sel.Filter, words), nil
+}
+
+// Count says how many customers sel holds, for the confirmation before a bulk action.
+func (s *Customers) Count(ctx context.Context, sel Selection) (int64, error) {
+	var n int64
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		q, err := selected(tx, sel)
+		if err != nil {
+			return err
+		}
+		return q.Count(&n).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count selection: %w", err)
+	}
+	return n, nil
+}
+
+// BulkTrash moves the selected customers to the trash and says how many it moved.
+func (s *Customers) BulkTrash(ctx context.Context, sel Selection) (int64, error) {
+	var n int64
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		q, err := selected(tx, sel)
+		if err != nil {
+			return err
+		}
+		var ids []uuid.UUID
+		if err := q.Pluck("id", &ids).Error; err != nil {
+			return fmt.Errorf("bulk trash: %w", err)
+		}
+		n = int64(len(ids))
+		if n > 0 {
+			if err := trash(tx, tx.Where("id IN ?", ids)); err != nil {
+				return err
+			}
+		}
+		return audit.Record(tx, audit.Event{Action: "customer.bulk_trash", Entity: "customer", Outcome: models.OutcomeAllowed, Details: sel.details(n)})
+	})
+	return n, err
+}
+
+// BulkTag puts the tag with tagID on the selected customers, or with add false takes it off,
+// and says how many customers changed. A tag the tenant does not have is ErrNotFound.
+func (s *Customers) BulkTag(ctx context.Context, sel Selection, tagID string, add bool) (int64, error) {
+	action := "customer.bulk_untag"
+	if add {
+		action = "customer.bulk_tag"
+	}
+	var n int64
+	var miss error
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		tag, m, err := takeTag(tx, tagID)
+		if miss = m; err != nil {
+			return err
+		}
+		ev := audit.Event{Action: action, Entity: "tag", EntityID: tagID, Outcome: outcome(miss)}
+		if miss != nil {
+			return audit.Record(tx, ev)
+		}
+		q, err := selected(tx, sel)
+		if err != nil {
+			return err
+		}
+		var res *gorm.DB
+		if add {
+			// The rows take the tenant and the customers from the scoped selection; row level
+			// security and the tenant-carrying foreign keys check both again.
+			res = tx.Exec("INSERT INTO customer_tags (tenant_id, customer_id, tag_id) SELECT tenant_id, id, ? FROM (?) m ON CONFLICT DO NOTHING",
+				tag.ID, q.Select("tenant_id", "id"))
+		} else {
+			res = tx.Where("tag_id = ? AND customer_id IN (?)", tag.ID, q.Select("id")).Delete(&models.CustomerTag{})
+		}
+		if res.Error != nil {
+			return fmt.Errorf("%s: %w", action, res.Error)
+		}
+		n = res.RowsAffected
+		ev.Details = sel.details(n)
+		ev.Details.(map[string]any)["tag"] = tag.Name
+		return audit.Record(tx, ev)
+	})
+	if err == nil {
+		err = miss
+	}
+	return n, err
+}
+
+// exportBatch is how many customers Export holds in memory at once.
+const exportBatch = 1000
+
+// RecordExport records that sel is being exported. Callers record before they stream, so an
+// export is audited even if the download breaks off.
+func (s *Customers) RecordExport(ctx context.Context, sel Selection) error {
+	return audit.RecordAlone(ctx, s.db, audit.Event{Action: "customer.export", Entity: "customer", Outcome: models.OutcomeAllowed, Details: sel.details(-1)})
+}
+
+// Export writes the selected customers as CSV to w in name order, a batch at a time in short
+// transactions, so memory stays the same at any size.
+func (s *Customers) Export(ctx context.Context, sel Selection, w io.Writer) error {
+	out := csv.NewWriter(w)
+	out.Write([]string{"number", "name", "kind", "company", "emails", "phones", "website", "tax_id", //nolint:errcheck // checked at Flush
+		"billing_address", "shipping_address", "currency", "payment_terms", "tags", "created_at"})
+	var after *cursor
+	for {
+		var rows []customerRow
+		err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+			q, err := selected(tx, sel)
+			if err != nil {
+				return err
+			}
+			if after != nil {
+				q = q.Where("(lower(name), id) > (?, ?)", after.Value, after.ID)
+			}
+			return q.Select("*", tagList, "lower(name) AS sort_key").Order("lower(name), id").Limit(exportBatch).Find(&rows).Error
+		})
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		for _, r := range rows {
+			c := r.customer()
+			tags := make([]string, len(c.Tags))
+			for i, t := range c.Tags {
+				tags[i] = t.Name
+			}
+			out.Write(csvcell.Safe(c.Number, c.Name, string(c.Kind), c.Company, contactText(c.Emails), contactText(c.Phones), c.Website, //nolint:errcheck
+				c.TaxID, c.BillingAddress, c.ShippingAddress, c.Currency, strconv.Itoa(c.PaymentTerms), strings.Join(tags, ", "),
+				c.CreatedAt.UTC().Format(time.RFC3339)))
+		}
+		out.Flush()
+		if err := out.Error(); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if len(rows) < exportBatch {
+			return nil
+		}
+		last := rows[len(rows)-1]
+		after = &cursor{Value: last.SortKey, ID: last.ID}
+	}
+}

@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// CountCap is where the list stops counting: a page shows "1,000+" beyond it, so a count never
+// reads more of a large tenant than this.
+const CountCap = 1000
+
+// Filter picks customers of the tenant. Every field is optional; Clean drops values that do not
+// parse, so a hand-edited URL shows the unfiltered list rather than an error.
+type Filter struct {
+	Search string
+	Kind   models.CustomerKind // company or person
+	Tag    string              // a tag's id
+	From   string              // created on or after this day, YYYY-MM-DD (UTC)
+	To     string              // created on or before this day
+}
+
+// Clean normalizes f: search text PostgreSQL can compare, and only valid kinds, ids and days.
+func (f Filter) Clean() Filter {
+	f.Search = cleanSearch(f.Search)
+	if f.Kind != models.KindCompany && f.Kind != models.KindPerson {
+		f.Kind = ""
+	}
+	if _, err := uuid.Parse(f.Tag); err != nil || len(f.Tag) != 36 {
+		f.Tag = ""
+	}
+	day := func(s string) string {
+		if _, err := time.Parse(time.DateOnly, s); err != nil {
+			return ""
+		}
+		return s
+	}
+	f.From, f.To = day(f.From), day(f.To)
+	return f
+}
+
+// Empty reports whether f picks every customer.
+func (f Filter) Empty() bool { return f == Filter{} }
+
+// Sorts are the list's sort orders, by URL name, each an indexed expression.
+var Sorts = map[string]string{
+	"name":    "lower(name)",
+	"number":  "lower(number)",
+	"email":   "lower(email)",
+	"company": "lower(company)",
+	"created": "created_at",
+}
+
+// ListQuery asks for one page of the list. Page counts from 1; After is a keyset cursor from a
+// previous page's Next and wins over Page when it was made for the same order.
+type ListQuery struct {
+	Filter
+	Sort  string // a key of Sorts; name when empty or unknown
+	Desc  bool
+	Page  int
+	After string
+}
+
+// CustomerPage is one page of the list.
+type CustomerPage struct {
+	Customers []models.Customer // with their tags
+	Query     ListQuery         // the query as cleaned and run
+	Next      string            // cursor of the next page; empty on the last page
+	Total     int64             // customers matching the filter, counted up to CountCap+1
+	Columns   []string          // the columns the person chose
+}
+
+// List returns a page of the customers of the tenant in ctx that match the filter, and how
+// many match. Search matches when every word of it starts a word of the customer's name, email
+// or company.
+func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error) {
+	lq.Filter = lq.Filter.Clean()
+	if _, ok := Sorts[lq.Sort]; !ok {
+		lq.Sort, lq.Desc = "name", false
+	}
+	p := CustomerPage{Query: lq}
+	after, keyset := decodeCursor(lq.After)
+	keyset = keyset && after.Sort == lq.Sort && after.Desc == lq.Desc
+	switch {
+	case keyset && (lq.Page < 2 || lq.Page > 100000):
+		p.Query.Page = 2 // the number is only a label; a cursor always points past the first page
+	case !keyset && (lq.Page < 1 || lq.Page > 100000):
+		p.Query.Page = 1
+	}
+	if !keyset {
+		p.Query.After = ""
+	}
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		words, err := searchWords(tx, lq.Search)
+		if err != nil {
+			return err
+		}
+		if err := tx.Table("(?) AS m", filtered(tx, lq.Filter, words).Select("1").Limit(CountCap+1)).Count(&p.Total).Error; err != nil {
+			return fmt.Errorf("count customers: %w", err)
+		}
+		if p.Columns, err = columns(tx); err != nil {
+			return err
+		}
+		rows, err := listPage(tx, p.Query, words, after, keyset)
+		if err != nil {
+			return err
+		}
+		if len(rows) > PageSize {
+			rows = rows[:PageSize]
+			last := rows[len(rows)-1]
+			p.Next = encodeCursor(cursor{Sort: lq.Sort, Desc: lq.Desc, Value: last.SortKey, At: last.CreatedAt, ID: last.ID})
+		}
+		p.Customers = make([]models.Customer, len(rows))
+		for i, r := range rows {
+			p.Customers[i] = r.customer()
+		}
+		return audit.Record(tx, audit.Event{Action: "customer.list", Entity: "customer", Outcome: models.OutcomeAllowed,
+			Details: map[string]any{"search": lq.Search, "filter": p.Query.Filter, "sort": lq.Sort, "page": p.Query.Page}})
+	})
+	return p, err
+}
+
+// listPage reads one page (and one row more, to know whether a next page exists).
+func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bool) ([]customerRow, error) {
+	expr, dir, cmp := Sorts[lq.Sort], "", ">"
+	if lq.Desc {
+		dir, cmp = " DESC", "<"
+	}
+	offset := (lq.Page - 1) * PageSize
+	if keyset {
+		offset = 0 // the cursor says where the page starts
+	}
+	var q *gorm.DB
+	if len(words) > 0 && lq.Sort == "name" && !lq.Desc && (lq.Filter == Filter{Search: lq.Search}) {
+		// The common case of search, in name order, picks the page's customers from the terms
+		// index alone (words, sort keys and ids), so a common word costs little more than a rare
+		// one, and only they are fetched.
+		pick, args := termsMatch(words)
+		pick = "SELECT DISTINCT customer_id, sort_key FROM (" + pick + ") m" // a customer can have several words with one prefix
+		if keyset {
+			pick += " WHERE (sort_key, customer_id) > (?, ?)"
+			args = append(args, after.Value, after.ID)
+		}
+		pick += " ORDER BY sort_key, customer_id LIMIT ? OFFSET ?"
+		args = append(args, PageSize+1, offset)
+		q = tx.Model(&models.Customer{}).Where("deleted_at IS NULL").Where("id IN (SELECT customer_id FROM ("+pick+") page)", args...)
+	} else {
+		q = filtered(tx, lq.Filter, words)
+		switch {
+		case keyset && lq.Sort == "created":
+			q = q.Where("(created_at, id) "+cmp+" (?, ?)", after.At, after.ID)
+		case keyset:
+			q = q.Where("("+expr+", id) "+cmp+" (?, ?)", after.Value, after.ID)
+		case offset > 0:
+			q = q.Offset(offset)
+		}
+	}
+	sortKey := expr + " AS sort_key"
+	if lq.Sort == "created" {
+		sortKey = "'' AS sort_key" // the cursor takes created_at itself
+	}
+	var rows []customerRow
+	err := q.Select("*", tagList, sortKey).Order(expr + dir + ", id" + dir).Limit(PageSize + 1).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list customers: %w", err)
+	}
+	return rows, nil
+}
+
+// filtered is the tenant's customers outside the trash that match f, whose search text has
+// been split into words.
+func filtered(tx *gorm.DB, f Filter, words []string) *gorm.DB {
+	q := tx.Model(&models.Customer{}).Where("deleted_at IS NULL")
+	switch {
+	case len(words) > 0:
+		// Each word must start a word of the customer's name, email or company. The ranges
+		// use text_pattern_ops comparisons, which row level security lets the index serve;
+		// ILIKE it does not, its operator not being LEAKPROOF.
+		match, args := termsMatch(words)
+		q = q.Where("id IN (SELECT customer_id FROM ("+match+") m)", args...)
+	case f.Search != "":
+		// Nothing but punctuation: match it literally, the slow way; such searches are rare.
+		like := "%" + escapeLike(f.Search) + "%"
+		q = q.Where("(name ILIKE ? OR email ILIKE ? OR company ILIKE ?)", like, like, like)
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", f.Kind)
+	}
+	if f.Tag != "" {
+		q = q.Where("id IN (?)", tx.Model(&models.CustomerTag{}).Select("customer_id").Where("tag_id = ?", f.Tag))
+	}
+	if f.From != "" {
+		q = q.Where("created_at >= ?::date", f.From)
+	}
+	if f.To != "" {
+		q = q.Where("created_at < ?::date + 1", f.To)
+	}
+	return q
+}
+
+// termsMatch is the SQL picking (customer_id, sort_key) of the customers that have a term
+// starting with each of words.
+func termsMatch(words []string) (string, []any) {
+	parts := make([]string, len(words))
+	args := make([]any, 0, 2*len(words))
+	for i, w := range words {
+		parts[i] = "SELECT customer_id, sort_key FROM customer_terms WHERE tenant_id = current_tenant_id() AND term ~>=~ ? AND term ~<~ ?"
+		args = append(args, w, w+maxRune)
+	}
+	return strings.Join(parts, " INTERSECT "), args
+}
+
+// cleanSearch keeps what PostgreSQL can compare: valid UTF-8 in NFC (as customers are stored)
+// without control characters, at most 200 characters.
+func cleanSearch(s string) string {
+	s = norm.NFC.String(strings.ToValidUTF8(s, ""))
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > 200 {
+		s = string([]rune(s)[:200])
+	}
+	return s
+}
+
+// maxRune sorts after every character (byte-wise, as text_pattern_ops compares): word+maxRune
+// bounds the words that start with word.
+const maxRune = "\U0010FFFF"
+
+// searchWords splits a search into words exactly as the schema splits customers into terms
+// (customer_words: lower-cased runs of [:alnum:], as PostgreSQL's locale defines them), at most
+// five, each at most 100 characters. Words hold no spaces, so they travel space-separated.
+func searchWords(tx *gorm.DB, s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var joined string
+	err := tx.Raw(`SELECT coalesce(string_agg(w, ' '), '') FROM (
+		SELECT DISTINCT left(w, 100) AS w FROM regexp_split_to_table(lower(?), '[^[:alnum:]]+') w WHERE w <> '' LIMIT 5) words`, s).
+		Scan(&joined).Error
+	if err != nil {
+		return nil, fmt.Errorf("search words: %w", err)
+	}
+	return strings.Fields(joined), nil
+}
+
+// escapeLike makes s match itself literally in a LIKE pattern (PostgreSQL's default escape
+// character is the backslash).
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// cursor is where a page ends, in the order it was listed by.
+type cursor struct {
+	Sort  string    `json:"s"`
+	Desc  bool      `json:"d,omitempty"`
+	Value string    `json:"v,omitempty"` // the sort expression's value, for text orders
+	At    time.Time `json:"t,omitzero"`  // created_at, for the created order
+	ID    uuid.UUID `json:"i"`
+}
+
+func encodeCursor(c cursor) string {
+	raw, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func decodeCursor(s string) (cursor, bool) {
+	var c cursor
+	if s == "" || len(s) > 1200 {
+		return c, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(raw, &c) != nil || c.ID == uuid.Nil || !utf8.ValidString(c.Value) || strings.ContainsRune(c.Value, 0) {
+		return c, false
+	}
+	if _, ok := Sorts[c.Sort]; !ok {
+		return c, false
+	}
+	return c, true
+}

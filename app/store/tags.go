@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// TagColors are the colours a tag may have.
+var TagColors = []string{"slate", "red", "amber", "green", "teal", "blue", "violet", "pink"}
+
+// Tags is the tag store.
+type Tags struct{ db *gorm.DB }
+
+// NewTags returns the tag store over db.
+func NewTags(db *gorm.DB) *Tags { return &Tags{db: db} }
+
+// TagUse is a tag and how many customers outside the trash carry it.
+type TagUse struct {
+	models.Tag `gorm:"embedded"`
+	Customers  int64
+}
+
+// List returns the tenant's tags by name, with how many customers carry each.
+func (s *Tags) List(ctx context.Context) ([]TagUse, error) {
+	var tags []TagUse
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		return tx.Model(&models.Tag{}).
+			Select("*", `(SELECT count(*) FROM customer_tags ct JOIN customers c ON c.tenant_id = ct.tenant_id AND c.id = ct.customer_id
+				WHERE ct.tenant_id = tags.tenant_id AND ct.tag_id = tags.id AND c.deleted_at IS NULL) AS customers`).
+			Order("lower(name)").Find(&tags).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tags: %w", err)
+	}
+	return tags, nil
+}
+
+// Create adds a tag. A name the tenant already has (in any case) or a colour not in TagColors
+// is a *models.ValidationError.
+func (s *Tags) Create(ctx context.Context, name, color string) (models.Tag, error) {
+	t := models.Tag{Name: strings.TrimSpace(name), Color: color}
+	fields := map[string]string{}
+	switch n := len([]rune(t.Name)); {
+	case n == 0:
+		fields["name"] = "Name the tag."
+	case n > 50:
+		fields["name"] = "Use at most 50 characters."
+	case !models.ValidText(t.Name):
+		fields["name"] = "Remove the control characters from this field."
+	}
+	if !slices.Contains(TagColors, t.Color) {
+		fields["color"] = "Choose one of the colours."
+	}
+	ev := audit.Event{Action: "tag.create", Entity: "tag", Outcome: models.OutcomeRejected}
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		if len(fields) == 0 {
+			var n int64
+			if err := tx.Model(&models.Tag{}).Where("lower(name) = lower(?)", t.Name).Count(&n).Error; err != nil {
+				return fmt.Errorf("check tag: %w", err)
+			}
+			if n > 0 {
+				fields["name"] = "There is already a tag with this name."
+			}
+		}
+		if len(fields) > 0 {
+			ev.Details = fields
+			return audit.Record(tx, ev)
+		}
+		if err := tx.Create(&t).Error; err != nil {
+			return fmt.Errorf("create tag: %w", err)
+		}
+		ev.EntityID, ev.Outcome, ev.Details = t.ID.String(), models.OutcomeAllowed, map[string]string{"name": t.Name, "color": t.Color}
+		return audit.Record(tx, ev)
+	})
+	if err == nil && len(fields) > 0 {
+		err = &models.ValidationError{Fields: fields}
+	}
+	return t, err
+}
+
+// Delete removes the tag with id from the tenant and from every customer.
+func (s *Tags) Delete(ctx context.Context, id string) error {
+	var miss error
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		t, m, err := takeTag(tx, id)
+		if miss = m; err != nil {
+			return err
+		}
+		ev := audit.Event{Action: "tag.delete", Entity: "tag", EntityID: id, Outcome: outcome(miss)}
+		if miss == nil {
+			if err := tx.Delete(&t).Error; err != nil {
+				return fmt.Errorf("delete tag: %w", err)
+			}
+			ev.Details = map[string]string{"name": t.Name}
+		}
+		return audit.Record(tx, ev)
+	})
+	if err == nil {
+		err = miss
+	}
+	return err
+}
+
+// takeTag loads the tag with id; misses are answered like take's.
+func takeTag(tx *gorm.DB, id string) (t models.Tag, miss, err error) {
+	uid := parseID(id)
+	err = tx.Where("id = ?", uid).Take(&t).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		miss, err = notFound(tx, "tags", uid)
+	case err != nil:
+		err = fmt.Errorf("load tag: %w", err)
+	}
+	return t, miss, err
+}

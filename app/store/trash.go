@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// TrashPageSize is how many trashed customers a page of the trash shows.
+const TrashPageSize = 50
+
+// Trashed is a customer in the trash, with who put it there.
+type Trashed struct {
+	ID        uuid.UUID
+	Number    string
+	Name      string
+	Company   string
+	DeletedAt time.Time
+	DeletedBy string // the person's name; empty if they have since been removed
+}
+
+// TrashPage is one page of the trash, most recently trashed first.
+type TrashPage struct {
+	Customers []Trashed
+	Page      int
+	More      bool
+}
+
+// Trash lists a page of the tenant's trash.
+func (s *Customers) Trashed(ctx context.Context, page int) (TrashPage, error) {
+	if page < 1 || page > 10000 {
+		page = 1
+	}
+	p := TrashPage{Page: page}
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		err := tx.Model(&models.Customer{}).
+			Select("id", "number", "name", "company", "deleted_at",
+				"coalesce((SELECT u.name FROM users u WHERE u.tenant_id = customers.tenant_id AND u.id = customers.deleted_by), '') AS deleted_by").
+			Where("deleted_at IS NOT NULL").Order("deleted_at DESC, id").
+			Offset((page - 1) * TrashPageSize).Limit(TrashPageSize + 1).Find(&p.Customers).Error
+		if err != nil {
+			return fmt.Errorf("list trash: %w", err)
+		}
+		return audit.Record(tx, audit.Event{Action: "customer.trash_list", Entity: "customer", Outcome: models.OutcomeAllowed,
+			Details: map[string]int{"page": page}})
+	})
+	if len(p.Customers) > TrashPageSize {
+		p.Customers, p.More = p.Customers[:TrashPageSize], true
+	}
+	return p, err
+}
+
+// Restore takes the customers with ids out of the trash and says how many it restored. Ids
+// that name no customer in this tenant's trash are skipped; when none is restored the answer
+// is ErrNotFound, as for any unknown id.
+func (s *Customers) Restore(ctx context.Context, ids []string) (int64, error) {
+	return s.fromTrash(ctx, "customer.restore", ids, func(q *gorm.DB) *gorm.DB {
+		return q.Updates(map[string]any{"deleted_at": nil, "deleted_by": nil})
+	})
+}
+
+// Purge deletes the customers with ids from the trash for good, with their notes and tags;
+// their audit trail stays. No ids empties the whole trash.
+func (s *Customers) Purge(ctx context.Context, ids []string) (int64, error) {
+	return s.fromTrash(ctx, "customer.purge", ids, func(q *gorm.DB) *gorm.DB {
+		if len(ids) == 0 {
+			q = q.Session(&gorm.Session{AllowGlobalUpdate: true})
+		}
+		return q.Delete(&models.Customer{})
+	})
+}
+
+func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, apply func(*gorm.DB) *gorm.DB) (int64, error) {
+	uids := make([]uuid.UUID, 0, len(ids))
+	for _, id := range ids {
+		uids = append(uids, parseID(id))
+	}
+	var n int64
+	var miss error
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		q := tx.Model(&models.Customer{}).Where("deleted_at IS NOT NULL")
+		if len(ids) > 0 {
+			q = q.Where("id IN ?", uids)
+		}
+		res := apply(q)
+		if res.Error != nil {
+			return fmt.Errorf("%s: %w", action, res.Error)
+		}
+		n = res.RowsAffected
+		ev := audit.Event{Action: action, Entity: "customer", Outcome: models.OutcomeAllowed, Details: map[string]any{"count": n, "ids": ids}}
+		if len(ids) == 1 {
+			ev.EntityID = ids[0]
+		}
+		if n == 0 && len(ids) > 0 {
+			ev.Outcome = models.OutcomeDenied
+			var err error
+			if miss, err = notFound(tx, "customers", uids[0]); err != nil {
+				return err
+			}
+		}
+		return audit.Record(tx, ev)
+	})
+	if err == nil {
+		err = miss
+	}
+	return n, err
+}

@@ -1,0 +1,262 @@
+package fragments
+
+import (
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"moat/app/store"
+	"moat/models"
+)
+
+// ListState is the customer list's filter and order: everything its URL carries.
+type ListState struct {
+	Search, Kind, Tag, From, To string
+	Sort                        string
+	Desc                        bool
+}
+
+// Values is the state as URL values, leaving out defaults.
+func (s ListState) Values() url.Values {
+	v := url.Values{}
+	for k, val := range map[string]string{"q": s.Search, "kind": s.Kind, "tag": s.Tag, "from": s.From, "to": s.To} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	if s.Sort != "" && s.Sort != "name" {
+		v.Set("sort", s.Sort)
+	}
+	if s.Desc {
+		v.Set("dir", "desc")
+	}
+	return v
+}
+
+// URL links to page of the list in this state; after is the keyset cursor, if any.
+func (s ListState) URL(page int, after string) string {
+	v := s.Values()
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if after != "" {
+		v.Set("after", after)
+	}
+	return withQuery("/customers", v)
+}
+
+// Filtered reports whether anything narrows the list.
+func (s ListState) Filtered() bool {
+	return s.Search != "" || s.Kind != "" || s.Tag != "" || s.From != "" || s.To != ""
+}
+
+// SortURL orders the list by col: ascending, or descending when it is already ascending.
+func (s ListState) SortURL(col string) string {
+	desc := s.Sort == col && !s.Desc
+	s.Sort, s.Desc = col, desc
+	return s.URL(1, "")
+}
+
+// ariaSort is the aria-sort value of column col's header.
+func (s ListState) ariaSort(col string) string {
+	switch {
+	case s.Sort != col:
+		return "none"
+	case s.Desc:
+		return "descending"
+	}
+	return "ascending"
+}
+
+func withQuery(path string, v url.Values) string {
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// QuickFilter is a one-click filter of the list.
+type QuickFilter struct {
+	Label, URL string
+	Active     bool
+}
+
+// quickFilters are the list's one-click views; each keeps the order and drops other filters.
+func quickFilters(s ListState, tags []models.Tag, today time.Time) []QuickFilter {
+	base := ListState{Sort: s.Sort, Desc: s.Desc}
+	recent := base
+	recent.From = today.AddDate(0, 0, -30).Format(time.DateOnly)
+	companies, people := base, base
+	companies.Kind, people.Kind = string(models.KindCompany), string(models.KindPerson)
+	out := []QuickFilter{
+		{"All", base.URL(1, ""), !s.Filtered()},
+		{"Companies", companies.URL(1, ""), s == companies},
+		{"People", people.URL(1, ""), s == people},
+		{"Added in the last 30 days", recent.URL(1, ""), s == recent},
+	}
+	for _, t := range tags {
+		tagged := base
+		tagged.Tag = t.ID.String()
+		out = append(out, QuickFilter{"#" + t.Name, tagged.URL(1, ""), s == tagged})
+	}
+	return out
+}
+
+// Column is one of the list's optional columns.
+type Column struct {
+	Key, Label string
+	Sortable   bool
+}
+
+// Columns are the list's optional columns in display order (store.Columns names the same).
+var Columns = []Column{
+	{"number", "Number", true}, {"email", "Email", true}, {"phone", "Phone", false}, {"company", "Company", true},
+	{"kind", "Type", false}, {"tags", "Tags", false}, {"created", "Added", true},
+}
+
+func visible(cols []string) []Column {
+	var out []Column
+	for _, c := range Columns {
+		if slices.Contains(cols, c.Key) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func cell(c models.Customer, col string) string {
+	switch col {
+	case "number":
+		return c.Number
+	case "email":
+		return c.Email
+	case "phone":
+		return c.Phone
+	case "company":
+		return c.Company
+	case "kind":
+		return kindLabel(c.Kind)
+	case "created":
+		return c.CreatedAt.UTC().Format("2 Jan 2006")
+	}
+	return ""
+}
+
+func kindLabel(k models.CustomerKind) string {
+	if k == models.KindPerson {
+		return "Person"
+	}
+	return "Company"
+}
+
+// countText is the list's count: exact up to the cap, then "1,000+".
+func countText(total int64, capped bool) string {
+	if capped {
+		return "1,000+ customers"
+	}
+	if total == 1 {
+		return "1 customer"
+	}
+	return thousands(total) + " customers"
+}
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// tagClass colours a tag chip; the class names are spelled out so Tailwind finds them.
+var tagClass = map[string]string{
+	"slate":  "bg-slate-100 text-slate-800 ring-slate-300",
+	"red":    "bg-red-100 text-red-800 ring-red-300",
+	"amber":  "bg-amber-100 text-amber-900 ring-amber-300",
+	"green":  "bg-green-100 text-green-800 ring-green-300",
+	"teal":   "bg-teal-100 text-teal-800 ring-teal-300",
+	"blue":   "bg-blue-100 text-blue-800 ring-blue-300",
+	"violet": "bg-violet-100 text-violet-800 ring-violet-300",
+	"pink":   "bg-pink-100 text-pink-800 ring-pink-300",
+}
+
+// TimelineEntry is a note or an audited operation in a customer's timeline.
+type TimelineEntry struct {
+	When    time.Time
+	Who     string
+	Note    string // a note's text; empty for operations
+	Action  string
+	Outcome models.Outcome
+	Changes []Change
+}
+
+// SortTimeline puts the newest entries first.
+func SortTimeline(t []TimelineEntry) {
+	sort.SliceStable(t, func(i, j int) bool { return t[i].When.After(t[j].When) })
+}
+
+func timelineVerb(e TimelineEntry) string {
+	if e.Outcome == models.OutcomeRejected {
+		return "tried to change it (refused as invalid)"
+	}
+	verb := map[string]string{
+		"customer.view": "viewed it", "customer.create": "created it", "customer.update": "changed it",
+		"customer.trash": "moved it to the trash", "customer.restore": "restored it", "customer.delete": "deleted it",
+		"customer.note": "tried to add a note",
+	}[e.Action]
+	if verb == "" {
+		verb = e.Action
+	}
+	if e.Outcome == models.OutcomeDenied {
+		return verb + " (denied)"
+	}
+	return verb
+}
+
+var fieldLabels = map[string]string{
+	"kind": "type", "number": "number", "name": "name", "company": "company", "emails": "emails", "phones": "phones",
+	"website": "website", "tax_id": "tax id", "billing_address": "billing address", "shipping_address": "shipping address",
+	"currency": "currency", "payment_terms": "payment terms (days)", "tags": "tags",
+}
+
+func has(list []string, s string) bool { return slices.Contains(list, s) }
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return thousands(n) + " " + noun + "s"
+}
+
+func bulkQuestion(p BulkProps) string {
+	switch p.Action {
+	case "trash":
+		return "Move " + plural(p.Count, "customer") + " to the trash?"
+	case "tag":
+		return "Add the tag “" + p.TagName + "” to " + plural(p.Count, "customer") + "?"
+	case "untag":
+		return "Remove the tag “" + p.TagName + "” from " + plural(p.Count, "customer") + "?"
+	}
+	return "Export " + plural(p.Count, "customer") + " as CSV?"
+}
+
+func bulkVerb(p BulkProps) string {
+	return map[string]string{"trash": "Move to trash", "tag": "Add tag", "untag": "Remove tag", "export": "Download CSV"}[p.Action]
+}
+
+func duplicateReason(d store.Duplicate) string {
+	var why []string
+	if d.SameEmail {
+		why = append(why, "same email")
+	}
+	if d.SameTaxID {
+		why = append(why, "same tax id")
+	}
+	if d.SimilarName {
+		why = append(why, "similar name")
+	}
+	return strings.Join(why, ", ")
+}
