@@ -100,7 +100,7 @@ function updateSelection(form) {
   if (all && all.checked) {
     label.textContent = 'Every customer that matches is selected.';
   } else if (chosen === 0) {
-    label.textContent = 'Select customers to act on them.';
+    label.textContent = 'None selected.';
   } else {
     label.textContent = `${chosen} selected.`;
   }

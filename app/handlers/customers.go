@@ -33,6 +33,7 @@ const historyLength = 50
 // ListCustomers shows a page of customers: filters, order and page all come from the URL.
 func (h *Customers) ListCustomers(c *fiber.Ctx) error {
 	lq := listQuery(c)
+	lq.WithTags = !htmx.WantsFragment(c) // a swap of the results keeps the filter bar's tags
 	page, err := h.Store.List(c.UserContext(), lq)
 	if err != nil {
 		return err
@@ -43,6 +44,7 @@ func (h *Customers) ListCustomers(c *fiber.Ctx) error {
 		Total:     page.Total,
 		Capped:    page.Total > store.CountCap,
 		Columns:   page.Columns,
+		Tags:      page.Tags,
 		CSRF:      middleware.CSRFToken(c),
 		Pager:     components.PagerProps{Page: page.Query.Page, Target: "customer-results"},
 	}
@@ -51,16 +53,6 @@ func (h *Customers) ListCustomers(c *fiber.Ctx) error {
 	}
 	if page.Next != "" {
 		props.Pager.Next = props.State.URL(page.Query.Page+1, page.Next)
-	}
-	if !htmx.WantsFragment(c) {
-		// The filter bar and the bulk actions name the tags; a swap of the results keeps them.
-		tags, err := h.Tags.List(c.UserContext())
-		if err != nil {
-			return err
-		}
-		for _, t := range tags {
-			props.Tags = append(props.Tags, t.Tag)
-		}
 	}
 	return htmx.Render(c, fiber.StatusOK, pages.Customers(meta(c, "Customers", "customers"), props), fragments.CustomerResults(props))
 }

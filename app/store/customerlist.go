@@ -68,10 +68,11 @@ var Sorts = map[string]string{
 // previous page's Next and wins over Page when it was made for the same order.
 type ListQuery struct {
 	Filter
-	Sort  string // a key of Sorts; name when empty or unknown
-	Desc  bool
-	Page  int
-	After string
+	Sort     string // a key of Sorts; name when empty or unknown
+	Desc     bool
+	Page     int
+	After    string
+	WithTags bool // also read the tenant's tags, for the filter bar
 }
 
 // CustomerPage is one page of the list.
@@ -81,6 +82,7 @@ type CustomerPage struct {
 	Next      string            // cursor of the next page; empty on the last page
 	Total     int64             // customers matching the filter, counted up to CountCap+1
 	Columns   []string          // the columns the person chose
+	Tags      []models.Tag      // the tenant's tags by name, when asked for
 }
 
 // List returns a page of the customers of the tenant in ctx that match the filter, and how
@@ -108,10 +110,7 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		if err != nil {
 			return err
 		}
-		if err := tx.Table("(?) AS m", filtered(tx, lq.Filter, words).Select("1").Limit(CountCap+1)).Count(&p.Total).Error; err != nil {
-			return fmt.Errorf("count customers: %w", err)
-		}
-		if p.Columns, err = columns(tx); err != nil {
+		if err := summary(tx, &p, words); err != nil {
 			return err
 		}
 		rows, err := listPage(tx, p.Query, words, after, keyset)
@@ -131,6 +130,40 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 			Details: map[string]any{"search": lq.Search, "filter": p.Query.Filter, "sort": lq.Sort, "page": p.Query.Page}})
 	})
 	return p, err
+}
+
+// summary reads, in one statement, how many customers match (up to the cap), the person's
+// columns and, when asked, the tenant's tags. Each part is a subquery built through the tenant
+// scope like any other query.
+func summary(tx *gorm.DB, p *CustomerPage, words []string) error {
+	var sum struct {
+		Total   int64
+		Columns []byte // JSON, or NULL before the person chooses
+		Tags    []byte // JSON, or NULL when not asked for
+	}
+	tags := any(gorm.Expr("NULL"))
+	if p.Query.WithTags {
+		tags = tx.Model(&models.Tag{}).Select("coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color) ORDER BY lower(name)), '[]')")
+	}
+	err := tx.Raw("SELECT (SELECT count(*) FROM (?) m) AS total, (?) AS columns, (?) AS tags",
+		filtered(tx, p.Query.Filter, words).Select("1").Limit(CountCap+1),
+		tx.Model(&models.UserSettings{}).Select("customer_columns").Where("user_id = ?", audit.RequestFrom(tx.Statement.Context).UserID),
+		tags).Scan(&sum).Error
+	if err != nil {
+		return fmt.Errorf("count customers: %w", err)
+	}
+	p.Total, p.Columns = sum.Total, DefaultColumns
+	if sum.Columns != nil {
+		if err := json.Unmarshal(sum.Columns, &p.Columns); err != nil {
+			return fmt.Errorf("list columns: %w", err)
+		}
+	}
+	if sum.Tags != nil {
+		if err := json.Unmarshal(sum.Tags, &p.Tags); err != nil {
+			return fmt.Errorf("list tags: %w", err)
+		}
+	}
+	return nil
 }
 
 // listPage reads one page (and one row more, to know whether a next page exists).

@@ -203,6 +203,9 @@ func TestTagsArePerTenant(t *testing.T) {
 	if len(list) != 1 || list[0].Customers != 0 {
 		t.Fatalf("B's tags: %+v", list)
 	}
+	if p, _ := s.List(b, store.ListQuery{WithTags: true}); len(p.Tags) != 1 || p.Tags[0].ID != bVIP.ID {
+		t.Fatalf("B's list offers the tags %+v", p.Tags)
+	}
 	// Deleting a tag takes it off its customers.
 	if err := tags.Delete(a, vip.ID.String()); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -19,19 +18,6 @@ var Columns = []string{"number", "email", "phone", "company", "kind", "tags", "c
 
 // DefaultColumns are shown until a person chooses.
 var DefaultColumns = []string{"number", "email", "company", "tags"}
-
-// columns returns the list columns the person in the request chose, or DefaultColumns.
-func columns(tx *gorm.DB) ([]string, error) {
-	var s models.UserSettings
-	err := tx.Where("user_id = ?", audit.RequestFrom(tx.Statement.Context).UserID).Take(&s).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return DefaultColumns, nil
-	case err != nil:
-		return nil, fmt.Errorf("list columns: %w", err)
-	}
-	return s.CustomerColumns, nil
-}
 
 // SetColumns remembers which optional list columns the person in ctx wants; names that are not
 // columns are dropped, and the order is the list's own.

@@ -199,3 +199,25 @@ func TestTenantTransactionNesting(t *testing.T) {
 		t.Fatalf("customers %v, want only Kept", names)
 	}
 }
+
+// Subqueries built with GORM (counts, bulk selections, the list's summary) pass through the
+// plugin too: each carries its own tenant condition.
+func TestSubqueriesAreScoped(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, _ := d.Tenant(t, "acme")
+	db := d.Gorm.Session(&gorm.Session{DryRun: true}).WithContext(a)
+	sub := db.Model(&models.Customer{}).Select("1").Where("name = ?", "x")
+	tags := db.Model(&models.Tag{}).Select("count(*)")
+	var n int64
+	sql := db.Raw("SELECT (SELECT count(*) FROM (?) m), (?)", sub, tags).Scan(&n).Statement.SQL.String()
+	if strings.Count(sql, `"tenant_id" = `) != 2 || !strings.Contains(sql, `"customers"."tenant_id" = $1 AND (name = $2)`) {
+		t.Fatalf("subqueries without their tenant condition:\n%s", sql)
+	}
+	// Without a tenant the subquery's SQL stays empty (GORM keeps a subquery's error to
+	// itself), which PostgreSQL refuses: the statement still fails closed.
+	bare := d.Gorm.WithContext(context.Background())
+	n = -1
+	if err := bare.Raw("SELECT (?)", bare.Model(&models.Customer{}).Select("count(*)")).Scan(&n).Error; err == nil || n != -1 {
+		t.Fatalf("subquery without a tenant: %v, read %d", err, n)
+	}
+}
