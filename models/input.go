@@ -31,6 +31,8 @@ type CustomerInput struct {
 	Currency        string       `form:"currency" json:"currency" validate:"iso4217"`
 	PaymentTerms    string       `form:"payment_terms" json:"payment_terms" validate:"days"`
 	TagIDs          []string     `form:"tag" json:"tag" validate:"max=50"`
+	// A first note for the timeline, on create only (the contract's notes field).
+	Notes string `form:"notes" json:"notes" validate:"max=5000,multiline"`
 }
 
 // Currencies offered first in the form; any ISO 4217 code is accepted.
@@ -64,6 +66,7 @@ func (in *CustomerInput) Normalize() {
 		}
 		return r
 	}, nfc(in.TaxID))
+	in.Notes = nfc(in.Notes)
 	in.BillingAddress = nfc(in.BillingAddress)
 	in.ShippingAddress = nfc(in.ShippingAddress)
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))

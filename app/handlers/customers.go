@@ -266,7 +266,7 @@ func bindCustomer(c *fiber.Ctx) models.CustomerInput {
 	in.Website, in.TaxID = utils.CopyString(in.Website), utils.CopyString(in.TaxID)
 	in.BillingAddress, in.ShippingAddress = utils.CopyString(in.BillingAddress), utils.CopyString(in.ShippingAddress)
 	in.Currency, in.PaymentTerms = utils.CopyString(in.Currency), utils.CopyString(in.PaymentTerms)
-	in.TagIDs = copies(in.TagIDs)
+	in.TagIDs, in.Notes = copies(in.TagIDs), utils.CopyString(in.Notes)
 	return in
 }
 

@@ -89,6 +89,11 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (models
 		if err := setTags(tx, c.ID, c.Tags); err != nil {
 			return err
 		}
+		if in.Notes != "" {
+			if err := tx.Create(&models.CustomerNote{CustomerID: c.ID, Body: in.Notes, CreatedBy: c.CreatedBy}).Error; err != nil {
+				return fmt.Errorf("create customer note: %w", err)
+			}
+		}
 		ev.EntityID, ev.Outcome, ev.Details = c.ID.String(), models.OutcomeAllowed, changes(models.Customer{}, c)
 		return audit.Record(tx, ev)
 	})

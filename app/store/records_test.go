@@ -534,6 +534,11 @@ func TestNotesStayWithTheirCustomer(t *testing.T) {
 	if err := s.AddNote(a, c.ID.String(), "Called; will order in May."); err != nil {
 		t.Fatal(err)
 	}
+	// A note given with the create is the timeline's first.
+	first := create(t, s, a, models.CustomerInput{Name: "Noted at birth", Notes: " Met at the fair. "})
+	if notes, _ := s.Notes(a, first.ID.String(), 10); len(notes) != 1 || notes[0].Body != "Met at the fair." {
+		t.Fatalf("create's note: %+v", notes)
+	}
 	notes, err := s.Notes(a, c.ID.String(), 10)
 	if err != nil || len(notes) != 1 || notes[0].Author != pa.Name || notes[0].Body != "Called; will order in May." {
 		t.Fatalf("notes %v %+v", err, notes)

@@ -44,7 +44,7 @@ func Customers(m layouts.Meta, p fragments.CustomerListProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"mb-6 flex flex-wrap items-center justify-between gap-4\"><h1 class=\"text-2xl font-semibold tracking-tight\">Customers</h1><div class=\"flex flex-wrap items-center gap-2\"><a href=\"/tags\" class=\"rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100\">Tags</a> <a href=\"/customers/trash\" class=\"rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100\" data-testid=\"trash-link\">Trash</a>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"mb-6 flex flex-wrap items-center justify-between gap-4\"><h1 class=\"text-2xl font-semibold tracking-tight\">Customers</h1><div class=\"flex flex-wrap items-center gap-2\"><a href=\"/tags\" class=\"hidden rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 sm:inline\">Tags</a> <a href=\"/customers/trash\" class=\"rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100\" data-testid=\"trash-link\">Trash</a>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -52,7 +52,7 @@ func Customers(m layouts.Meta, p fragments.CustomerListProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<a href=\"/customers/new\" hx-get=\"/customers/new\" hx-target=\"#content\" hx-push-url=\"true\" data-shortcut=\"n\" class=\"inline-flex items-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2\">New customer <kbd class=\"ml-2 rounded border border-indigo-300 px-1 text-xs font-normal\">n</kbd></a></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<a href=\"/customers/new\" hx-get=\"/customers/new\" hx-target=\"#content\" hx-push-url=\"true\" data-shortcut=\"n\" class=\"inline-flex items-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2\">New customer <kbd class=\"ml-2 hidden rounded border border-indigo-300 px-1 text-xs font-normal sm:inline\">n</kbd></a></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
