@@ -13,9 +13,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"moat/app/auth"
+	"moat/app/htmx"
 	"moat/app/middleware"
 	"moat/models"
+	"moat/views/components"
 	"moat/views/layouts"
+	"moat/views/pages"
 )
 
 // meta is the frame data every page needs.
@@ -65,4 +68,12 @@ func streamCSV(c *fiber.Ctx, name string, log *slog.Logger, write func(io.Writer
 		}
 		w.Flush() //nolint:errcheck // the client went away
 	})
+}
+
+// confirm answers with a page asking to confirm a destructive action (browsers without
+// JavaScript; with it, a dialog asks first and the request carries confirm=yes).
+func confirm(c *fiber.Ctx, p components.ConfirmProps) error {
+	p.CSRF = middleware.CSRFToken(c)
+	frag := components.Confirm(p)
+	return htmx.Render(c, fiber.StatusOK, pages.Page(meta(c, p.Title, ""), frag), frag)
 }

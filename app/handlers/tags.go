@@ -8,6 +8,7 @@ import (
 	"moat/app/htmx"
 	"moat/app/middleware"
 	"moat/app/store"
+	"moat/views/components"
 	"moat/views/fragments"
 	"moat/views/pages"
 )
@@ -38,7 +39,18 @@ func (h *Tags) CreateTag(c *fiber.Ctx) error {
 
 // DeleteTag removes a tag from the tenant and from its customers (owners and admins).
 func (h *Tags) DeleteTag(c *fiber.Ctx) error {
-	if err := h.Store.Delete(c.UserContext(), utils.CopyString(c.Params("id"))); err != nil {
+	id := utils.CopyString(c.Params("id"))
+	if c.FormValue("confirm") != "yes" {
+		t, err := h.Store.Get(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		return confirm(c, components.ConfirmProps{
+			Title: "Delete the tag “" + t.Name + "”?", Text: "It is taken off every customer that carries it.",
+			Action: "/tags/" + id + "/delete", Button: "Delete tag", Cancel: "/tags",
+		})
+	}
+	if err := h.Store.Delete(c.UserContext(), id); err != nil {
 		return err
 	}
 	htmx.Toast(c, "Tag deleted.")

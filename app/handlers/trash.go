@@ -6,6 +6,7 @@ import (
 
 	"moat/app/htmx"
 	"moat/app/middleware"
+	"moat/views/components"
 	"moat/views/fragments"
 	"moat/views/pages"
 )
@@ -60,6 +61,12 @@ func (h *Customers) PurgeSelected(c *fiber.Ctx) error {
 		htmx.Toast(c, "Select the customers to delete first.")
 		return htmx.Redirect(c, "/customers/trash")
 	}
+	if c.FormValue("confirm") != "yes" {
+		return confirm(c, components.ConfirmProps{
+			Title: "Delete " + plural(int64(len(ids)), "customer") + " for good?", Text: "They, their notes and their tags are deleted; this cannot be undone. Their audit trail stays.",
+			Action: "/customers/trash/purge", Fields: map[string][]string{"id": ids}, Button: "Delete for good", Cancel: "/customers/trash",
+		})
+	}
 	n, err := h.Store.Purge(c.UserContext(), ids)
 	if err != nil {
 		return err
@@ -70,6 +77,12 @@ func (h *Customers) PurgeSelected(c *fiber.Ctx) error {
 
 // EmptyTrash deletes every trashed customer for good (owners only).
 func (h *Customers) EmptyTrash(c *fiber.Ctx) error {
+	if c.FormValue("confirm") != "yes" {
+		return confirm(c, components.ConfirmProps{
+			Title: "Empty the trash?", Text: "Every customer in the trash is deleted for good, with its notes and tags; this cannot be undone. Their audit trail stays.",
+			Action: "/customers/trash/empty", Button: "Empty the trash", Cancel: "/customers/trash",
+		})
+	}
 	n, err := h.Store.Purge(c.UserContext(), nil)
 	if err != nil {
 		return err

@@ -118,7 +118,14 @@ func TestOnlyOwnersEmptyTheTrash(t *testing.T) {
 	if res, _ := owner.do("GET", "/customers/"+id, ""); res.StatusCode != fiber.StatusNotFound {
 		t.Fatalf("trashed customer: %d, want 404", res.StatusCode)
 	}
-	if res, _ := owner.do("POST", "/customers/trash/empty", owner.form()); res.StatusCode != fiber.StatusSeeOther {
+	// Without JavaScript a page asks first; nothing is deleted until the confirmed post.
+	if res, body := owner.do("POST", "/customers/trash/empty", owner.form()); res.StatusCode != 200 || !strings.Contains(body, `data-testid="confirm"`) {
+		t.Fatalf("owner empties unconfirmed: %d", res.StatusCode)
+	}
+	if _, body := owner.do("GET", "/customers/trash", ""); !strings.Contains(body, "In The Trash") {
+		t.Fatal("the trash was emptied before confirmation")
+	}
+	if res, _ := owner.do("POST", "/customers/trash/empty", owner.form("confirm", "yes")); res.StatusCode != fiber.StatusSeeOther {
 		t.Fatalf("owner empties: %d", res.StatusCode)
 	}
 	if res, _ := owner.do("POST", "/customers/"+id+"/restore", owner.form()); res.StatusCode != fiber.StatusNotFound {

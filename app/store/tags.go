@@ -87,6 +87,24 @@ func (s *Tags) Create(ctx context.Context, name, color string) (models.Tag, erro
 	return t, err
 }
 
+// Get returns the tag with id; misses answer ErrNotFound like every unknown id, and each look
+// is audited as a view.
+func (s *Tags) Get(ctx context.Context, id string) (models.Tag, error) {
+	var t models.Tag
+	var miss error
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var err error
+		if t, miss, err = takeTag(tx, id); err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Event{Action: "tag.view", Entity: "tag", EntityID: id, Outcome: outcome(miss)})
+	})
+	if err == nil {
+		err = miss
+	}
+	return t, err
+}
+
 // Delete removes the tag with id from the tenant and from every customer.
 func (s *Tags) Delete(ctx context.Context, id string) error {
 	var miss error

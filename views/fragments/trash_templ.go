@@ -79,7 +79,7 @@ func Trash(p TrashProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.CanPurge {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<button type=\"submit\" formaction=\"/customers/trash/purge\" hx-post=\"/customers/trash/purge\" hx-confirm=\"Delete the selected customers for good? This cannot be undone.\" class=\"rounded-md border border-rose-200 bg-white px-3 py-1.5 text-sm font-medium text-rose-700 hover:bg-rose-50\">Delete selected for good</button>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<button type=\"submit\" formaction=\"/customers/trash/purge\" hx-post=\"/customers/trash/purge\" hx-vals='{\"confirm\": \"yes\"}' hx-confirm=\"Delete the selected customers for good? This cannot be undone.\" class=\"rounded-md border border-rose-200 bg-white px-3 py-1.5 text-sm font-medium text-rose-700 hover:bg-rose-50\">Delete selected for good</button>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -190,7 +190,7 @@ func Trash(p TrashProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.CanPurge {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<form method=\"post\" action=\"/customers/trash/empty\" hx-post=\"/customers/trash/empty\" hx-confirm=\"Empty the trash? Every customer in it is deleted for good.\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<form method=\"post\" action=\"/customers/trash/empty\" hx-post=\"/customers/trash/empty\" hx-vals='{\"confirm\": \"yes\"}' hx-confirm=\"Empty the trash? Every customer in it is deleted for good.\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
