@@ -90,7 +90,8 @@ BEGIN
         INSERT INTO customer_counters AS c (tenant_id, last) VALUES (NEW.tenant_id, 1)
             ON CONFLICT (tenant_id) DO UPDATE SET last = c.last + 1
             RETURNING last INTO n;
-        NEW.number := 'C-' || lpad(n::text, 5, '0');
+        -- At least five digits; lpad alone would cut C-100000 to C-10000.
+        NEW.number := 'C-' || lpad(n::text, greatest(5, length(n::text)), '0');
         -- A number typed by hand may have taken this one: skip it.
         EXIT WHEN NOT EXISTS (SELECT 1 FROM customers WHERE tenant_id = NEW.tenant_id AND lower(number) = lower(NEW.number));
     END LOOP;
@@ -127,7 +128,7 @@ CREATE TRIGGER tags_record_ids AFTER INSERT OR DELETE ON tags
 
 -- Backfill across tenants: the owner lifts FORCE inside this migration's transaction only.
 ALTER TABLE customers NO FORCE ROW LEVEL SECURITY;
-UPDATE customers c SET number = 'C-' || lpad(n::text, 5, '0')
+UPDATE customers c SET number = 'C-' || lpad(n::text, greatest(5, length(n::text)), '0')
     FROM (SELECT tenant_id, id, row_number() OVER (PARTITION BY tenant_id ORDER BY created_at, id) AS n FROM customers) o
     WHERE c.tenant_id = o.tenant_id AND c.id = o.id;
 UPDATE customers SET emails = jsonb_build_array(jsonb_build_object('type', 'work', 'value', email)) WHERE email <> '';

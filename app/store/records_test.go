@@ -41,7 +41,7 @@ func fieldError(err error, field string) string {
 func TestCustomerNumbersAreUniquePerTenant(t *testing.T) {
 	d := dbtest.New(t, 0)
 	s := store.NewCustomers(d.Gorm)
-	a, _ := d.Tenant(t, "acme")
+	a, pa := d.Tenant(t, "acme")
 	b, _ := d.Tenant(t, "globex")
 	if n := create(t, s, a, models.CustomerInput{Name: "A one"}).Number; n != "C-00001" {
 		t.Fatalf("first number in A: %q", n)
@@ -55,6 +55,19 @@ func TestCustomerNumbersAreUniquePerTenant(t *testing.T) {
 	}
 	if _, err := s.Create(a, models.CustomerInput{Name: "A clash", Number: "c-00001"}); fieldError(err, "number") == "" {
 		t.Fatalf("taken number (other case): err = %v, want a number error", err)
+	}
+	// Past five digits the numbers grow rather than wrap onto old ones.
+	conn := d.Owner(t)
+	if _, err := conn.Exec(context.Background(), "SELECT set_config('app.tenant_id', $1, false)", pa.Tenant.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), "UPDATE customer_counters SET last = 99999"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"C-100000", "C-100001"} {
+		if n := create(t, s, a, models.CustomerInput{Name: "Big " + want}).Number; n != want {
+			t.Fatalf("after C-99999: %q, want %q", n, want)
+		}
 	}
 	// B may use a number A has.
 	create(t, s, b, models.CustomerInput{Name: "B typed", Number: "C-00002"})
