@@ -6,6 +6,7 @@ import (
 
 	"moat/app/htmx"
 	"moat/app/middleware"
+	"moat/app/store"
 	"moat/views/components"
 	"moat/views/fragments"
 	"moat/views/pages"
@@ -31,7 +32,7 @@ func (h *Customers) ShowTrash(c *fiber.Ctx) error {
 
 // RestoreSelected restores the customers chosen in the trash.
 func (h *Customers) RestoreSelected(c *fiber.Ctx) error {
-	ids := formValues(c, "id")
+	ids := selectedIDs(c)
 	if len(ids) == 0 {
 		htmx.Toast(c, "Select the customers to restore first.")
 		return htmx.Redirect(c, "/customers/trash")
@@ -56,7 +57,7 @@ func (h *Customers) RestoreCustomer(c *fiber.Ctx) error {
 
 // PurgeSelected deletes the chosen trashed customers for good (owners only).
 func (h *Customers) PurgeSelected(c *fiber.Ctx) error {
-	ids := formValues(c, "id")
+	ids := selectedIDs(c)
 	if len(ids) == 0 {
 		htmx.Toast(c, "Select the customers to delete first.")
 		return htmx.Redirect(c, "/customers/trash")
@@ -89,4 +90,10 @@ func (h *Customers) EmptyTrash(c *fiber.Ctx) error {
 	}
 	htmx.Toast(c, "Trash emptied: "+plural(n, "customer")+" deleted for good.")
 	return htmx.Redirect(c, "/customers/trash")
+}
+
+// selectedIDs are the ids chosen in the trash: a page's worth, at most store.MaxSelected.
+func selectedIDs(c *fiber.Ctx) []string {
+	ids := formValues(c, "id")
+	return ids[:min(len(ids), store.MaxSelected)]
 }

@@ -92,16 +92,13 @@ func (s *Customers) BulkTrash(ctx context.Context, sel Selection) (int64, error)
 		if err != nil {
 			return err
 		}
-		var ids []uuid.UUID
-		if err := q.Pluck("id", &ids).Error; err != nil {
-			return fmt.Errorf("bulk trash: %w", err)
+		// One set-based statement, however many match: "all" may be a whole large tenant.
+		res := tx.Model(&models.Customer{}).Where("id IN (?)", q.Select("id")).Where("deleted_at IS NULL").
+			Updates(map[string]any{"deleted_at": gorm.Expr("now()"), "deleted_by": requestUser(tx)})
+		if res.Error != nil {
+			return fmt.Errorf("bulk trash: %w", res.Error)
 		}
-		n = int64(len(ids))
-		if n > 0 {
-			if err := trash(tx, tx.Where("id IN ?", ids)); err != nil {
-				return err
-			}
-		}
+		n = res.RowsAffected
 		return audit.Record(tx, audit.Event{Action: "customer.bulk_trash", Entity: "customer", Outcome: models.OutcomeAllowed, Details: sel.details(n)})
 	})
 	return n, err

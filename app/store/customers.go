@@ -265,17 +265,20 @@ func (s *Customers) Trash(ctx context.Context, id string) error {
 	return err
 }
 
-// trash moves the customers q selects to the trash, as the person in the request, and says
-// how many it moved.
+// trash moves the customers q selects to the trash, as the person in the request.
 func trash(tx, q *gorm.DB) error {
-	var by *uuid.UUID
-	if u := audit.RequestFrom(tx.Statement.Context).UserID; u != uuid.Nil {
-		by = &u
-	}
 	err := q.Model(&models.Customer{}).Where("deleted_at IS NULL").
-		Updates(map[string]any{"deleted_at": gorm.Expr("now()"), "deleted_by": by}).Error
+		Updates(map[string]any{"deleted_at": gorm.Expr("now()"), "deleted_by": requestUser(tx)}).Error
 	if err != nil {
 		return fmt.Errorf("trash customers: %w", err)
+	}
+	return nil
+}
+
+// requestUser is the person the request in tx's context acts for, or nil.
+func requestUser(tx *gorm.DB) *uuid.UUID {
+	if u := audit.RequestFrom(tx.Statement.Context).UserID; u != uuid.Nil {
+		return &u
 	}
 	return nil
 }
