@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"moat/app/audit"
 	"moat/app/tenant"
 	"moat/models"
 )
@@ -36,7 +37,7 @@ func (s *Customers) Duplicates(ctx context.Context, in models.CustomerInput, exc
 	var out []Duplicate
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		emails := append([]string{""}, in.Emails...) // never empty, so IN () stays valid
-		return tx.Model(&models.Customer{}).
+		err := tx.Model(&models.Customer{}).
 			Select(`id, number, name,
 				EXISTS (SELECT 1 FROM jsonb_array_elements(emails) e WHERE e->>'value' IN ? AND e->>'value' <> '') AS same_email,
 				(tax_id <> '' AND tax_id = ?::text) AS same_tax_id,
@@ -47,6 +48,14 @@ func (s *Customers) Duplicates(ctx context.Context, in models.CustomerInput, exc
 				emails, in.TaxID, in.Name, in.Name, similarName).
 			Order(clause.OrderBy{Expression: clause.Expr{SQL: "similarity(lower(name), lower(?::text)) DESC, id", Vars: []any{in.Name}, WithoutParentheses: true}}).
 			Limit(5).Find(&out).Error
+		if err != nil {
+			return err
+		}
+		ev := audit.Event{Action: "customer.duplicate_check", Entity: "customer", Outcome: models.OutcomeAllowed, Details: map[string]int{"matches": len(out)}}
+		if except != uuid.Nil {
+			ev.EntityID = except.String()
+		}
+		return audit.Record(tx, ev)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find duplicates: %w", err)

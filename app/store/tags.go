@@ -33,15 +33,16 @@ type TagUse struct {
 func (s *Tags) List(ctx context.Context) ([]TagUse, error) {
 	var tags []TagUse
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return tx.Model(&models.Tag{}).
+		err := tx.Model(&models.Tag{}).
 			Select("*", `(SELECT count(*) FROM customer_tags ct JOIN customers c ON c.tenant_id = ct.tenant_id AND c.id = ct.customer_id
 				WHERE ct.tenant_id = tags.tenant_id AND ct.tag_id = tags.id AND c.deleted_at IS NULL) AS customers`).
 			Order("lower(name)").Find(&tags).Error
+		if err != nil {
+			return fmt.Errorf("list tags: %w", err)
+		}
+		return audit.Record(tx, audit.Event{Action: "tag.list", Entity: "tag", Outcome: models.OutcomeAllowed})
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list tags: %w", err)
-	}
-	return tags, nil
+	return tags, err
 }
 
 // Create adds a tag. A name the tenant already has (in any case) or a colour not in TagColors
