@@ -91,7 +91,10 @@ type CustomerPage struct {
 func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error) {
 	lq.Filter = lq.Filter.Clean()
 	if _, ok := Sorts[lq.Sort]; !ok {
-		lq.Sort, lq.Desc = "name", false
+		if lq.Sort != "" {
+			lq.Desc = false // an unknown order's direction means nothing
+		}
+		lq.Sort = "name" // the default order; its URL leaves out sort=name
 	}
 	p := CustomerPage{Query: lq}
 	after, keyset := decodeCursor(lq.After)

@@ -468,6 +468,13 @@ func TestListSortsAndFiltersPageByKeyset(t *testing.T) {
 			}
 		}
 	}
+	// The default order is by name, either way; an unknown order falls back to A to Z.
+	if p, _ := s.List(a, store.ListQuery{Desc: true}); p.Query.Sort != "name" || !p.Query.Desc || p.Customers[0].Name != "Person 06" {
+		t.Fatalf("name descending by default: %+v first %q", p.Query, p.Customers[0].Name)
+	}
+	if p, _ := s.List(a, store.ListQuery{Sort: "password", Desc: true}); p.Query.Sort != "name" || p.Query.Desc {
+		t.Fatalf("unknown order: %+v", p.Query)
+	}
 	byName, _ := s.List(a, store.ListQuery{})
 	other, _ := s.List(a, store.ListQuery{Sort: "email", Page: 2, After: byName.Next})
 	if other.Query.After != "" {

@@ -269,7 +269,7 @@ func ColumnChooser(p CustomerListProps) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<details class=\"relative\" data-testid=\"column-chooser\"><summary class=\"cursor-pointer list-none rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50\">Columns</summary><form method=\"post\" action=\"/customers/columns\" hx-post=\"/customers/columns\" class=\"absolute right-0 z-10 mt-2 w-56 space-y-2 rounded-md border border-slate-200 bg-white p-4 shadow-lg\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<details class=\"relative\" data-testid=\"column-chooser\"><summary class=\"cursor-pointer list-none rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50\">Columns</summary><form method=\"post\" action=\"/customers/columns\" hx-post=\"/customers/columns\" class=\"absolute left-0 z-10 mt-2 w-56 space-y-2 sm:left-auto sm:right-0 rounded-md border border-slate-200 bg-white p-4 shadow-lg\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -2238,7 +2238,7 @@ func CustomerForm(p CustomerFormProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 200, "<div hx-post=\"/customers/duplicates\" hx-trigger=\"change from:input[name=email]\" hx-target=\"#duplicates\" hx-swap=\"outerHTML\" hx-include=\"closest form\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 200, "<div hx-post=\"/customers/duplicates\" hx-trigger=\"change\" hx-target=\"#duplicates\" hx-swap=\"outerHTML\" hx-include=\"closest form\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
