@@ -16,11 +16,14 @@ import (
 
 // BenchmarkCustomerResults renders a 25-row page of the customer list.
 func BenchmarkCustomerResults(b *testing.B) {
-	p := fragments.CustomerListProps{CSRF: uuid.NewString(), Pager: components.PagerProps{Page: 2, Prev: "/customers", Next: "/customers?page=3&after=abc", Target: "customer-results"}}
+	// As the list shows it by default: number, email, company and tags, one tag a row.
+	p := fragments.CustomerListProps{CSRF: uuid.NewString(), Total: 1000, Columns: []string{"number", "email", "company", "tags"},
+		Pager: components.PagerProps{Page: 2, Prev: "/customers", Next: "/customers?page=3&after=abc", Target: "customer-results"}}
+	vip := models.Tag{ID: uuid.New(), Name: "VIP", Color: "amber"}
 	for i := 0; i < 25; i++ {
 		p.Customers = append(p.Customers, models.Customer{
-			ID: uuid.New(), Name: fmt.Sprintf("Customer %02d", i), Email: fmt.Sprintf("c%d@example.com", i),
-			Phone: "+1 555 0100", Company: "Anvil Works", CreatedAt: time.Now(),
+			ID: uuid.New(), Number: fmt.Sprintf("C-%05d", i), Name: fmt.Sprintf("Customer %02d", i), Email: fmt.Sprintf("c%d@example.com", i),
+			Phone: "+1 555 0100", Company: "Anvil Works", CreatedAt: time.Now(), Tags: []models.Tag{vip},
 		})
 	}
 	b.ReportAllocs()

@@ -171,17 +171,6 @@ func thousands(n int64) string {
 	return s
 }
 
-// tagClass colours a tag chip; the class names are spelled out so Tailwind finds them.
-var tagClass = map[string]string{
-	"slate":  "bg-slate-100 text-slate-800 ring-slate-300",
-	"red":    "bg-red-100 text-red-800 ring-red-300",
-	"amber":  "bg-amber-100 text-amber-800 ring-amber-300",
-	"green":  "bg-green-100 text-green-800 ring-green-300",
-	"teal":   "bg-teal-100 text-teal-800 ring-teal-300",
-	"blue":   "bg-blue-100 text-blue-800 ring-blue-300",
-	"violet": "bg-violet-100 text-violet-800 ring-violet-300",
-	"pink":   "bg-pink-100 text-pink-800 ring-pink-300",
-}
 
 // TimelineEntry is a note or an audited operation in a customer's timeline.
 type TimelineEntry struct {
