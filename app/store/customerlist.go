@@ -113,11 +113,19 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		if err != nil {
 			return err
 		}
-		if err := summary(tx, &p, words); err != nil {
-			return err
-		}
+		// The summary rides with the page as uncorrelated subqueries, evaluated once: one
+		// round trip for both. An empty page carries no summary, so then it is asked alone.
 		rows, err := listPage(tx, p.Query, words, after, keyset)
 		if err != nil {
+			return err
+		}
+		sum := summaryRow{}
+		if len(rows) > 0 {
+			sum = rows[0].Summary
+		} else if err := tx.Raw("SELECT "+summarySelect, summaryArgs(tx, p.Query, words)...).Scan(&sum).Error; err != nil {
+			return fmt.Errorf("count customers: %w", err)
+		}
+		if err := p.setSummary(sum); err != nil {
 			return err
 		}
 		if len(rows) > PageSize {
@@ -135,26 +143,31 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 	return p, err
 }
 
-// summary reads, in one statement, how many customers match (up to the cap), the person's
-// columns and, when asked, the tenant's tags. Each part is a subquery built through the tenant
-// scope like any other query.
-func summary(tx *gorm.DB, p *CustomerPage, words []string) error {
-	var sum struct {
-		Total   int64
-		Columns []byte // JSON, or NULL before the person chooses
-		Tags    []byte // JSON, or NULL when not asked for
-	}
+// summarySelect reads how many customers match (up to the cap), the person's columns and, when
+// asked, the tenant's tags, as select columns. Each is an uncorrelated subquery built through
+// the tenant scope like any other query, so PostgreSQL evaluates it once per statement.
+const summarySelect = "(SELECT count(*) FROM (?) m) AS summary_total, (?) AS summary_columns, (?) AS summary_tags"
+
+func summaryArgs(tx *gorm.DB, lq ListQuery, words []string) []any {
 	tags := any(gorm.Expr("NULL"))
-	if p.Query.WithTags {
+	if lq.WithTags {
 		tags = tx.Model(&models.Tag{}).Select("coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color) ORDER BY lower(name)), '[]')")
 	}
-	err := tx.Raw("SELECT (SELECT count(*) FROM (?) m) AS total, (?) AS columns, (?) AS tags",
-		filtered(tx, p.Query.Filter, words).Select("1").Limit(CountCap+1),
+	return []any{
+		filtered(tx, lq.Filter, words).Select("1").Limit(CountCap + 1),
 		tx.Model(&models.UserSettings{}).Select("customer_columns").Where("user_id = ?", audit.RequestFrom(tx.Statement.Context).UserID),
-		tags).Scan(&sum).Error
-	if err != nil {
-		return fmt.Errorf("count customers: %w", err)
+		tags,
 	}
+}
+
+// summaryRow is what summarySelect reads.
+type summaryRow struct {
+	Total   int64  `gorm:"column:summary_total"`
+	Columns []byte `gorm:"column:summary_columns"` // JSON, or NULL before the person chooses
+	Tags    []byte `gorm:"column:summary_tags"`    // JSON, or NULL when not asked for
+}
+
+func (p *CustomerPage) setSummary(sum summaryRow) error {
 	p.Total, p.Columns = sum.Total, DefaultColumns
 	if sum.Columns != nil {
 		if err := json.Unmarshal(sum.Columns, &p.Columns); err != nil {
@@ -209,7 +222,8 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bo
 		sortKey = "'' AS sort_key" // the cursor takes created_at itself
 	}
 	var rows []customerRow
-	err := q.Select("*", tagList, sortKey).Order(expr + dir + ", id" + dir).Limit(PageSize + 1).Find(&rows).Error
+	err := q.Select("*, "+tagList+", "+sortKey+", "+summarySelect, summaryArgs(tx, lq, words)...).
+		Order(expr + dir + ", id" + dir).Limit(PageSize + 1).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list customers: %w", err)
 	}

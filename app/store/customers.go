@@ -38,6 +38,7 @@ type customerRow struct {
 	models.Customer `gorm:"embedded"`
 	TagList         []models.Tag `gorm:"serializer:json"`
 	SortKey         string
+	Summary         summaryRow `gorm:"embedded"` // the list's, on its page's rows
 }
 
 func (r customerRow) customer() models.Customer {
