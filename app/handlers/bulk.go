@@ -24,7 +24,7 @@ func (h *Customers) Bulk(c *fiber.Ctx) error {
 		Action: utils.CopyString(c.FormValue("action")), TagID: utils.CopyString(c.FormValue("bulk_tag")),
 		Return: listReturn(c.FormValue("return")), Hidden: hidden(sel), CSRF: middleware.CSRFToken(c),
 	}
-	n, err := h.Store.Count(ctx, sel)
+	n, err := h.Store.Count(ctx, sel, p.Action)
 	if err != nil {
 		return err
 	}
@@ -50,6 +50,9 @@ func (h *Customers) Bulk(c *fiber.Ctx) error {
 		status := fiber.StatusOK
 		if p.Problem != "" {
 			status = fiber.StatusUnprocessableEntity
+			if err := h.Store.RejectBulk(ctx, sel, p.Action, p.Problem); err != nil {
+				return err
+			}
 		}
 		return htmx.Render(c, status, pages.BulkConfirm(meta(c, "Confirm", "customers"), p), fragments.BulkConfirm(p))
 	}

@@ -20,7 +20,7 @@ var hostile = []string{
 	"%", "_", "%%", "'", `\`, `\%`, "' OR 1=1 --", "OR 1=1", `") OR ("1"="1`, "*", "?", ".*",
 	"\x00", "\xff\xfe", "\u202egnp.exe", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "İı", "e\u0301", "🙂", "　", "\t\n",
 	strings.Repeat("a", 1500), strings.Repeat("%_", 500),
-	"tenant_id", "00000000-0000-0000-0000-000000000000",
+	"tenant_id", "00000000-0000-0000-0000-000000000000", "0000-01-01", "9999-12-31",
 }
 
 // Every list route, as A, shows nothing that exists only in B, whatever the query.

@@ -68,20 +68,34 @@ func selected(tx *gorm.DB, sel Selection) (*gorm.DB, error) {
 	return filtered(tx, sel.Filter, words), nil
 }
 
-// Count says how many customers sel holds, for the confirmation before a bulk action.
-func (s *Customers) Count(ctx context.Context, sel Selection) (int64, error) {
+// Count says how many customers sel holds, for the confirmation before a bulk action, and
+// audits the look as part of the action.
+func (s *Customers) Count(ctx context.Context, sel Selection, action string) (int64, error) {
 	var n int64
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		q, err := selected(tx, sel)
 		if err != nil {
 			return err
 		}
-		return q.Count(&n).Error
+		if err := q.Count(&n).Error; err != nil {
+			return err
+		}
+		d := sel.details(n)
+		d["action"] = action
+		return audit.Record(tx, audit.Event{Action: "customer.bulk_count", Entity: "customer", Outcome: models.OutcomeAllowed, Details: d})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("count selection: %w", err)
 	}
 	return n, nil
+}
+
+// RejectBulk audits a bulk request refused before it acted (nothing selected, no action,
+// a tag the tenant does not have).
+func (s *Customers) RejectBulk(ctx context.Context, sel Selection, action, reason string) error {
+	d := sel.details(-1)
+	d["action"], d["reason"] = audit.Clean(action, 50), reason
+	return audit.RecordAlone(ctx, s.db, audit.Event{Action: "customer.bulk", Entity: "customer", Outcome: models.OutcomeRejected, Details: d})
 }
 
 // BulkTrash moves the selected customers to the trash and says how many it moved.

@@ -43,7 +43,8 @@ func (f Filter) Clean() Filter {
 		f.Tag = ""
 	}
 	day := func(s string) string {
-		if _, err := time.Parse(time.DateOnly, s); err != nil {
+		// PostgreSQL has no year 0, which Go parses.
+		if d, err := time.Parse(time.DateOnly, s); err != nil || d.Year() < 1 {
 			return ""
 		}
 		return s
@@ -58,7 +59,7 @@ func (f Filter) Empty() bool { return f == Filter{} }
 // Sorts are the list's sort orders, by URL name, each an indexed expression.
 var Sorts = map[string]string{
 	"name":    "lower(name)",
-	"number":  "lower(number)",
+	"number":  "lpad(lower(number), 30)", // C-9 before C-10, C-99999 before C-100000
 	"email":   "lower(email)",
 	"company": "lower(company)",
 	"created": "created_at",

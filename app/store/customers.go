@@ -57,7 +57,7 @@ func (s *Customers) Get(ctx context.Context, id string) (models.Customer, error)
 		if c, miss, err = take(tx, id, false); err != nil {
 			return err
 		}
-		return audit.Record(tx, audit.Event{Action: "customer.view", Entity: "customer", EntityID: id, Outcome: outcome(miss)})
+		return audit.Record(tx, audit.Event{Action: "customer.view", Entity: "customer", EntityID: entityID(id), Outcome: outcome(miss)})
 	})
 	if err == nil {
 		err = miss
@@ -69,6 +69,10 @@ func (s *Customers) Get(ctx context.Context, id string) (models.Customer, error)
 // in has no number. Invalid input, a taken number and tags the tenant does not have return a
 // *models.ValidationError and are audited as rejected.
 func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (models.Customer, error) {
+	return s.create(ctx, in, false)
+}
+
+func (s *Customers) create(ctx context.Context, in models.CustomerInput, retried bool) (models.Customer, error) {
 	invalid := in.Validate()
 	c := models.Customer{}
 	fill(&c, in)
@@ -98,7 +102,12 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (models
 		ev.EntityID, ev.Outcome, ev.Details = c.ID.String(), models.OutcomeAllowed, changes(models.Customer{}, c)
 		return audit.Record(tx, ev)
 	})
-	if taken(err) {
+	switch {
+	case taken(err) && in.Number == "" && !retried:
+		// A number typed by hand in another request took the one counted out for this
+		// customer between the check and the insert: count again.
+		return s.create(ctx, in, true)
+	case taken(err):
 		// Another request took the number between the check and the insert.
 		invalid = numberTaken()
 		ev.Details = invalid
@@ -117,7 +126,7 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 	invalid := in.Validate()
 	var c models.Customer
 	var miss error
-	ev := audit.Event{Action: "customer.update", Entity: "customer", EntityID: id}
+	ev := audit.Event{Action: "customer.update", Entity: "customer", EntityID: entityID(id)}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		var err error
 		if c, miss, err = take(tx, id, true); err != nil {
@@ -203,7 +212,8 @@ func checkRecord(tx *gorm.DB, c *models.Customer, in models.CustomerInput) error
 	if len(in.TagIDs) > 0 {
 		ids, ok := parseIDs(in.TagIDs)
 		if ok {
-			if err := tx.Where("id IN ?", ids).Order("lower(name)").Find(&c.Tags).Error; err != nil {
+			// FOR SHARE: a tag deleted meanwhile would fail the insert's foreign key.
+			if err := tx.Clauses(clause.Locking{Strength: "SHARE"}).Where("id IN ?", ids).Order("lower(name)").Find(&c.Tags).Error; err != nil {
 				return fmt.Errorf("check tags: %w", err)
 			}
 		}
@@ -251,7 +261,7 @@ func (s *Customers) Trash(ctx context.Context, id string) error {
 		if miss = m; err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "customer.trash", Entity: "customer", EntityID: id, Outcome: outcome(miss)}
+		ev := audit.Event{Action: "customer.trash", Entity: "customer", EntityID: entityID(id), Outcome: outcome(miss)}
 		if miss == nil {
 			if err := trash(tx, tx.Where("id = ?", c.ID)); err != nil {
 				return err
@@ -382,4 +392,16 @@ func parseID(id string) uuid.UUID {
 		return uuid.Nil
 	}
 	return uid
+}
+
+// entityID is id as the trail records it: a UUID in its canonical form, so that a record's
+// history finds it however the request spelled it; anything else as it was asked for.
+func entityID(id string) string {
+	if uid := parseID(id); uid != uuid.Nil {
+		return uid.String()
+	}
+	if u, err := uuid.Parse(id); err == nil {
+		return u.String()
+	}
+	return id
 }

@@ -352,21 +352,21 @@ func TestBulkActionsStayInTheTenant(t *testing.T) {
 	vip, _ := tags.Create(a, "VIP", "amber")
 
 	sel := store.Selection{IDs: append(ids[:2:2], foreign)}.Clean()
-	if n, err := s.Count(a, sel); err != nil || n != 2 {
+	if n, err := s.Count(a, sel, "tag"); err != nil || n != 2 {
 		t.Fatalf("count with a foreign id: %d %v", n, err)
 	}
 	if n, err := s.BulkTag(a, sel, vip.ID.String(), true); err != nil || n != 2 {
 		t.Fatalf("bulk tag: %d %v", n, err)
 	}
 	all := store.Selection{All: true, Filter: store.Filter{Search: "bulk"}}.Clean()
-	if n, _ := s.Count(a, all); n != 5 {
+	if n, _ := s.Count(a, all, "tag"); n != 5 {
 		t.Fatalf("all matching 'bulk': %d, want A's 5", n)
 	}
 	if n, err := s.BulkTag(a, all, vip.ID.String(), true); err != nil || n != 3 {
 		t.Fatalf("bulk tag all: %d new, want 3", n)
 	}
 	tagged := store.Selection{All: true, Filter: store.Filter{Tag: vip.ID.String()}}.Clean()
-	if n, _ := s.Count(a, tagged); n != 5 {
+	if n, _ := s.Count(a, tagged, "export"); n != 5 {
 		t.Fatalf("tag filter: %d", n)
 	}
 	var buf bytes.Buffer
@@ -565,5 +565,119 @@ func TestNotesStayWithTheirCustomer(t *testing.T) {
 	}
 	if notes, _ := s.Notes(b, c.ID.String(), 10); len(notes) != 0 {
 		t.Fatalf("B reads A's notes: %+v", notes)
+	}
+}
+
+// Review findings, each kept by a test.
+func TestDuplicateCheckEdges(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	// Input that could not be saved is compared with nothing, without an error.
+	many := make([]string, 25000)
+	for i := range many {
+		many[i] = fmt.Sprintf("e%d@example.com", i)
+	}
+	for _, in := range []models.CustomerInput{{Name: "X\x00Y"}, {Name: "X\xffY"}, {TaxID: "A\x00"}, {Emails: []string{"a\x00@example.com"}}, {Name: "Many", Emails: many}} {
+		if dups, err := s.Duplicates(a, in, uuid.Nil); err != nil || len(dups) != 0 {
+			t.Errorf("%.30q: %v %v", in.Name, dups, err)
+		}
+	}
+	// An email typed before the name is checked.
+	c := create(t, s, a, models.CustomerInput{Name: "Early Email", Emails: []string{"early@example.com"}})
+	if dups, _ := s.Duplicates(a, models.CustomerInput{Emails: []string{"EARLY@example.com"}}, uuid.Nil); len(dups) != 1 || dups[0].ID != c.ID {
+		t.Errorf("email alone: %+v", dups)
+	}
+	// A typo still finds the customer among many that share its words' first letters.
+	target := create(t, s, a, models.CustomerInput{Name: "Acme Trading"})
+	for i := 0; i < 300; i++ {
+		create(t, s, a, models.CustomerInput{Name: fmt.Sprintf("Acme Transport %d", i)})
+	}
+	dups, err := s.Duplicates(a, models.CustomerInput{Name: "Acme Tradng"}, uuid.Nil)
+	if err != nil || len(dups) == 0 || dups[0].ID != target.ID {
+		t.Fatalf("typo: %v %+v", err, dups)
+	}
+}
+
+func TestTrashMissesAndOddInput(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, pa := d.Tenant(t, "acme")
+	c := mustCreate(t, s, a, "Restored Twice")
+	// Restoring a customer that is not in the trash is a plain miss, not a cross-tenant attempt.
+	for i := 0; i < 3; i++ {
+		if _, err := s.Restore(a, []string{c.ID.String()}); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("restore a live customer: %v", err)
+		}
+	}
+	var attempts int
+	if err := d.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM cross_tenant_attempts WHERE user_id = $1", pa.UserID).Scan(&attempts); err != nil || attempts != 0 {
+		t.Fatalf("cross-tenant attempts counted: %d %v", attempts, err)
+	}
+	// Ids that are not text at all are misses, audited.
+	if _, err := s.Restore(a, []string{"\x00", "\xff"}); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("odd ids: %v", err)
+	}
+	// A year PostgreSQL does not have is no filter, not an error.
+	if p, err := s.List(a, store.ListQuery{Filter: store.Filter{From: "0000-01-01", To: "0000-12-31"}}); err != nil || p.Total != 1 {
+		t.Fatalf("year 0: %v %d", err, p.Total)
+	}
+	// The trail names a record in its canonical form, however the request spelled it.
+	if _, err := s.Update(a, strings.ToUpper(c.ID.String()), models.CustomerInput{Name: "Upper Cased"}); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range auditRows(t, d, a) {
+		found = found || e.Action == "customer.update" && e.EntityID == c.ID.String()
+	}
+	if !found {
+		t.Fatal("an edit through an upper-case id is missing from the record's history")
+	}
+}
+
+// Racing creates of one tag name: one wins, the others are told the name is taken.
+func TestTagNameRace(t *testing.T) {
+	d := dbtest.New(t, 0)
+	tags := store.NewTags(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = tags.Create(a, "Racing", "red")
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case fieldError(err, "name") == "":
+			t.Errorf("racing tag: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d racing creates won", won)
+	}
+}
+
+// Numbers sort by length first: C-9 before C-10, C-99999 before C-100000.
+func TestNumbersSortNaturally(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	for _, n := range []string{"C-100000", "C-10", "C-99999", "C-9"} {
+		create(t, s, a, models.CustomerInput{Name: n, Number: n})
+	}
+	p, _ := s.List(a, store.ListQuery{Sort: "number"})
+	var got []string
+	for _, c := range p.Customers {
+		got = append(got, c.Number)
+	}
+	if !slices.Equal(got, []string{"C-9", "C-10", "C-99999", "C-100000"}) {
+		t.Fatalf("number order %v", got)
 	}
 }

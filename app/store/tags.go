@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
 	"moat/app/tenant"
@@ -82,6 +84,13 @@ func (s *Tags) Create(ctx context.Context, name, color string) (models.Tag, erro
 		ev.EntityID, ev.Outcome, ev.Details = t.ID.String(), models.OutcomeAllowed, map[string]string{"name": t.Name, "color": t.Color}
 		return audit.Record(tx, ev)
 	})
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" && pg.ConstraintName == "tags_tenant_name" {
+		// Another request added the name between the check and the insert.
+		fields["name"] = "There is already a tag with this name."
+		ev.Details = fields
+		err = audit.RecordAlone(ctx, s.db, ev)
+	}
 	if err == nil && len(fields) > 0 {
 		err = &models.ValidationError{Fields: fields}
 	}
@@ -98,7 +107,7 @@ func (s *Tags) Get(ctx context.Context, id string) (models.Tag, error) {
 		if t, miss, err = takeTag(tx, id); err != nil {
 			return err
 		}
-		return audit.Record(tx, audit.Event{Action: "tag.view", Entity: "tag", EntityID: id, Outcome: outcome(miss)})
+		return audit.Record(tx, audit.Event{Action: "tag.view", Entity: "tag", EntityID: entityID(id), Outcome: outcome(miss)})
 	})
 	if err == nil {
 		err = miss
@@ -114,7 +123,7 @@ func (s *Tags) Delete(ctx context.Context, id string) error {
 		if miss = m; err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "tag.delete", Entity: "tag", EntityID: id, Outcome: outcome(miss)}
+		ev := audit.Event{Action: "tag.delete", Entity: "tag", EntityID: entityID(id), Outcome: outcome(miss)}
 		if miss == nil {
 			if err := tx.Delete(&t).Error; err != nil {
 				return fmt.Errorf("delete tag: %w", err)
@@ -132,7 +141,8 @@ func (s *Tags) Delete(ctx context.Context, id string) error {
 // takeTag loads the tag with id; misses are answered like take's.
 func takeTag(tx *gorm.DB, id string) (t models.Tag, miss, err error) {
 	uid := parseID(id)
-	err = tx.Where("id = ?", uid).Take(&t).Error
+	// FOR SHARE: a bulk tagging must not meet a tag deleted between its read and its insert.
+	err = tx.Clauses(clause.Locking{Strength: "SHARE"}).Where("id = ?", uid).Take(&t).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		miss, err = notFound(tx, "tags", uid)

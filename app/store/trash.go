@@ -85,6 +85,7 @@ func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, 
 	var n int64
 	var miss error
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var err error
 		q := tx.Model(&models.Customer{}).Where("deleted_at IS NOT NULL")
 		if len(ids) > 0 {
 			q = q.Where("id IN ?", uids)
@@ -94,14 +95,18 @@ func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, 
 			return fmt.Errorf("%s: %w", action, res.Error)
 		}
 		n = res.RowsAffected
-		ev := audit.Event{Action: action, Entity: "customer", Outcome: models.OutcomeAllowed, Details: map[string]any{"count": n, "ids": ids}}
+		// The trail keeps the ids as parsed: what a request sent may not even be text.
+		named := make([]string, len(uids))
+		for i, u := range uids {
+			named[i] = u.String()
+		}
+		ev := audit.Event{Action: action, Entity: "customer", Outcome: models.OutcomeAllowed, Details: map[string]any{"count": n, "ids": named}}
 		if len(ids) == 1 {
-			ev.EntityID = ids[0]
+			ev.EntityID = named[0]
 		}
 		if n == 0 && len(ids) > 0 {
 			ev.Outcome = models.OutcomeDenied
-			var err error
-			if miss, err = notFound(tx, "customers", uids[0]); err != nil {
+			if miss, err = trashMiss(tx, uids[0]); err != nil {
 				return err
 			}
 		}
@@ -111,4 +116,19 @@ func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, 
 		err = miss
 	}
 	return n, err
+}
+
+// trashMiss answers an id that named nothing in the trash. One of the tenant's own customers
+// outside the trash (restored twice, say) is a plain miss, not a cross-tenant attempt; only
+// ids the tenant cannot see go on to the registry probe, so foreign and unknown ids still cost
+// the same statements.
+func trashMiss(tx *gorm.DB, id uuid.UUID) (miss, err error) {
+	var own int64
+	if err := tx.Model(&models.Customer{}).Where("id = ?", id).Count(&own).Error; err != nil {
+		return nil, fmt.Errorf("trash miss: %w", err)
+	}
+	if own > 0 {
+		return models.ErrNotFound, nil
+	}
+	return notFound(tx, "customers", id)
 }
