@@ -55,6 +55,22 @@ type Event struct {
 // transaction. The tenant is the transaction's own (current_tenant_id()), which row level
 // security checks again.
 func Record(tx *gorm.DB, e Event) error {
+	return record(tx, e, `VALUES (current_tenant_id(), $1, $2, $3, $4, $5, $6, $7, $8, $9)`, Clean(e.EntityID, 100))
+}
+
+// RecordEach writes e once for each of ids (as its EntityID), as part of tx like Record: one
+// row per record a bulk operation changed, so each record's history shows it, sent as one
+// statement with the COMMIT however many there are.
+func RecordEach(tx *gorm.DB, e Event, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return record(tx, e, `SELECT current_tenant_id(), $1, $2, $3, id, $5, $6, $7, $8, $9 FROM unnest($4::text[]) AS id`, ids)
+}
+
+// record defers the insert of e's rows, whose values rows gives, taking the entity id (or ids)
+// as $4.
+func record(tx *gorm.DB, e Event, rows string, entity any) error {
 	r := RequestFrom(tx.Statement.Context)
 	var user *uuid.UUID
 	if r.UserID != uuid.Nil {
@@ -70,9 +86,8 @@ func Record(tx *gorm.DB, e Event) error {
 		details = raw
 	}
 	return tenant.Defer(tx, `INSERT INTO audit_events
-		(tenant_id, user_id, action, entity, entity_id, outcome, request_id, ip, user_agent, details)
-		VALUES (current_tenant_id(), $1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		user, e.Action, e.Entity, Clean(e.EntityID, 100), string(e.Outcome),
+		(tenant_id, user_id, action, entity, entity_id, outcome, request_id, ip, user_agent, details) `+rows,
+		user, e.Action, e.Entity, entity, string(e.Outcome),
 		Clean(r.RequestID, 100), Clean(r.IP, 64), Clean(r.UserAgent, 400), details)
 }
 

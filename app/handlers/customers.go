@@ -33,7 +33,6 @@ const historyLength = 50
 // ListCustomers shows a page of customers: filters, order and page all come from the URL.
 func (h *Customers) ListCustomers(c *fiber.Ctx) error {
 	lq := listQuery(c)
-	lq.WithTags = !htmx.WantsFragment(c) // a swap of the results keeps the filter bar's tags
 	page, err := h.Store.List(c.UserContext(), lq)
 	if err != nil {
 		return err
@@ -124,10 +123,13 @@ func (h *Customers) timeline(c *fiber.Ctx, cust models.Customer) ([]fragments.Ti
 		out = append(out, fragments.TimelineEntry{When: n.CreatedAt, Who: n.Author, Note: n.Body})
 	}
 	for _, e := range events {
-		if e.Action == "customer.note" && e.Outcome == models.OutcomeAllowed {
-			continue // the note itself is in the timeline
+		if e.Action == "customer.note" && e.Outcome == models.OutcomeAllowed || e.Action == "customer.duplicate_check" {
+			continue // the note itself is in the timeline; the page's own duplicate check is not news
 		}
 		t := fragments.TimelineEntry{When: e.OccurredAt, Who: e.UserName, Action: e.Action, Outcome: e.Outcome}
+		if tag, ok := taggedWith(e); ok {
+			t.Changes = append(t.Changes, tag)
+		}
 		var changes map[string]struct{ From, To string }
 		if e.Outcome == models.OutcomeAllowed && json.Unmarshal(e.Details, &changes) == nil {
 			for _, field := range store.Fields {
@@ -140,6 +142,18 @@ func (h *Customers) timeline(c *fiber.Ctx, cust models.Customer) ([]fragments.Ti
 	}
 	fragments.SortTimeline(out)
 	return out, nil
+}
+
+// taggedWith is the tag a bulk tag or untag event put on or took off, as a change.
+func taggedWith(e audit.Entry) (fragments.Change, bool) {
+	var d struct{ Tag string }
+	if e.Action != "customer.tag" && e.Action != "customer.untag" || json.Unmarshal(e.Details, &d) != nil || d.Tag == "" {
+		return fragments.Change{}, false
+	}
+	if e.Action == "customer.tag" {
+		return fragments.Change{Field: "tags", To: "+ " + d.Tag}, true
+	}
+	return fragments.Change{Field: "tags", From: d.Tag}, true
 }
 
 // AddNote adds a note to a customer's timeline.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
 	"moat/app/csvcell"
@@ -98,7 +99,8 @@ func (s *Customers) RejectBulk(ctx context.Context, sel Selection, action, reaso
 	return audit.RecordAlone(ctx, s.db, audit.Event{Action: "customer.bulk", Entity: "customer", Outcome: models.OutcomeRejected, Details: d})
 }
 
-// BulkTrash moves the selected customers to the trash and says how many it moved.
+// BulkTrash moves the selected customers to the trash and says how many it moved; each gets
+// its own audit row, so its timeline shows the move.
 func (s *Customers) BulkTrash(ctx context.Context, sel Selection) (int64, error) {
 	var n int64
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
@@ -107,23 +109,26 @@ func (s *Customers) BulkTrash(ctx context.Context, sel Selection) (int64, error)
 			return err
 		}
 		// One set-based statement, however many match: "all" may be a whole large tenant.
-		res := tx.Model(&models.Customer{}).Where("id IN (?)", q.Select("id")).Where("deleted_at IS NULL").
+		var moved []models.Customer
+		res := tx.Model(&moved).Clauses(returningID).Where("id IN (?)", q.Select("id")).Where("deleted_at IS NULL").
 			Updates(map[string]any{"deleted_at": gorm.Expr("now()"), "deleted_by": requestUser(tx)})
 		if res.Error != nil {
 			return fmt.Errorf("bulk trash: %w", res.Error)
 		}
-		n = res.RowsAffected
-		return audit.Record(tx, audit.Event{Action: "customer.bulk_trash", Entity: "customer", Outcome: models.OutcomeAllowed, Details: sel.details(n)})
+		n = int64(len(moved))
+		return audit.RecordEach(tx, audit.Event{Action: "customer.trash", Entity: "customer", Outcome: models.OutcomeAllowed,
+			Details: map[string]int64{"batch": n}}, idsOf(moved))
 	})
 	return n, err
 }
 
 // BulkTag puts the tag with tagID on the selected customers, or with add false takes it off,
-// and says how many customers changed. A tag the tenant does not have is ErrNotFound.
+// and says how many customers changed, each audited on its own. A tag the tenant does not
+// have is ErrNotFound.
 func (s *Customers) BulkTag(ctx context.Context, sel Selection, tagID string, add bool) (int64, error) {
-	action := "customer.bulk_untag"
+	action := "customer.untag"
 	if add {
-		action = "customer.bulk_tag"
+		action = "customer.tag"
 	}
 	var n int64
 	var miss error
@@ -132,30 +137,33 @@ func (s *Customers) BulkTag(ctx context.Context, sel Selection, tagID string, ad
 		if miss = m; err != nil {
 			return err
 		}
-		ev := audit.Event{Action: action, Entity: "tag", EntityID: tagID, Outcome: outcome(miss)}
 		if miss != nil {
-			return audit.Record(tx, ev)
+			return audit.Record(tx, audit.Event{Action: action, Entity: "tag", EntityID: entityID(tagID), Outcome: models.OutcomeDenied})
 		}
 		q, err := selected(tx, sel)
 		if err != nil {
 			return err
 		}
-		var res *gorm.DB
+		var changed []string
 		if add {
 			// The rows take the tenant and the customers from the scoped selection; row level
 			// security and the tenant-carrying foreign keys check both again.
-			res = tx.Exec("INSERT INTO customer_tags (tenant_id, customer_id, tag_id) SELECT tenant_id, id, ? FROM (?) m ON CONFLICT DO NOTHING",
-				tag.ID, q.Select("tenant_id", "id"))
+			err = tx.Raw("INSERT INTO customer_tags (tenant_id, customer_id, tag_id) SELECT tenant_id, id, ? FROM (?) m ON CONFLICT DO NOTHING RETURNING customer_id::text",
+				tag.ID, q.Select("tenant_id", "id")).Scan(&changed).Error
 		} else {
-			res = tx.Where("tag_id = ? AND customer_id IN (?)", tag.ID, q.Select("id")).Delete(&models.CustomerTag{})
+			var gone []models.CustomerTag
+			err = tx.Clauses(clause.Returning{Columns: []clause.Column{{Name: "customer_id"}}}).
+				Where("tag_id = ? AND customer_id IN (?)", tag.ID, q.Select("id")).Delete(&gone).Error
+			for _, g := range gone {
+				changed = append(changed, g.CustomerID.String())
+			}
 		}
-		if res.Error != nil {
-			return fmt.Errorf("%s: %w", action, res.Error)
+		if err != nil {
+			return fmt.Errorf("%s: %w", action, err)
 		}
-		n = res.RowsAffected
-		ev.Details = sel.details(n)
-		ev.Details.(map[string]any)["tag"] = tag.Name
-		return audit.Record(tx, ev)
+		n = int64(len(changed))
+		return audit.RecordEach(tx, audit.Event{Action: action, Entity: "customer", Outcome: models.OutcomeAllowed,
+			Details: map[string]any{"tag": tag.Name, "batch": n}}, changed)
 	})
 	if err == nil {
 		err = miss

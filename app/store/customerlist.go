@@ -69,11 +69,10 @@ var Sorts = map[string]string{
 // previous page's Next and wins over Page when it was made for the same order.
 type ListQuery struct {
 	Filter
-	Sort     string // a key of Sorts; name when empty or unknown
-	Desc     bool
-	Page     int
-	After    string
-	WithTags bool // also read the tenant's tags, for the filter bar
+	Sort  string // a key of Sorts; name when empty or unknown
+	Desc  bool
+	Page  int
+	After string
 }
 
 // CustomerPage is one page of the list.
@@ -83,7 +82,7 @@ type CustomerPage struct {
 	Next      string            // cursor of the next page; empty on the last page
 	Total     int64             // customers matching the filter, counted up to CountCap+1
 	Columns   []string          // the columns the person chose
-	Tags      []models.Tag      // the tenant's tags by name, when asked for
+	Tags      []models.Tag      // the tenant's tags by name, for the filter and bulk bars
 }
 
 // List returns a page of the customers of the tenant in ctx that match the filter, and how
@@ -144,16 +143,13 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 	return p, err
 }
 
-// summarySelect reads how many customers match (up to the cap), the person's columns and, when
-// asked, the tenant's tags, as select columns. Each is an uncorrelated subquery built through
+// summarySelect reads how many customers match (up to the cap), the person's columns and the
+// tenant's tags, as select columns. Each is an uncorrelated subquery built through
 // the tenant scope like any other query, so PostgreSQL evaluates it once per statement.
 const summarySelect = "(SELECT count(*) FROM (?) m) AS summary_total, (?) AS summary_columns, (?) AS summary_tags"
 
 func summaryArgs(tx *gorm.DB, lq ListQuery, words []string) []any {
-	tags := any(gorm.Expr("NULL"))
-	if lq.WithTags {
-		tags = tx.Model(&models.Tag{}).Select("coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color) ORDER BY lower(name)), '[]')")
-	}
+	tags := tx.Model(&models.Tag{}).Select("coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color) ORDER BY lower(name)), '[]')")
 	return []any{
 		filtered(tx, lq.Filter, words).Select("1").Limit(CountCap + 1),
 		tx.Model(&models.UserSettings{}).Select("customer_columns").Where("user_id = ?", audit.RequestFrom(tx.Statement.Context).UserID),
@@ -165,7 +161,7 @@ func summaryArgs(tx *gorm.DB, lq ListQuery, words []string) []any {
 type summaryRow struct {
 	Total   int64  `gorm:"column:summary_total"`
 	Columns []byte `gorm:"column:summary_columns"` // JSON, or NULL before the person chooses
-	Tags    []byte `gorm:"column:summary_tags"`    // JSON, or NULL when not asked for
+	Tags    []byte `gorm:"column:summary_tags"`    // JSON
 }
 
 func (p *CustomerPage) setSummary(sum summaryRow) error {

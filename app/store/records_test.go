@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"moat/app/audit"
 	"moat/app/dbtest"
 	"moat/app/store"
 	"moat/models"
@@ -216,7 +217,7 @@ func TestTagsArePerTenant(t *testing.T) {
 	if len(list) != 1 || list[0].Customers != 0 {
 		t.Fatalf("B's tags: %+v", list)
 	}
-	if p, _ := s.List(b, store.ListQuery{WithTags: true}); len(p.Tags) != 1 || p.Tags[0].ID != bVIP.ID {
+	if p, _ := s.List(b, store.ListQuery{}); len(p.Tags) != 1 || p.Tags[0].ID != bVIP.ID {
 		t.Fatalf("B's list offers the tags %+v", p.Tags)
 	}
 	// Deleting a tag takes it off its customers.
@@ -679,5 +680,40 @@ func TestNumbersSortNaturally(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"C-9", "C-10", "C-99999", "C-100000"}) {
 		t.Fatalf("number order %v", got)
+	}
+}
+
+// Each customer a bulk action changes gets its own audit row, so its history shows the change.
+func TestBulkActionsReachEachHistory(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	reader := audit.NewReader(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	vip, _ := store.NewTags(d.Gorm).Create(a, "VIP", "amber")
+	one, two := mustCreate(t, s, a, "Bulk One"), mustCreate(t, s, a, "Bulk Two")
+	sel := store.Selection{IDs: []string{one.ID.String(), two.ID.String()}}.Clean()
+	if _, err := s.BulkTag(a, sel, vip.ID.String(), true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BulkTrash(a, sel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Restore(a, sel.IDs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []models.Customer{one, two} {
+		h, err := reader.History(a, "customer", c.ID.String(), 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, e := range h {
+			actions = append(actions, e.Action)
+		}
+		for _, want := range []string{"customer.tag", "customer.trash", "customer.restore"} {
+			if !slices.Contains(actions, want) {
+				t.Errorf("%s's history %v lacks %s", c.Name, actions, want)
+			}
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
 	"moat/app/tenant"
@@ -61,23 +62,26 @@ func (s *Customers) Trashed(ctx context.Context, page int) (TrashPage, error) {
 // that name no customer in this tenant's trash are skipped; when none is restored the answer
 // is ErrNotFound, as for any unknown id.
 func (s *Customers) Restore(ctx context.Context, ids []string) (int64, error) {
-	return s.fromTrash(ctx, "customer.restore", ids, func(q *gorm.DB) *gorm.DB {
-		return q.Updates(map[string]any{"deleted_at": nil, "deleted_by": nil})
+	return s.fromTrash(ctx, "customer.restore", ids, func(q *gorm.DB, moved *[]models.Customer) *gorm.DB {
+		return q.Model(moved).Clauses(returningID).Updates(map[string]any{"deleted_at": nil, "deleted_by": nil})
 	})
 }
 
 // Purge deletes the customers with ids from the trash for good, with their notes and tags;
 // their audit trail stays. No ids empties the whole trash.
 func (s *Customers) Purge(ctx context.Context, ids []string) (int64, error) {
-	return s.fromTrash(ctx, "customer.purge", ids, func(q *gorm.DB) *gorm.DB {
+	return s.fromTrash(ctx, "customer.purge", ids, func(q *gorm.DB, gone *[]models.Customer) *gorm.DB {
 		if len(ids) == 0 {
 			q = q.Session(&gorm.Session{AllowGlobalUpdate: true})
 		}
-		return q.Delete(&models.Customer{})
+		return q.Clauses(returningID).Delete(gone)
 	})
 }
 
-func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, apply func(*gorm.DB) *gorm.DB) (int64, error) {
+// returningID has a write return the ids it touched, for their audit rows.
+var returningID = clause.Returning{Columns: []clause.Column{{Name: "id"}}}
+
+func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, apply func(*gorm.DB, *[]models.Customer) *gorm.DB) (int64, error) {
 	uids := make([]uuid.UUID, 0, len(ids))
 	for _, id := range ids {
 		uids = append(uids, parseID(id))
@@ -90,32 +94,33 @@ func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, 
 		if len(ids) > 0 {
 			q = q.Where("id IN ?", uids)
 		}
-		res := apply(q)
-		if res.Error != nil {
+		var touched []models.Customer
+		if res := apply(q, &touched); res.Error != nil {
 			return fmt.Errorf("%s: %w", action, res.Error)
 		}
-		n = res.RowsAffected
-		// The trail keeps the ids as parsed: what a request sent may not even be text.
-		named := make([]string, len(uids))
-		for i, u := range uids {
-			named[i] = u.String()
-		}
-		ev := audit.Event{Action: action, Entity: "customer", Outcome: models.OutcomeAllowed, Details: map[string]any{"count": n, "ids": named}}
-		if len(ids) == 1 {
-			ev.EntityID = named[0]
-		}
+		n = int64(len(touched))
 		if n == 0 && len(ids) > 0 {
-			ev.Outcome = models.OutcomeDenied
+			// The trail keeps the id as parsed: what a request sent may not even be text.
 			if miss, err = trashMiss(tx, uids[0]); err != nil {
 				return err
 			}
+			return audit.Record(tx, audit.Event{Action: action, Entity: "customer", EntityID: uids[0].String(), Outcome: models.OutcomeDenied})
 		}
-		return audit.Record(tx, ev)
+		return audit.RecordEach(tx, audit.Event{Action: action, Entity: "customer", Outcome: models.OutcomeAllowed, Details: map[string]int64{"batch": n}}, idsOf(touched))
 	})
 	if err == nil {
 		err = miss
 	}
 	return n, err
+}
+
+// idsOf lists the customers' ids as the trail records them.
+func idsOf(cs []models.Customer) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID.String()
+	}
+	return out
 }
 
 // trashMiss answers an id that named nothing in the trash. One of the tenant's own customers

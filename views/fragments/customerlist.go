@@ -171,7 +171,6 @@ func thousands(n int64) string {
 	return s
 }
 
-
 // TimelineEntry is a note or an audited operation in a customer's timeline.
 type TimelineEntry struct {
 	When    time.Time
@@ -194,7 +193,7 @@ func timelineVerb(e TimelineEntry) string {
 	verb := map[string]string{
 		"customer.view": "viewed it", "customer.create": "created it", "customer.update": "changed it",
 		"customer.trash": "moved it to the trash", "customer.restore": "restored it", "customer.delete": "deleted it",
-		"customer.note": "tried to add a note",
+		"customer.note": "tried to add a note", "customer.tag": "tagged it", "customer.untag": "untagged it",
 	}[e.Action]
 	if verb == "" {
 		verb = e.Action
