@@ -91,7 +91,7 @@ func AuditResults(p AuditProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<div class=\"overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm\"><table class=\"min-w-full divide-y divide-slate-200 text-sm\"><thead class=\"bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500\"><tr><th scope=\"col\" class=\"px-4 py-3\">When (UTC)</th><th scope=\"col\" class=\"px-4 py-3\">Who</th><th scope=\"col\" class=\"px-4 py-3\">Action</th><th scope=\"col\" class=\"px-4 py-3\">Record</th><th scope=\"col\" class=\"px-4 py-3\">Outcome</th><th scope=\"col\" class=\"hidden px-4 py-3 lg:table-cell\">Details</th></tr></thead> <tbody class=\"divide-y divide-slate-100\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<div class=\"relative overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm\"><table class=\"min-w-full divide-y divide-slate-200 text-sm\"><thead class=\"bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500\"><tr><th scope=\"col\" class=\"px-4 py-3\">When (UTC)</th><th scope=\"col\" class=\"px-4 py-3\">Who</th><th scope=\"col\" class=\"px-4 py-3\">Action</th><th scope=\"col\" class=\"px-4 py-3\">Record</th><th scope=\"col\" class=\"px-4 py-3\">Outcome</th><th scope=\"col\" class=\"hidden px-4 py-3 lg:table-cell\">Details</th></tr></thead> <tbody class=\"divide-y divide-slate-100\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

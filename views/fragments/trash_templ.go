@@ -84,7 +84,7 @@ func Trash(p TrashProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div><div class=\"overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm\"><table class=\"min-w-full divide-y divide-slate-200 text-sm\"><thead class=\"bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600\"><tr><th scope=\"col\" class=\"w-8 px-3 py-3\"><input type=\"checkbox\" data-select-page aria-label=\"Select every customer on this page\" class=\"rounded border-slate-300\"></th><th scope=\"col\" class=\"px-4 py-3\">Name</th><th scope=\"col\" class=\"px-4 py-3\">Number</th><th scope=\"col\" class=\"hidden px-4 py-3 md:table-cell\">Trashed by</th><th scope=\"col\" class=\"px-4 py-3\">When</th></tr></thead> <tbody class=\"divide-y divide-slate-100\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div><div class=\"relative overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm\"><table class=\"min-w-full divide-y divide-slate-200 text-sm\"><thead class=\"bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-600\"><tr><th scope=\"col\" class=\"w-8 px-3 py-3\"><input type=\"checkbox\" data-select-page aria-label=\"Select every customer on this page\" class=\"rounded border-slate-300\"></th><th scope=\"col\" class=\"px-4 py-3\">Name</th><th scope=\"col\" class=\"px-4 py-3\">Number</th><th scope=\"col\" class=\"hidden px-4 py-3 md:table-cell\">Trashed by</th><th scope=\"col\" class=\"px-4 py-3\">When</th></tr></thead> <tbody class=\"divide-y divide-slate-100\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
