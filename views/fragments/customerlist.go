@@ -188,6 +188,9 @@ func SortTimeline(t []TimelineEntry) {
 
 func timelineVerb(e TimelineEntry) string {
 	if e.Outcome == models.OutcomeRejected {
+		if e.Action == "customer.note" {
+			return "tried to add an empty or over-long note"
+		}
 		return "tried to change it (refused as invalid)"
 	}
 	verb := map[string]string{
@@ -247,4 +250,22 @@ func duplicateReason(d store.Duplicate) string {
 		why = append(why, "similar name")
 	}
 	return strings.Join(why, ", ")
+}
+
+// filled drops the empty rows of a repeated field, keeping each value's type beside it, as the
+// store does before it validates: so a re-rendered form's rows, and the errors by row number,
+// match what was checked, and each 422 adds no extra empty row.
+func filled(values, types []string) ([]string, []string) {
+	var vs, ts []string
+	for i, v := range values {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		t := ""
+		if i < len(types) {
+			t = types[i]
+		}
+		vs, ts = append(vs, v), append(ts, t)
+	}
+	return vs, ts
 }
