@@ -1,12 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { acmeMember, acmeOwner, globexOwner, signIn, uniqueName } from './helpers';
+import { acmeMember, acmeOwner, globexOwner, onPhone, settled, signIn, uniqueName } from './helpers';
 
 test('the customer list loads for the signed-in tenant without the client naming a tenant', async ({ page }) => {
   const sent: string[] = [];
   page.on('request', (req) => {
     sent.push(`${req.method()} ${req.url()} ${JSON.stringify(req.headers())} ${req.postData() ?? ''}`);
   });
-  await signIn(page, acmeOwner);
+  await signIn(page, acmeOwner, undefined, { form: true });
   const rows = page.getByTestId('customer-row');
   await expect(rows).toHaveCount(25);
   await expect(page.getByRole('link', { name: 'Ada Byrne', exact: true })).toBeVisible();
@@ -15,80 +15,94 @@ test('the customer list loads for the signed-in tenant without the client naming
   await page.getByTestId('pager-next').click();
   await expect(page).toHaveURL(/page=2/);
   await expect(rows.first()).not.toHaveText(firstOnPageOne);
-  expect(await rows.count()).toBeGreaterThanOrEqual(11); // the demo's 36, and what other specs added
+  expect(await rows.count()).toBeGreaterThanOrEqual(14); // the demo's 39, and what other specs added
   for (const line of sent) expect(line.toLowerCase()).not.toContain('tenant');
 });
 
 test('live search narrows the list, follows the URL and survives a reload', async ({ page }) => {
   await signIn(page, acmeOwner);
-  await page.getByLabel('Search customers').fill('rocket');
+  const search = page.getByRole('searchbox', { name: /Search/ });
+  await expect(search).toHaveAttribute('id', 'q');
+  await search.fill('rocket');
   await expect(page).toHaveURL(/q=rocket/);
   const rows = page.getByTestId('customer-row');
-  await expect(rows).toHaveCount(12);
+  await expect(rows).toHaveCount(13); // Rocket Supply and its 12 people
   await page.reload();
-  await expect(page.getByLabel('Search customers')).toHaveValue('rocket');
-  await expect(rows).toHaveCount(12);
-  await page.getByLabel('Search customers').fill('no such customer anywhere');
+  await expect(search).toHaveValue('rocket');
+  await expect(rows).toHaveCount(13);
+  await search.fill('no such customer anywhere');
   await expect(page.getByTestId('empty-state')).toBeVisible();
   await page.goBack();
   await expect(page).toHaveURL(/q=rocket/);
-  await expect(rows).toHaveCount(12);
+  await expect(rows).toHaveCount(13);
 });
 
-test('create, edit and delete in place with htmx', async ({ page }) => {
+test('create, edit and trash in place with htmx', async ({ page }) => {
   await signIn(page, acmeOwner);
   const name = uniqueName('Htmx Customer');
   await page.getByRole('link', { name: 'New customer' }).click();
+  // htmx swaps the form in and then focuses Name: wait for that before typing elsewhere.
+  await expect(page.getByRole('textbox', { name: 'Name', exact: true })).toBeFocused();
   await expect(page).toHaveURL(/\/customers\/new$/);
   await page.getByRole('button', { name: 'Save customer' }).click();
   await expect(page.getByTestId('error-name')).toHaveText('This field is required.');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill('not an email');
+  await settled(page);
+  await page.getByRole('textbox', { name: 'Name', exact: true }).fill(name);
+  await page.getByLabel('Email 1', { exact: true }).fill('not an email');
   await page.getByRole('button', { name: 'Save customer' }).click();
   await expect(page.getByTestId('error-email')).toBeVisible();
-  await page.getByLabel('Email').fill('htmx@example.com');
+  await settled(page);
+  // The form keeps the rows typed plus one spare row, however often it comes back with errors.
+  expect.soft(await page.getByRole('group', { name: 'Emails' }).getByRole('textbox').count(), 'email rows after two 422s').toBe(2);
+  await page.getByLabel('Email 1', { exact: true }).fill('htmx@example.com');
   await page.getByRole('button', { name: 'Save customer' }).click();
   await expect(page).toHaveURL(/\/customers\/[0-9a-f-]{36}$/);
   await expect(page.getByRole('heading', { name })).toBeVisible();
+  const url = new URL(page.url()).pathname;
 
   await page.getByRole('link', { name: 'Edit' }).click();
-  await page.getByLabel('Company').fill('Edited Co');
+  // htmx swaps the form in and then focuses Name: wait for that before typing elsewhere.
+  await expect(page.getByRole('textbox', { name: 'Name', exact: true })).toBeFocused();
+  await page.getByLabel('Company (for a person)').fill('Edited Co');
   await page.getByRole('button', { name: 'Save customer' }).click();
   await expect(page.getByTestId('customer-detail')).toContainText('Edited Co');
 
   await page.goto('/customers?q=' + encodeURIComponent(name));
   page.once('dialog', (d) => d.accept());
-  await page.getByRole('button', { name: `Delete ${name}` }).click();
+  await page.getByRole('button', { name: `Move ${name} to the trash` }).click();
   await expect(page.getByTestId('customer-row')).toHaveCount(0);
   await page.reload();
   await expect(page.getByTestId('empty-state')).toBeVisible();
+  const res = await page.goto(url);
+  expect(res?.status()).toBe(404);
 });
 
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
-  test('create, edit and delete with plain forms', async ({ page }) => {
-    await signIn(page, acmeOwner);
+  test('sign in, create, edit and trash with plain forms', async ({ page }) => {
+    await signIn(page, acmeOwner, undefined, { form: true });
     const name = uniqueName('Plain Customer');
     await page.getByRole('link', { name: 'New customer' }).click();
     await page.getByRole('button', { name: 'Save customer' }).click();
     await expect(page.getByTestId('error-name')).toBeVisible();
-    await page.getByLabel('Name').fill(name);
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill(name);
     await page.getByRole('button', { name: 'Save customer' }).click();
     await expect(page.getByRole('heading', { name })).toBeVisible();
     const url = page.url();
     await page.getByRole('link', { name: 'Edit' }).click();
-    await page.getByLabel('Phone').fill('+1 555 0100');
+    await page.getByLabel('Phone 1', { exact: true }).fill('+1 555 0100');
     await page.getByRole('button', { name: 'Save customer' }).click();
     await expect(page.getByTestId('customer-detail')).toContainText('+1 555 0100');
-    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Move to trash' }).click();
     await expect(page).toHaveURL(/\/customers$/);
     const res = await page.goto(url);
     expect(res?.status()).toBe(404);
   });
 });
 
-test("another tenant's customer URL shows the same 404 page as an unknown id", async ({ browser }) => {
+test("another tenant's customer URL shows the same 404 page as an unknown id", async ({ browser }, testInfo) => {
+  test.skip(onPhone(testInfo), 'a server rule (the 404 page itself is checked on the phone in a11y.spec.ts)');
   const globex = await browser.newPage();
   await signIn(globex, globexOwner);
   await globex.getByRole('link', { name: 'Mara Jensen', exact: true }).click();
@@ -113,12 +127,15 @@ test("another tenant's customer URL shows the same 404 page as an unknown id", a
   expect(malformed?.status()).toBe(404);
 });
 
-test('the audit trail shows who did what, only within the tenant', async ({ browser }) => {
+test('the audit trail shows who did what, only within the tenant', async ({ browser }, testInfo) => {
+  test.skip(onPhone(testInfo), 'a server rule about what the trail records (the page is checked on the phone in a11y.spec.ts)');
   const member = await browser.newPage();
   await signIn(member, acmeMember);
   const name = uniqueName('Audited');
   await member.getByRole('link', { name: 'New customer' }).click();
-  await member.getByLabel('Name').fill(name);
+  // htmx swaps the form in and then focuses Name: wait for that before typing elsewhere.
+  await expect(member.getByRole('textbox', { name: 'Name', exact: true })).toBeFocused();
+  await member.getByRole('textbox', { name: 'Name', exact: true }).fill(name);
   await member.getByRole('button', { name: 'Save customer' }).click();
   await expect(member.getByRole('heading', { name })).toBeVisible();
   const res = await member.goto('/audit');
@@ -134,8 +151,8 @@ test('the audit trail shows who did what, only within the tenant', async ({ brow
   const rows = owner.getByTestId('audit-row');
   await expect(rows.first()).toBeVisible();
   const create = rows.filter({ hasText: 'customer.create' }).filter({ hasText: 'Acme Member' }).first();
-  await expect(create).toBeVisible();
-  await expect(owner.getByTestId('audit-who').filter({ hasText: 'Acme Member' }).first()).toBeVisible();
+  await expect(create).toBeAttached();
+  await expect(owner.getByTestId('audit-who').filter({ hasText: 'Acme Member' }).first()).toBeAttached();
   const denied = rows.filter({ hasText: 'page.view' }).filter({ hasText: 'Acme Member' }).first();
   await expect(denied.getByTestId('audit-outcome')).toHaveText('denied');
   await expect(owner.getByText('Globex Owner')).toHaveCount(0);

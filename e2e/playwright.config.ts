@@ -1,4 +1,4 @@
-import { defineConfig } from '@playwright/test';
+import { defineConfig, type PlaywrightTestOptions } from '@playwright/test';
 
 const port = process.env.E2E_PORT ?? '3100';
 const baseURL = `http://127.0.0.1:${port}`;
@@ -14,6 +14,28 @@ const chromiumArgs = [
   '--no-first-run',
 ];
 
+// The two viewports every flow runs on.
+const desktop: Partial<PlaywrightTestOptions> = {
+  viewport: { width: 1280, height: 800 },
+  deviceScaleFactor: 1,
+  isMobile: false,
+  hasTouch: false,
+};
+const phone: Partial<PlaywrightTestOptions> = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+};
+
+// The README's screenshots (00-screens.spec.ts) are of the demo data as loaded, so they run
+// before anything else adds customers: with two projects Playwright runs project after project,
+// so file order alone would put the phone's screenshot after every desktop spec. The readme-*
+// projects run first and the flows depend on them (--no-deps skips them when running one file).
+// Tests that check a server rule the same on every viewport skip the phone (test.skip with the
+// reason); the flows run on both.
+const readme = /00-screens\.spec\.ts$/;
+
 export default defineConfig({
   testDir: '.',
   outputDir: '../test-results',
@@ -21,15 +43,28 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   timeout: 30_000,
+  expect: { timeout: 5_000 },
   reporter: [['list']],
   use: {
     baseURL,
     browserName: 'chromium',
     headless: true,
     launchOptions: { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: chromiumArgs },
-    trace: 'retain-on-failure',
+    timezoneId: 'UTC',
+    actionTimeout: 10_000,
+    navigationTimeout: 15_000,
+    // Recording a trace for every test costs about a fifth of the suite's time on a two-core
+    // machine; a failure still leaves a screenshot and error-context.md (the page's ARIA
+    // snapshot). For a trace, run again with --trace=on (or --retries=1).
+    trace: 'on-first-retry',
     screenshot: 'only-on-failure',
   },
+  projects: [
+    { name: 'readme-desktop', testMatch: readme, use: desktop },
+    { name: 'readme-phone', testMatch: readme, use: phone },
+    { name: 'desktop', testIgnore: readme, use: desktop, dependencies: ['readme-desktop', 'readme-phone'] },
+    { name: 'phone', testIgnore: readme, use: phone, dependencies: ['readme-desktop', 'readme-phone'] },
+  ],
   // A fresh database (make e2e drops it first), migrated and loaded with the demo tenants.
   webServer: {
     command: 'bin/moat migrate && bin/moat demo && bin/moat serve',

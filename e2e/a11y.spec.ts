@@ -1,0 +1,95 @@
+import { expect, test } from '@playwright/test';
+import { acmeOwner, expectAccessible, seriousViolations, settled, signIn } from './helpers';
+
+// axe on every page of the app, in light and dark colour schemes, on both viewports. Serious and
+// critical violations fail (softly: each page and scheme is reported). Pages are grouped so a
+// test signs in once.
+
+test.describe.configure({ timeout: 90_000 });
+
+test('a11y: sign in, sign up, and their errors', async ({ page }) => {
+  await page.goto('/login');
+  await expectAccessible(page, 'sign in');
+  await page.getByLabel('Email').fill(acmeOwner);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toBeVisible();
+  await expectAccessible(page, 'sign in with an error');
+  await page.goto('/signup');
+  await expectAccessible(page, 'sign up');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page.getByTestId('error-password')).toBeVisible();
+  await expectAccessible(page, 'sign up with errors');
+});
+
+test('a11y: the customer list, filtered, empty, and a bulk confirmation', async ({ page }) => {
+  await signIn(page, acmeOwner);
+  await expect(page.getByTestId('customer-row').first()).toBeVisible();
+  await expectAccessible(page, 'the customer list');
+  await page.getByTestId('quick-filters').getByRole('link', { name: '#VIP' }).click();
+  await expect(page).toHaveURL(/tag=/);
+  await page.locator('#filter-kind').selectOption('person');
+  await expect(page).toHaveURL(/kind=person/);
+  await expectAccessible(page, 'the filtered list');
+  await page.getByTestId('column-chooser').getByText('Columns', { exact: true }).click();
+  await expectAccessible(page, 'the list with the Columns popover open');
+  // Hovered controls keep their contrast too (a hover colour is easy to miss in the dark scheme).
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await page.getByTestId('column-chooser').getByText('Columns', { exact: true }).hover();
+    const lines = await seriousViolations(page, ['color-contrast']);
+    expect.soft(lines, `axe: contrast of the hovered Columns button (${colorScheme}):\n  ${lines.join('\n  ')}`).toEqual([]);
+  }
+  await page.keyboard.press('Escape');
+  await page.getByTestId('customer-row').first().getByRole('checkbox').check();
+  await page.locator('#bulk-action').selectOption('trash');
+  await page.getByTestId('bulk-bar').getByRole('button', { name: 'Apply…' }).click();
+  await expect(page.getByTestId('bulk-confirm')).toBeVisible();
+  await expectAccessible(page, 'the bulk confirmation');
+  await page.goto('/customers?q=no+such+customer+anywhere');
+  await expect(page.getByTestId('empty-state')).toBeVisible();
+  await expectAccessible(page, 'the empty list');
+});
+
+test('a11y: new customer (and its 422 state), customer page, edit', async ({ page }) => {
+  await signIn(page, acmeOwner);
+  await page.goto('/customers/new');
+  await expectAccessible(page, 'the new customer form');
+  await page.getByRole('button', { name: 'Save customer' }).click();
+  await expect(page.getByTestId('error-name')).toBeVisible();
+  await settled(page);
+  await page.getByLabel('Email 1', { exact: true }).fill('not an email');
+  await page.getByRole('button', { name: 'Save customer' }).click();
+  await expect(page.getByTestId('error-email')).toBeVisible();
+  await expectAccessible(page, 'the new customer form with errors (422)');
+  await page.goto('/customers?q=ada+byrne');
+  await page.getByRole('link', { name: 'Ada Byrne', exact: true }).click();
+  await expect(page.getByTestId('timeline-note').first()).toBeVisible();
+  await expectAccessible(page, 'a customer page with notes and timeline');
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await expect(page).toHaveURL(/\/edit$/);
+  await expectAccessible(page, 'the edit form');
+});
+
+test('a11y: trash, tags, team, account, password, audit trail, 404', async ({ page }) => {
+  await signIn(page, acmeOwner);
+  for (const [path, what] of [
+    ['/customers/trash', 'the trash'],
+    ['/tags', 'the tags page'],
+    ['/team', 'the team page'],
+    ['/account', 'the account page'],
+    ['/account/password', 'change password'],
+    ['/audit', 'the audit trail'],
+  ]) {
+    const res = await page.goto(path);
+    expect(res?.status(), path).toBe(200);
+    await expectAccessible(page, what);
+  }
+  await page.goto('/tags');
+  await page.getByRole('button', { name: 'Add tag' }).click();
+  await expect(page.getByTestId('error-name')).toBeVisible();
+  await expectAccessible(page, 'the tags page with an error');
+  const res = await page.goto('/customers/00000000-0000-4000-8000-000000000000');
+  expect(res?.status()).toBe(404);
+  await expectAccessible(page, 'the 404 page');
+});
