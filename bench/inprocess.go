@@ -98,7 +98,9 @@ func captureList(ctx context.Context, appURL, email, q string) string {
 	for _, s := range c.stop() {
 		script = append(script, literal(s)+";")
 	}
-	return strings.Join(script, "\n") + "\n"
+	// pgbench takes :alnum in '[^[:alnum:]]+' for a variable, even in a literal; (\W|_)+
+	// matches the same runs (\w is [:alnum:] and the underscore).
+	return strings.ReplaceAll(strings.Join(script, "\n")+"\n", `'[^[:alnum:]]+'`, `'(\W|_)+'`)
 }
 
 var placeholder = regexp.MustCompile(`\$(\d+)`)
@@ -135,7 +137,15 @@ func literal(s statement) string {
 	})
 }
 
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+// quote writes s as an SQL literal for a pgbench script. pgbench reads :name, :'name' and
+// :"name" as its own variables even inside literals, so a colon before a letter or a quote
+// (JSON's "sort":"name" in the audit details) gets a space after it: the same JSON.
+func quote(s string) string {
+	s = pgbenchVariable.ReplaceAllString(s, ": $1")
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+var pgbenchVariable = regexp.MustCompile(`:([A-Za-z_"'])`)
 
 // statementsPerGet signs in through an in-process server and counts the round trips one GET of
 // the list page makes, and how many statements write (besides the audit row).
