@@ -201,7 +201,7 @@ func checkRecord(tx *gorm.DB, c *models.Customer, in models.CustomerInput) error
 	fields := map[string]string{}
 	if in.Number != "" {
 		var n int64
-		if err := tx.Model(&models.Customer{}).Where("lower(number) = lower(?) AND id <> ?", in.Number, c.ID).Count(&n).Error; err != nil {
+		if err := tx.Model(&models.Customer{}).Where("number_key = lower(?) AND id <> ?", in.Number, c.ID).Count(&n).Error; err != nil {
 			return fmt.Errorf("check number: %w", err)
 		}
 		if n > 0 {
