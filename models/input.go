@@ -289,6 +289,29 @@ func must(err error) {
 	}
 }
 
-// ValidText reports whether s is one line of text PostgreSQL can store: valid UTF-8 without
-// control characters.
-func ValidText(s string) bool { return cleanText(s, false) }
+// TagColors are the colours a tag may have (the schema's check says the same).
+var TagColors = []string{"slate", "red", "amber", "green", "teal", "blue", "violet", "pink"}
+
+// TagInput is the new-tag form.
+type TagInput struct {
+	Name  string `form:"name" validate:"required,max=50,text"`
+	Color string `form:"color" validate:"oneof=slate red amber green teal blue violet pink"`
+}
+
+// Validate trims and normalizes the name and returns a *ValidationError naming each bad field,
+// or nil.
+func (in *TagInput) Validate() error {
+	in.Name = norm.NFC.String(strings.TrimSpace(in.Name))
+	return validateStruct(in)
+}
+
+// NoteInput is a note added to a customer's timeline.
+type NoteInput struct {
+	Body string `form:"body" validate:"required,max=5000,multiline"`
+}
+
+// Validate trims and normalizes the note and returns a *ValidationError, or nil.
+func (in *NoteInput) Validate() error {
+	in.Body = norm.NFC.String(strings.TrimSpace(in.Body))
+	return validateStruct(in)
+}

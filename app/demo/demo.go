@@ -57,7 +57,7 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 		}
 		var tagIDs []string
 		for _, t := range [][2]string{{"VIP", "amber"}, {"Wholesale", "blue"}, {"Late payer", "red"}} {
-			tag, err := tags.Create(tctx, t[0], t[1])
+			tag, err := tags.Create(tctx, models.TagInput{Name: t[0], Color: t[1]})
 			if err != nil {
 				return fmt.Errorf("demo %s tag: %w", o.name, err)
 			}
@@ -105,7 +105,7 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 				return fmt.Errorf("demo %s customer: %w", o.name, err)
 			}
 			if i%9 == 0 {
-				if err := customers.AddNote(tctx, c.ID.String(), "Met at the trade fair; prefers email."); err != nil {
+				if err := customers.AddNote(tctx, c.ID.String(), models.NoteInput{Body: "Met at the trade fair; prefers email."}); err != nil {
 					return fmt.Errorf("demo %s note: %w", o.name, err)
 				}
 			}

@@ -60,10 +60,10 @@ func (h *Customers) Bulk(c *fiber.Ctx) error {
 	switch p.Action {
 	case "trash":
 		n, err = h.Store.BulkTrash(ctx, sel)
-		done = plural(n, "customer") + " moved to the trash."
+		done = fragments.Plural(n, "customer") + " moved to the trash."
 	case "tag", "untag":
 		n, err = h.Store.BulkTag(ctx, sel, p.TagID, p.Action == "tag")
-		done = "Tag “" + p.TagName + "” changed on " + plural(n, "customer") + "."
+		done = "Tag “" + p.TagName + "” changed on " + fragments.Plural(n, "customer") + "."
 	case "export":
 		return h.export(c, sel)
 	}
@@ -121,13 +121,6 @@ func (h *Customers) SetColumns(c *fiber.Ctx) error {
 	}
 	htmx.Toast(c, "Columns saved.")
 	return htmx.Redirect(c, listReturn(c.FormValue("return")))
-}
-
-func plural(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return itoa64(n) + " " + noun + "s"
 }
 
 // hidden is the selection as the form fields that carry it to the confirmed request.

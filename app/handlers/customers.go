@@ -159,7 +159,7 @@ func taggedWith(e audit.Entry) (fragments.Change, bool) {
 // AddNote adds a note to a customer's timeline.
 func (h *Customers) AddNote(c *fiber.Ctx) error {
 	id := utils.CopyString(c.Params("id"))
-	err := h.Store.AddNote(c.UserContext(), id, utils.CopyString(c.FormValue("body")))
+	err := h.Store.AddNote(c.UserContext(), id, models.NoteInput{Body: utils.CopyString(c.FormValue("body"))})
 	if errs, ok := fieldErrors(err); ok {
 		return h.detail(c, fiber.StatusUnprocessableEntity, id, errs["body"])
 	}

@@ -8,6 +8,7 @@ import (
 	"moat/app/htmx"
 	"moat/app/middleware"
 	"moat/app/store"
+	"moat/models"
 	"moat/views/components"
 	"moat/views/fragments"
 	"moat/views/pages"
@@ -20,15 +21,15 @@ type Tags struct {
 
 // ShowTags lists the tags with how many customers carry each, and the form to add one.
 func (h *Tags) ShowTags(c *fiber.Ctx) error {
-	return h.render(c, fiber.StatusOK, fragments.TagsProps{Color: store.TagColors[0]})
+	return h.render(c, fiber.StatusOK, fragments.TagsProps{Color: models.TagColors[0]})
 }
 
 // CreateTag adds a tag, or re-renders the page with 422.
 func (h *Tags) CreateTag(c *fiber.Ctx) error {
-	name, color := utils.CopyString(c.FormValue("name")), utils.CopyString(c.FormValue("color"))
-	t, err := h.Store.Create(c.UserContext(), name, color)
+	in := models.TagInput{Name: utils.CopyString(c.FormValue("name")), Color: utils.CopyString(c.FormValue("color"))}
+	t, err := h.Store.Create(c.UserContext(), in)
 	if errs, ok := fieldErrors(err); ok {
-		return h.render(c, fiber.StatusUnprocessableEntity, fragments.TagsProps{Name: name, Color: color, Errors: errs})
+		return h.render(c, fiber.StatusUnprocessableEntity, fragments.TagsProps{Name: in.Name, Color: in.Color, Errors: errs})
 	}
 	if err != nil {
 		return err
@@ -65,7 +66,7 @@ func (h *Tags) render(c *fiber.Ctx, status int, p fragments.TagsProps) error {
 	for _, t := range tags {
 		p.Tags = append(p.Tags, fragments.TagCount{Tag: t.Tag, Customers: t.Customers})
 	}
-	p.Colors, p.CSRF = store.TagColors, middleware.CSRFToken(c)
+	p.Colors, p.CSRF = models.TagColors, middleware.CSRFToken(c)
 	if pr, ok := auth.FromContext(c.UserContext()); ok {
 		p.CanDelete = pr.Role.ManagesTeam()
 	}

@@ -41,7 +41,7 @@ func (h *Customers) RestoreSelected(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	htmx.Toast(c, plural(n, "customer")+" restored.")
+	htmx.Toast(c, fragments.Plural(n, "customer")+" restored.")
 	return htmx.Redirect(c, "/customers/trash")
 }
 
@@ -64,7 +64,7 @@ func (h *Customers) PurgeSelected(c *fiber.Ctx) error {
 	}
 	if c.FormValue("confirm") != "yes" {
 		return confirm(c, components.ConfirmProps{
-			Title: "Delete " + plural(int64(len(ids)), "customer") + " for good?", Text: "They, their notes and their tags are deleted; this cannot be undone. Their audit trail stays.",
+			Title: "Delete " + fragments.Plural(int64(len(ids)), "customer") + " for good?", Text: "They, their notes and their tags are deleted; this cannot be undone. Their audit trail stays.",
 			Action: "/customers/trash/purge", Fields: map[string][]string{"id": ids}, Button: "Delete for good", Cancel: "/customers/trash",
 		})
 	}
@@ -72,7 +72,7 @@ func (h *Customers) PurgeSelected(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	htmx.Toast(c, plural(n, "customer")+" deleted for good.")
+	htmx.Toast(c, fragments.Plural(n, "customer")+" deleted for good.")
 	return htmx.Redirect(c, "/customers/trash")
 }
 
@@ -88,7 +88,7 @@ func (h *Customers) EmptyTrash(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	htmx.Toast(c, "Trash emptied: "+plural(n, "customer")+" deleted for good.")
+	htmx.Toast(c, "Trash emptied: "+fragments.Plural(n, "customer")+" deleted for good.")
 	return htmx.Redirect(c, "/customers/trash")
 }
 

@@ -397,9 +397,6 @@ func parseID(id string) uuid.UUID {
 // entityID is id as the trail records it: a UUID in its canonical form, so that a record's
 // history finds it however the request spelled it; anything else as it was asked for.
 func entityID(id string) string {
-	if uid := parseID(id); uid != uuid.Nil {
-		return uid.String()
-	}
 	if u, err := uuid.Parse(id); err == nil {
 		return u.String()
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
 	"moat/app/tenant"
@@ -76,18 +75,19 @@ func (s *Customers) Duplicates(ctx context.Context, in models.CustomerInput, exc
 					GROUP BY customer_id ORDER BY score DESC, customer_id LIMIT ?) named
 				UNION SELECT customer_id FROM customer_terms WHERE tenant_id = current_tenant_id() AND term IN ?
 				UNION SELECT id FROM customers WHERE tenant_id = current_tenant_id() AND tax_id = ?::text AND tax_id <> ''`
-			err := tx.Model(&models.Customer{}).
+			// The candidates' flags are worked out once, then filtered on.
+			compared := tx.Model(&models.Customer{}).
 				Select(`id, number, name,
 					EXISTS (SELECT 1 FROM jsonb_array_elements(emails) e WHERE e->>'value' IN ? AND e->>'value' <> '') AS same_email,
 					(tax_id <> '' AND tax_id = ?::text) AS same_tax_id,
-					(?::text <> '' AND similarity(lower(name), lower(?::text)) >= ?) AS similar_name`,
-					emails, in.TaxID, in.Name, in.Name, similarName).
+					similarity(lower(name), lower(?::text)) AS score`,
+					emails, in.TaxID, in.Name).
 				Where("deleted_at IS NULL AND id <> ?", except).
-				Where("id IN ("+candidates+")", maxRune, in.Name, nameCandidates, terms, in.TaxID).
-				Where("EXISTS (SELECT 1 FROM jsonb_array_elements(emails) e WHERE e->>'value' IN ? AND e->>'value' <> '') OR (tax_id <> '' AND tax_id = ?::text) OR (?::text <> '' AND similarity(lower(name), lower(?::text)) >= ?)",
-					emails, in.TaxID, in.Name, in.Name, similarName).
-				Order(clause.OrderBy{Expression: clause.Expr{SQL: "similarity(lower(name), lower(?::text)) DESC, id", Vars: []any{in.Name}, WithoutParentheses: true}}).
-				Limit(5).Find(&out).Error
+				Where("id IN ("+candidates+")", maxRune, in.Name, nameCandidates, terms, in.TaxID)
+			err := tx.Table("(?) AS compared", compared).
+				Select("id, number, name, same_email, same_tax_id, (? <> '' AND score >= ?) AS similar_name", in.Name, similarName).
+				Where("same_email OR same_tax_id OR (? <> '' AND score >= ?)", in.Name, similarName).
+				Order("score DESC, id").Limit(5).Find(&out).Error
 			if err != nil {
 				return err
 			}

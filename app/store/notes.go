@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 
 	"moat/app/audit"
@@ -38,15 +36,9 @@ func (s *Customers) Notes(ctx context.Context, id string, limit int) ([]Note, er
 
 // AddNote adds a note to the customer with id. An empty or over-long body is a
 // *models.ValidationError; a customer the caller cannot see is ErrNotFound, whatever the body.
-func (s *Customers) AddNote(ctx context.Context, id, body string) error {
-	body = norm.NFC.String(strings.TrimSpace(body))
+func (s *Customers) AddNote(ctx context.Context, id string, in models.NoteInput) error {
 	var invalid *models.ValidationError
-	switch {
-	case body == "":
-		invalid = &models.ValidationError{Fields: map[string]string{"body": "Write the note first."}}
-	case utf8.RuneCountInString(body) > 5000 || !utf8.ValidString(body) || strings.ContainsRune(body, 0):
-		invalid = &models.ValidationError{Fields: map[string]string{"body": "Use at most 5000 characters of text."}}
-	}
+	errors.As(in.Validate(), &invalid)
 	var miss error
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		c, m, err := take(tx, id, true)
@@ -60,7 +52,7 @@ func (s *Customers) AddNote(ctx context.Context, id, body string) error {
 		if miss != nil || invalid != nil {
 			return audit.Record(tx, ev)
 		}
-		n := models.CustomerNote{CustomerID: c.ID, Body: body}
+		n := models.CustomerNote{CustomerID: c.ID, Body: in.Body}
 		if u := audit.RequestFrom(ctx).UserID; u != uuid.Nil {
 			n.CreatedBy = &u
 		}

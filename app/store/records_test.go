@@ -184,17 +184,17 @@ func TestTagsArePerTenant(t *testing.T) {
 	tags := store.NewTags(d.Gorm)
 	a, _ := d.Tenant(t, "acme")
 	b, _ := d.Tenant(t, "globex")
-	vip, err := tags.Create(a, "VIP", "amber")
+	vip, err := tags.Create(a, models.TagInput{Name: "VIP", Color: "amber"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tags.Create(a, "vip", "red"); fieldError(err, "name") == "" {
+	if _, err := tags.Create(a, models.TagInput{Name: "vip", Color: "red"}); fieldError(err, "name") == "" {
 		t.Fatalf("same name in another case: %v", err)
 	}
-	if _, err := tags.Create(a, "Nice", "chartreuse"); fieldError(err, "color") == "" {
+	if _, err := tags.Create(a, models.TagInput{Name: "Nice", Color: "chartreuse"}); fieldError(err, "color") == "" {
 		t.Fatalf("unknown colour: %v", err)
 	}
-	bVIP, err := tags.Create(b, "VIP", "blue")
+	bVIP, err := tags.Create(b, models.TagInput{Name: "VIP", Color: "blue"})
 	if err != nil {
 		t.Fatalf("B's own VIP: %v", err)
 	}
@@ -350,7 +350,7 @@ func TestBulkActionsStayInTheTenant(t *testing.T) {
 	mustCreate(t, s, a, "Other One")
 	foreign := mustCreate(t, s, b, "Bulk Globex").ID.String()
 	bBefore := d.Checksum(t, pb.Tenant.String())
-	vip, _ := tags.Create(a, "VIP", "amber")
+	vip, _ := tags.Create(a, models.TagInput{Name: "VIP", Color: "amber"})
 
 	sel := store.Selection{IDs: append(ids[:2:2], foreign)}.Clean()
 	if n, err := s.Count(a, sel, "tag"); err != nil || n != 2 {
@@ -417,7 +417,7 @@ func TestListSortsAndFiltersPageByKeyset(t *testing.T) {
 	d := dbtest.New(t, 0)
 	s := store.NewCustomers(d.Gorm)
 	a, _ := d.Tenant(t, "acme")
-	vip, _ := store.NewTags(d.Gorm).Create(a, "VIP", "amber")
+	vip, _ := store.NewTags(d.Gorm).Create(a, models.TagInput{Name: "VIP", Color: "amber"})
 	// Equal sort values across page boundaries: the id breaks ties.
 	for i := 0; i < 60; i++ {
 		in := models.CustomerInput{
@@ -546,13 +546,13 @@ func TestNotesStayWithTheirCustomer(t *testing.T) {
 	a, pa := d.Tenant(t, "acme")
 	b, _ := d.Tenant(t, "globex")
 	c := mustCreate(t, s, a, "Noted")
-	if err := s.AddNote(b, c.ID.String(), "B was here"); !errors.Is(err, models.ErrNotFound) {
+	if err := s.AddNote(b, c.ID.String(), models.NoteInput{Body: "B was here"}); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("B notes A's customer: %v", err)
 	}
-	if err := s.AddNote(a, c.ID.String(), "  "); fieldError(err, "body") == "" {
+	if err := s.AddNote(a, c.ID.String(), models.NoteInput{Body: "  "}); fieldError(err, "body") == "" {
 		t.Fatalf("empty note: %v", err)
 	}
-	if err := s.AddNote(a, c.ID.String(), "Called; will order in May."); err != nil {
+	if err := s.AddNote(a, c.ID.String(), models.NoteInput{Body: "Called; will order in May."}); err != nil {
 		t.Fatal(err)
 	}
 	// A note given with the create is the timeline's first.
@@ -647,7 +647,7 @@ func TestTagNameRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = tags.Create(a, "Racing", "red")
+			_, errs[i] = tags.Create(a, models.TagInput{Name: "Racing", Color: "red"})
 		}()
 	}
 	wg.Wait()
@@ -689,7 +689,7 @@ func TestBulkActionsReachEachHistory(t *testing.T) {
 	s := store.NewCustomers(d.Gorm)
 	reader := audit.NewReader(d.Gorm)
 	a, _ := d.Tenant(t, "acme")
-	vip, _ := store.NewTags(d.Gorm).Create(a, "VIP", "amber")
+	vip, _ := store.NewTags(d.Gorm).Create(a, models.TagInput{Name: "VIP", Color: "amber"})
 	one, two := mustCreate(t, s, a, "Bulk One"), mustCreate(t, s, a, "Bulk Two")
 	sel := store.Selection{IDs: []string{one.ID.String(), two.ID.String()}}.Clean()
 	if _, err := s.BulkTag(a, sel, vip.ID.String(), true); err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
@@ -15,9 +13,6 @@ import (
 	"moat/app/tenant"
 	"moat/models"
 )
-
-// TagColors are the colours a tag may have.
-var TagColors = []string{"slate", "red", "amber", "green", "teal", "blue", "violet", "pink"}
 
 // Tags is the tag store.
 type Tags struct{ db *gorm.DB }
@@ -47,22 +42,15 @@ func (s *Tags) List(ctx context.Context) ([]TagUse, error) {
 	return tags, err
 }
 
-// Create adds a tag. A name the tenant already has (in any case) or a colour not in TagColors
-// is a *models.ValidationError.
-func (s *Tags) Create(ctx context.Context, name, color string) (models.Tag, error) {
-	t := models.Tag{Name: strings.TrimSpace(name), Color: color}
+// Create adds a tag. Invalid input and a name the tenant already has (in any case) are a
+// *models.ValidationError.
+func (s *Tags) Create(ctx context.Context, in models.TagInput) (models.Tag, error) {
 	fields := map[string]string{}
-	switch n := len([]rune(t.Name)); {
-	case n == 0:
-		fields["name"] = "Name the tag."
-	case n > 50:
-		fields["name"] = "Use at most 50 characters."
-	case !models.ValidText(t.Name):
-		fields["name"] = "Remove the control characters from this field."
+	var invalid *models.ValidationError
+	if errors.As(in.Validate(), &invalid) {
+		fields = invalid.Fields
 	}
-	if !slices.Contains(TagColors, t.Color) {
-		fields["color"] = "Choose one of the colours."
-	}
+	t := models.Tag{Name: in.Name, Color: in.Color}
 	ev := audit.Event{Action: "tag.create", Entity: "tag", Outcome: models.OutcomeRejected}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		if len(fields) == 0 {

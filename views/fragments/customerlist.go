@@ -215,7 +215,8 @@ var fieldLabels = map[string]string{
 
 func has(list []string, s string) bool { return slices.Contains(list, s) }
 
-func plural(n int64, noun string) string {
+// Plural says "1 customer", "2 customers", "1,000 customers".
+func Plural(n int64, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
@@ -225,13 +226,13 @@ func plural(n int64, noun string) string {
 func bulkQuestion(p BulkProps) string {
 	switch p.Action {
 	case "trash":
-		return "Move " + plural(p.Count, "customer") + " to the trash?"
+		return "Move " + Plural(p.Count, "customer") + " to the trash?"
 	case "tag":
-		return "Add the tag “" + p.TagName + "” to " + plural(p.Count, "customer") + "?"
+		return "Add the tag “" + p.TagName + "” to " + Plural(p.Count, "customer") + "?"
 	case "untag":
-		return "Remove the tag “" + p.TagName + "” from " + plural(p.Count, "customer") + "?"
+		return "Remove the tag “" + p.TagName + "” from " + Plural(p.Count, "customer") + "?"
 	}
-	return "Export " + plural(p.Count, "customer") + " as CSV?"
+	return "Export " + Plural(p.Count, "customer") + " as CSV?"
 }
 
 func bulkVerb(p BulkProps) string {
