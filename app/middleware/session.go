@@ -159,7 +159,10 @@ func (s *Sessions) Start(c *fiber.Ctx, p auth.Principal) error {
 		return err
 	}
 	s.fill(sess, p, now.Unix())
-	return sess.Save()
+	if err := sess.Save(); err != nil {
+		return err
+	}
+	return RotateCSRF(c)
 }
 
 // Renew gives the current session a new id, keeping its lifetime, after a privilege change
@@ -179,7 +182,10 @@ func (s *Sessions) Renew(c *fiber.Ctx, p auth.Principal) error {
 		return err
 	}
 	s.fill(sess, p, started)
-	return sess.Save()
+	if err := sess.Save(); err != nil {
+		return err
+	}
+	return RotateCSRF(c)
 }
 
 func (s *Sessions) fill(sess *session.Session, p auth.Principal, started int64) {
@@ -206,7 +212,10 @@ func (s *Sessions) End(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sess.Destroy()
+	if err := sess.Destroy(); err != nil {
+		return err
+	}
+	return RotateCSRF(c)
 }
 
 // Expired reports whether this request's session was just ended for age.

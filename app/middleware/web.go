@@ -9,7 +9,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
-	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/gofiber/fiber/v2/utils"
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -21,8 +20,11 @@ import (
 )
 
 const (
-	requestIDKey = "requestid"
-	csrfKey      = "csrf"
+	requestIDKey   = "requestid"
+	csrfKey        = "csrf"
+	csrfHandlerKey = "csrf_handler"
+	csrfCookie     = "moat_csrf"
+	hostPrefix     = "__Host-" // a Secure cookie for this host only, which no other site can set
 	// CSRFHeader is the header htmx requests carry the token in.
 	CSRFHeader = "X-CSRF-Token"
 	// CSRFField is the hidden form field plain forms carry the token in.
@@ -94,19 +96,20 @@ func SecurityHeaders() fiber.Handler {
 	})
 }
 
-// CSRF checks the synchronizer token, kept in the server-side session, on every request that
-// is not GET, HEAD, OPTIONS or TRACE. A missing or wrong token is a 403 and, for a signed-in
-// person, a denied row in the trail.
-func CSRF(store *session.Store, secure bool, idle time.Duration, db *gorm.DB) fiber.Handler {
-	name := "moat_csrf"
+// CSRF checks the token on every request that is not GET, HEAD, OPTIONS or TRACE: it must match
+// the browser's CSRF cookie and be one the server issued and still keeps in tokens. A missing
+// or wrong token is a 403 and, for a signed-in person, a denied row in the trail. Signing in
+// and out replaces the token (RotateCSRF).
+func CSRF(tokens fiber.Storage, secure bool, idle time.Duration, db *gorm.DB) fiber.Handler {
+	name := csrfCookie
 	if secure {
-		name = "__Host-moat_csrf"
+		name = hostPrefix + csrfCookie
 	}
 	return csrf.New(csrf.Config{
 		Next:              SkipAssets,
-		Session:           store,
-		SessionKey:        "csrf",
+		Storage:           tokens,
 		ContextKey:        csrfKey,
+		HandlerContextKey: csrfHandlerKey,
 		CookieName:        name,
 		CookieSecure:      secure,
 		CookieHTTPOnly:    true,
@@ -133,6 +136,21 @@ func CSRF(store *session.Store, secure bool, idle time.Duration, db *gorm.DB) fi
 			return fiber.ErrForbidden
 		},
 	})
+}
+
+// RotateCSRF retires the request's CSRF token, so that the next page gets a new one: a token
+// from before signing in or out is not one after.
+func RotateCSRF(c *fiber.Ctx) error {
+	h, ok := c.Locals(csrfHandlerKey).(*csrf.CSRFHandler)
+	if !ok {
+		return nil
+	}
+	for _, name := range []string{csrfCookie, hostPrefix + csrfCookie} {
+		if c.Cookies(name) != "" {
+			return h.DeleteToken(c)
+		}
+	}
+	return nil
 }
 
 // SkipAssets is a Next func that skips middleware for static files and the health check.

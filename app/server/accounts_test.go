@@ -429,17 +429,29 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
-// Outside development the cookies are Secure and carry the __Host- prefix.
+// Outside development the cookies are Secure and carry the __Host- prefix: the CSRF cookie from
+// the first page, the session cookie from signing in.
 func TestCookiesOutsideDevelopment(t *testing.T) {
 	e := newEnv(t)
+	a := e.signUp("acme")
 	app := server.New(e.db.DB, server.Options{Secure: true, SessionIdle: time.Hour, SessionAbsolute: time.Hour, Log: slog.New(slog.DiscardHandler)})
 	c := &client{t: t, app: app, jar: map[string]string{}}
 	res, _ := c.do("GET", "/login", "")
-	var found int
-	for _, h := range res.Header.Values("Set-Cookie") {
-		if strings.HasPrefix(h, "__Host-moat_session=") || strings.HasPrefix(h, "__Host-moat_csrf=") {
-			found++
-			lower := strings.ToLower(h)
+	headers := res.Header.Values("Set-Cookie")
+	res, _ = c.do("POST", "/login", c.form("email", a.Email, "password", password))
+	if res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("sign in: %d", res.StatusCode)
+	}
+	headers = append(headers, res.Header.Values("Set-Cookie")...)
+	found := map[string]bool{}
+	for _, h := range headers {
+		name, _, _ := strings.Cut(h, "=")
+		lower := strings.ToLower(h)
+		if strings.Contains(lower, "expires=tue, 10 nov 2009") || strings.Contains(lower, "max-age=0") {
+			continue // a cookie being removed
+		}
+		if name == "__Host-moat_session" || name == "__Host-moat_csrf" {
+			found[name] = true
 			for _, attr := range []string{"secure", "httponly", "path=/", "samesite=lax"} {
 				if !strings.Contains(lower, attr) {
 					t.Errorf("%q lacks %s", h, attr)
@@ -450,8 +462,35 @@ func TestCookiesOutsideDevelopment(t *testing.T) {
 			}
 		}
 	}
-	if found != 2 {
-		t.Fatalf("Set-Cookie: %v", res.Header.Values("Set-Cookie"))
+	if !found["__Host-moat_session"] || !found["__Host-moat_csrf"] {
+		t.Fatalf("Set-Cookie: %v", headers)
+	}
+}
+
+// Signing in and out retires the CSRF token: a token from before is refused after, and the
+// next page carries a new one.
+func TestSigningInAndOutReplacesTheCSRFToken(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.do("GET", "/login", "")
+	before := c.csrf
+	c.signIn(a.Email, password)
+	if c.csrf == "" || c.csrf == before {
+		t.Fatalf("token before signing in %q, after %q", before, c.csrf)
+	}
+	stale := c.as(t)
+	stale.csrf, stale.jar["moat_csrf"] = before, before
+	if res, _ := stale.do("POST", "/customers", stale.form("name", "Planted")); res.StatusCode != fiber.StatusForbidden {
+		t.Fatalf("the token from before signing in: %d, want 403", res.StatusCode)
+	}
+	signedIn := c.csrf
+	if res, _ := c.do("POST", "/logout", c.form()); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+	c.do("GET", "/login", "")
+	if c.csrf == "" || c.csrf == signedIn {
+		t.Fatalf("token while signed in %q, after signing out %q", signedIn, c.csrf)
 	}
 }
 

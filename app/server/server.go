@@ -104,7 +104,11 @@ func New(db *store.DB, o Options) *fiber.App {
 		}
 		return sessions.Load(c)
 	})
-	app.Use(middleware.CSRF(sessions.Store, o.Secure, o.SessionIdle, db.Gorm))
+	// Tokens are constant rows, so the cache makes a GET's token check read and write nothing
+	// most of the time.
+	tokens := store.NewSessionCache(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.csrf_tokens", GCInterval: time.Minute}),
+		2*time.Second, time.Minute)
+	app.Use(middleware.CSRF(tokens, o.Secure, o.SessionIdle, db.Gorm))
 
 	limits := middleware.RateLimits(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute}), o.Limits, ips, o.Metrics)
 	routes(app, db, sessions, limits, o)

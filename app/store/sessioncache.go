@@ -16,6 +16,9 @@ import (
 // It is safe across app servers because it is never the authority: every request checks its
 // session against user_sessions and users in the database (Sessions.Validate), so a session
 // ended on another server is refused on this one at once, whatever the cache holds.
+//
+// It also keeps CSRF tokens, whose rows never change: a GET's token check then reads and writes
+// nothing. A token retired on another server stays good here for at most ttl.
 type SessionCache struct {
 	next    fiber.Storage
 	ttl     time.Duration // how long a read stays fresh
