@@ -3,24 +3,24 @@ package tenant
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"moat/models"
 )
 
 // Tx runs fn in one transaction working for the tenant in ctx, with as few round trips as the
-// work allows: BEGIN and the tenant setting travel together ahead of fn's first statement, and
-// the writes fn defers (see Defer: the audit row) travel together with COMMIT. The setting is
-// transaction-local (set_config's is_local), so a pooled connection never carries one tenant
-// into another's work. With no tenant in ctx it returns models.ErrNoTenant and runs nothing.
-// If fn or any deferred write fails, nothing of the transaction commits.
+// work allows: BEGIN and the tenant setting travel with fn's first statement, and the writes fn
+// defers (see Defer: the audit row) travel with COMMIT, which travels with the statement fn
+// marks Last, or else after fn returns. A read of one statement is one round trip. The setting
+// is transaction-local (set_config's is_local), so a pooled connection never carries one
+// tenant into another's work. With no tenant in ctx it returns models.ErrNoTenant and runs
+// nothing. If fn or any deferred write fails, nothing of the transaction commits.
 func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
 	t, ok := FromContext(ctx)
 	if !ok {
@@ -35,51 +35,43 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error
 		return fmt.Errorf("tenant transaction: %w", err)
 	}
 	defer conn.Close()
-	pipe := func(ctx context.Context, b *pgx.Batch) error {
-		return conn.Raw(func(dc any) error { return dc.(*stdlib.Conn).Conn().SendBatch(ctx, b).Close() })
-	}
-	begin := &pgx.Batch{}
-	begin.Queue("BEGIN")
-	begin.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
-	if err := pipe(ctx, begin); err != nil {
-		return fmt.Errorf("begin tenant transaction: %w", err)
-	}
-	tc := &txConn{Conn: conn}
-	done := false
+	tc := &txConn{Conn: conn, tenant: t.String()}
 	defer func() {
-		if !done {
+		if tc.state == open {
 			// A failure or a panic: the transaction must not survive on the pooled connection.
 			// Sent even if the request was cancelled (were it not, pgxpool would close the
 			// connection rather than reuse it in a transaction).
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			rb := &pgx.Batch{}
-			rb.Queue("ROLLBACK")
-			err = errors.Join(err, pipe(rctx, rb))
+			err = errors.Join(err, tc.raw(func(c *pipeConn) error {
+				b := &pgx.Batch{}
+				b.Queue("ROLLBACK")
+				return c.send(rctx, b)
+			}))
 		}
 	}()
-	gtx := db.Session(&gorm.Session{Context: withDeferred(ctx, tc), NewDB: true})
+	gtx := db.Session(&gorm.Session{Context: context.WithValue(ctx, deferredKey{}, tc), NewDB: true})
 	gtx.Statement.ConnPool = tc
 	if err := fn(gtx); err != nil {
 		return err
 	}
-	commit := &pgx.Batch{}
-	for _, d := range tc.deferred {
-		commit.Queue(d.sql, d.args...)
-	}
-	// A transaction already failed answers COMMIT with ROLLBACK and no error: check the tag.
-	commit.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
-		if ct.String() != "COMMIT" {
-			return pgx.ErrTxCommitRollback
-		}
-		return nil
-	})
-	if err := pipe(ctx, commit); err != nil {
+	if err := tc.commit(ctx); err != nil {
 		return fmt.Errorf("commit tenant transaction: %w", err)
 	}
-	done = true
 	return nil
 }
+
+// Last marks tx's next statement as the last of its tenant transaction: the statement travels
+// in one round trip with the deferred writes and COMMIT (and, if it is also the first, with
+// BEGIN and the tenant setting). The transaction has committed once it returns; a statement
+// after it fails, and so does Defer.
+func Last(tx *gorm.DB) *gorm.DB {
+	return tx.WithContext(context.WithValue(tx.Statement.Context, lastKey{}, true))
+}
+
+type lastKey struct{}
+
+func isLast(ctx context.Context) bool { return ctx.Value(lastKey{}) != nil }
 
 // Defer queues a write to run at the end of tx's tenant transaction, in the same round trip as
 // its COMMIT: for writes nothing later in the transaction reads, such as the audit row. sql
@@ -90,15 +82,14 @@ func Defer(tx *gorm.DB, sql string, args ...any) error {
 	if !ok || tx.Statement.ConnPool != gorm.ConnPool(tc) {
 		return errors.New("tenant: a deferred write needs a tenant transaction")
 	}
+	if tc.state == ended {
+		return errEnded
+	}
 	tc.deferred = append(tc.deferred, deferred{sql, args})
 	return nil
 }
 
 type deferredKey struct{}
-
-func withDeferred(ctx context.Context, tc *txConn) context.Context {
-	return context.WithValue(ctx, deferredKey{}, tc)
-}
 
 type deferred struct {
 	sql  string
@@ -106,11 +97,132 @@ type deferred struct {
 }
 
 // txConn is the connection of a tenant transaction as GORM sees it: a pool of one connection
-// already in a transaction. Commit and Rollback make GORM treat it as one, so a nested
-// Transaction becomes a savepoint instead of a second BEGIN; the real end is Tx's.
+// in a transaction. Its statements reach the driver (pipeConn) marked as the transaction's, so
+// the first carries BEGIN and the tenant setting, and the Last carries COMMIT. Commit and
+// Rollback make GORM treat it as a transaction, so a nested Transaction becomes a savepoint
+// instead of a second BEGIN; the real end is Tx's.
 type txConn struct {
 	*sql.Conn
+	tenant   string
+	state    txState
 	deferred []deferred
+	pipe     *pipeConn // the driver connection, once a statement has reached it
+}
+
+// txState is how far a tenant transaction has got on the wire.
+type txState int
+
+const (
+	fresh txState = iota // nothing sent
+	open                 // BEGIN sent: a failure must roll back
+	ended                // committed
+)
+
+type pipeKey struct{}
+
+// QueryContext implements gorm.ConnPool.
+func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Conn.QueryContext(context.WithValue(ctx, pipeKey{}, t), query, args...)
+}
+
+// ExecContext implements gorm.ConnPool.
+func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Conn.ExecContext(context.WithValue(ctx, pipeKey{}, t), query, args...)
+}
+
+// QueryRowContext implements gorm.ConnPool.
+func (t *txConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.Conn.QueryRowContext(context.WithValue(ctx, pipeKey{}, t), query, args...)
+}
+
+// batch is query queued after what must precede it (BEGIN and the tenant setting, the first
+// time; opening says how many) and before what must follow it (the deferred writes and
+// COMMIT, when ctx marks it Last; read them with finish).
+func (t *txConn) batch(ctx context.Context, c *pipeConn, query string, args []driver.NamedValue) (b *pgx.Batch, opening int, closing bool, err error) {
+	switch {
+	case t.state == ended:
+		return nil, 0, false, errEnded
+	case t.pipe != nil && t.pipe != c:
+		return nil, 0, false, errors.New("tenant: a transaction's statement reached another connection")
+	}
+	t.pipe = c
+	b = &pgx.Batch{}
+	if t.state == fresh {
+		opening = t.open(b)
+	}
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = a.Value
+	}
+	b.Queue(query, vals...)
+	if isLast(ctx) {
+		t.close(b)
+		closing = true
+	}
+	return b, opening, closing, nil
+}
+
+// open queues BEGIN and the tenant setting, and returns how many statements that is.
+func (t *txConn) open(b *pgx.Batch) int {
+	b.Queue("BEGIN")
+	b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.tenant)
+	t.state = open
+	return 2
+}
+
+// close queues the deferred writes and COMMIT.
+func (t *txConn) close(b *pgx.Batch) {
+	for _, d := range t.deferred {
+		b.Queue(d.sql, d.args...)
+	}
+	b.Queue("COMMIT")
+}
+
+// finish reads what close queued, if closing.
+func (t *txConn) finish(br pgx.BatchResults, closing bool) error {
+	if !closing {
+		return nil
+	}
+	if err := skip(br, len(t.deferred)); err != nil {
+		return err
+	}
+	ct, err := br.Exec()
+	if err != nil {
+		return err
+	}
+	// A transaction already failed answers COMMIT with ROLLBACK and no error: check the tag.
+	if ct.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	t.state = ended
+	return nil
+}
+
+// commit ends the transaction after fn, unless its Last statement did: deferred writes and
+// COMMIT in one round trip (with BEGIN and the setting, if fn sent nothing).
+func (t *txConn) commit(ctx context.Context) error {
+	if t.state == ended || t.state == fresh && len(t.deferred) == 0 {
+		return nil
+	}
+	return t.raw(func(c *pipeConn) error {
+		b := &pgx.Batch{}
+		opening := 0
+		if t.state == fresh {
+			opening = t.open(b)
+		}
+		t.close(b)
+		br := c.Conn.Conn().SendBatch(ctx, b)
+		defer br.Close()
+		if err := skip(br, opening); err != nil {
+			return err
+		}
+		return t.finish(br, true)
+	})
+}
+
+// raw runs f on the driver connection.
+func (t *txConn) raw(f func(*pipeConn) error) error {
+	return t.Conn.Raw(func(dc any) error { return f(dc.(*pipeConn)) })
 }
 
 // Commit implements gorm.TxCommitter; Tx commits.

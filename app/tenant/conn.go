@@ -1,0 +1,207 @@
+package tenant
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// OpenDB returns database/sql over pool, for GORM. Its connections let a tenant transaction
+// (Tx) put its statements on the wire in as few round trips as possible: BEGIN and the tenant
+// setting go out with the first statement, and the last statement (Last) goes out with the
+// deferred writes and COMMIT. Statements outside a tenant transaction are pgx's stdlib as is.
+func OpenDB(pool *pgxpool.Pool) *sql.DB {
+	db := sql.OpenDB(connector{stdlib.GetPoolConnector(pool)})
+	db.SetMaxIdleConns(0) // idle connections belong to pgxpool, which the sessions share
+	return db
+}
+
+type connector struct{ driver.Connector }
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pipeConn{Conn: dc.(*stdlib.Conn)}, nil
+}
+
+// pipeConn is one pooled connection as database/sql sees it. A statement whose context carries
+// a tenant transaction (see txConn.QueryContext) is sent in one batch with what that
+// transaction has queued before and after it.
+type pipeConn struct{ *stdlib.Conn }
+
+// errEnded refuses a statement after the one marked Last: it would run outside the transaction.
+var errEnded = errors.New("tenant: statement after the transaction's last one")
+
+// QueryContext implements driver.QueryerContext.
+func (c *pipeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	tc, ok := ctx.Value(pipeKey{}).(*txConn)
+	if !ok || tc.state == open && !isLast(ctx) && tc.pipe == c {
+		return c.Conn.QueryContext(ctx, query, args)
+	}
+	b, opening, closing, err := tc.batch(ctx, c, query, args)
+	if err != nil {
+		return nil, err
+	}
+	br := c.Conn.Conn().SendBatch(ctx, b)
+	if err := skip(br, opening); err != nil {
+		_ = br.Close() // reports the same failure
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	r := &batchRows{rows: rows, types: c.Conn.Conn().TypeMap(), end: func() error {
+		defer br.Close()
+		return tc.finish(br, closing)
+	}}
+	// Read the first row now, as pgx's stdlib does: a failed statement fails here, not later.
+	r.more, r.first = rows.Next(), true
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		_ = br.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// ExecContext implements driver.ExecerContext.
+func (c *pipeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	tc, ok := ctx.Value(pipeKey{}).(*txConn)
+	if !ok || tc.state == open && !isLast(ctx) && tc.pipe == c {
+		return c.Conn.ExecContext(ctx, query, args)
+	}
+	b, opening, closing, err := tc.batch(ctx, c, query, args)
+	if err != nil {
+		return nil, err
+	}
+	br := c.Conn.Conn().SendBatch(ctx, b)
+	defer br.Close()
+	if err := skip(br, opening); err != nil {
+		return nil, err
+	}
+	ct, err := br.Exec()
+	if err != nil {
+		return nil, err
+	}
+	if err := tc.finish(br, closing); err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(ct.RowsAffected()), nil
+}
+
+// send sends b and reads all its results.
+func (c *pipeConn) send(ctx context.Context, b *pgx.Batch) error {
+	return c.Conn.Conn().SendBatch(ctx, b).Close()
+}
+
+// skip reads the results of the n statements queued ahead of the caller's.
+func skip(br pgx.BatchResults, n int) error {
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchRows are the rows of a statement sent in a batch, given to database/sql as pgx's stdlib
+// gives them: each column as bool, int64, float64, []byte (bytea, json), time.Time or string.
+type batchRows struct {
+	rows        pgx.Rows
+	types       *pgtype.Map
+	end         func() error // reads the results queued after the rows, once
+	more, first bool         // the first row, read ahead
+	closed      bool
+}
+
+func (r *batchRows) Columns() []string {
+	fds := r.rows.FieldDescriptions()
+	names := make([]string, len(fds))
+	for i, fd := range fds {
+		names[i] = fd.Name
+	}
+	return names
+}
+
+func (r *batchRows) Next(dest []driver.Value) error {
+	more := r.more
+	if !r.first {
+		more = r.rows.Next()
+	}
+	r.first = false
+	if !more {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return io.EOF
+	}
+	fds := r.rows.FieldDescriptions()
+	for i, raw := range r.rows.RawValues() {
+		v, err := value(r.types, fds[i], raw)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", fds[i].Name, err)
+		}
+		dest[i] = v
+	}
+	return nil
+}
+
+func (r *batchRows) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.rows.Close()
+	return errors.Join(r.rows.Err(), r.end())
+}
+
+// value decodes one column as database/sql expects it.
+func value(m *pgtype.Map, fd pgconn.FieldDescription, raw []byte) (driver.Value, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	switch fd.DataTypeOID {
+	case pgtype.BoolOID:
+		return decode[bool](m, fd, raw)
+	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID:
+		return decode[int64](m, fd, raw)
+	case pgtype.Float4OID, pgtype.Float8OID:
+		return decode[float64](m, fd, raw)
+	case pgtype.ByteaOID, pgtype.JSONOID, pgtype.JSONBOID:
+		return decode[[]byte](m, fd, raw)
+	case pgtype.DateOID, pgtype.TimestampOID, pgtype.TimestamptzOID:
+		return decode[time.Time](m, fd, raw)
+	default:
+		v, err := decode[string](m, fd, raw)
+		if err != nil && fd.Format == pgtype.BinaryFormatCode {
+			// Batches read binary, where stdlib asks for text (arrays, ranges): re-encode.
+			var any any
+			if err := m.Scan(fd.DataTypeOID, fd.Format, raw, &any); err != nil {
+				return nil, err
+			}
+			text, err := m.Encode(fd.DataTypeOID, pgtype.TextFormatCode, any, nil)
+			return string(text), err
+		}
+		return v, err
+	}
+}
+
+func decode[T any](m *pgtype.Map, fd pgconn.FieldDescription, raw []byte) (driver.Value, error) {
+	var v T
+	err := m.Scan(fd.DataTypeOID, fd.Format, raw, &v)
+	return v, err
+}

@@ -1,0 +1,245 @@
+package tenant_test
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/dbtest"
+	"moat/app/store"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// trips counts round trips: a statement sent alone is one, and so is a batch however many
+// statements it carries.
+type trips struct {
+	mu    sync.Mutex
+	n     int
+	stmts []string
+}
+
+func (c *trips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	c.stmts = append(c.stmts, d.SQL)
+	return ctx
+}
+
+func (c *trips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *trips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return ctx
+}
+
+func (c *trips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stmts = append(c.stmts, d.SQL)
+}
+
+func (c *trips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (c *trips) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n, c.stmts = 0, nil
+}
+
+func (c *trips) count() (int, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n, append([]string(nil), c.stmts...)
+}
+
+func audited(t *testing.T, d *dbtest.DB, action string) int {
+	t.Helper()
+	var n int
+	if err := d.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE action = $1", action).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A read marked Last is one round trip: BEGIN, the tenant setting, the query, the audit row and
+// COMMIT together. Work after it is refused rather than run outside the transaction.
+func TestLastStatementIsOneRoundTrip(t *testing.T) {
+	tr := &trips{}
+	d := dbtest.NewWith(t, store.Config{Tracer: tr})
+	a, pa := d.Tenant(t, "acme")
+	b, _ := d.Tenant(t, "globex")
+	for _, ctx := range []context.Context{a, b} {
+		if err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error { return tx.Create(&models.Customer{Name: "Someone"}).Error }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.reset()
+	var rows []models.Customer
+	var after, deferAfter error
+	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		if err := audit.Record(tx, audit.Event{Action: "test.read", Entity: "customer", Outcome: models.OutcomeAllowed}); err != nil {
+			return err
+		}
+		if err := tenant.Last(tx).Find(&rows).Error; err != nil {
+			return err
+		}
+		after = tx.Find(&[]models.Customer{}).Error
+		deferAfter = audit.Record(tx, audit.Event{Action: "test.late", Entity: "customer", Outcome: models.OutcomeAllowed})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, stmts := tr.count()
+	if n != 1 || len(stmts) != 5 {
+		t.Fatalf("%d round trips carrying %q, want 1 carrying BEGIN, the setting, the query, the audit row, COMMIT", n, stmts)
+	}
+	if len(rows) != 1 || rows[0].TenantID != pa.Tenant.UUID() {
+		t.Fatalf("read %d rows: %+v", len(rows), rows)
+	}
+	if after == nil || deferAfter == nil {
+		t.Fatalf("work after the last statement: query %v, deferred write %v", after, deferAfter)
+	}
+	if got := audited(t, d, "test.read"); got != 1 {
+		t.Fatalf("%d audit rows, want 1", got)
+	}
+}
+
+// When the last statement fails, its queued audit row is not written, the error reaches the
+// caller, and the pooled connection comes back clean.
+func TestFailedLastStatementCommitsNothing(t *testing.T) {
+	d := dbtest.New(t, 1)
+	a, _ := d.Tenant(t, "acme")
+	conns := d.Pool.Stat().NewConnsCount()
+	var n int
+	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		if err := audit.Record(tx, audit.Event{Action: "test.failed", Entity: "customer", Outcome: models.OutcomeAllowed}); err != nil {
+			return err
+		}
+		return tenant.Last(tx).Raw("SELECT 1 / 0").Scan(&n).Error
+	})
+	if err == nil {
+		t.Fatal("division by zero succeeded")
+	}
+	// A deferred write that fails fails the read it travelled with.
+	var rows []models.Customer
+	err = tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		if err := tenant.Defer(tx, "INSERT INTO audit_events (tenant_id) VALUES (NULL)"); err != nil {
+			return err
+		}
+		return tenant.Last(tx).Find(&rows).Error
+	})
+	if err == nil {
+		t.Fatal("a failed deferred write went unreported")
+	}
+	if got := audited(t, d, "test.failed"); got != 0 {
+		t.Fatalf("%d audit rows of the failed read", got)
+	}
+	var setting string
+	if err := d.Gorm.Raw("SELECT coalesce(current_setting('app.tenant_id', true), '')").Scan(&setting).Error; err != nil {
+		t.Fatal(err)
+	}
+	// SAVEPOINT outside a transaction block is refused as such; inside one, it is not.
+	err = d.Gorm.Exec("SAVEPOINT probe").Error
+	if setting != "" || err == nil || !strings.Contains(err.Error(), "transaction blocks") {
+		t.Fatalf("the pooled connection kept tenant %q; SAVEPOINT: %v", setting, err)
+	}
+	// Rolled back, not thrown away (pgxpool replaces a connection left in a transaction).
+	if made := d.Pool.Stat().NewConnsCount() - conns; made != 0 {
+		t.Fatalf("%d connections replaced", made)
+	}
+}
+
+// A transaction that sends nothing costs nothing; one that only defers writes is one round trip.
+func TestDeferredWritesAloneAreOneRoundTrip(t *testing.T) {
+	tr := &trips{}
+	d := dbtest.NewWith(t, store.Config{Tracer: tr})
+	a, _ := d.Tenant(t, "acme")
+	tr.reset()
+	if err := tenant.Tx(a, d.Gorm, func(*gorm.DB) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, stmts := tr.count(); n != 0 {
+		t.Fatalf("an empty transaction sent %q", stmts)
+	}
+	if err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		return audit.Record(tx, audit.Event{Action: "test.alone", Entity: "customer", Outcome: models.OutcomeAllowed})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, stmts := tr.count(); n != 1 || len(stmts) != 4 {
+		t.Fatalf("%d round trips carrying %q", n, stmts)
+	}
+	if got := audited(t, d, "test.alone"); got != 1 {
+		t.Fatalf("%d audit rows, want 1", got)
+	}
+}
+
+// Columns read through a batch reach GORM as pgx's stdlib gives them.
+func TestBatchedRowsScanLikeStdlib(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, _ := d.Tenant(t, "acme")
+	type row struct {
+		B     bool
+		I2    int16
+		I4    int32
+		I8    int64
+		F4    float32
+		F8    float64
+		By    []byte
+		Jb    json.RawMessage
+		Js    []byte
+		C     models.Contacts
+		Tz    time.Time
+		Ts    time.Time
+		D     time.Time
+		T     string
+		U     uuid.UUID
+		N     string
+		Arr   string
+		Nul   *string
+		Stamp *time.Time
+	}
+	q := `SELECT true AS b, 2::int2 AS i2, 4::int4 AS i4, 8::int8 AS i8, 1.5::float4 AS f4, 2.5::float8 AS f8,
+		'\x00ff'::bytea AS by, '{"a": [1, 2]}'::jsonb AS jb, '{"a":1}'::json AS js, '[{"type":"work","value":"x@y"}]'::jsonb AS c,
+		'2026-11-27 10:00:00.123456+02'::timestamptz AS tz, '2026-11-27 10:00:00'::timestamp AS ts, '2026-11-27'::date AS d,
+		'tëxt' AS t, '6f1c2b9e-6a4b-4c43-9d2e-0b7a7f1d2c3e'::uuid AS u, 12.340::numeric AS n, ARRAY['x', 'y z'] AS arr,
+		NULL::text AS nul, now() AS stamp`
+	var plain, batched row
+	if err := d.Gorm.Raw(q).Scan(&plain).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error { return tenant.Last(tx).Raw(q).Scan(&batched).Error }); err != nil {
+		t.Fatal(err)
+	}
+	if batched.Stamp == nil {
+		t.Fatal("no row read")
+	}
+	plain.Stamp, batched.Stamp = nil, nil
+	pv, bv := reflect.ValueOf(plain), reflect.ValueOf(batched)
+	for i := range pv.NumField() {
+		p, b := pv.Field(i).Interface(), bv.Field(i).Interface()
+		if pt, ok := p.(time.Time); ok {
+			if !pt.Equal(b.(time.Time)) {
+				t.Errorf("%s: stdlib %v, batch %v", pv.Type().Field(i).Name, p, b)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(p, b) {
+			t.Errorf("%s: stdlib %#v, batch %#v", pv.Type().Field(i).Name, p, b)
+		}
+	}
+}
