@@ -32,15 +32,16 @@ type capture struct {
 }
 
 type statement struct {
-	sql  string
-	args []any
+	sql   string
+	args  []any
+	batch int // which pipelined batch carried it (1, 2, ...); 0 when sent alone
 }
 
 func (c *capture) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.on {
-		c.stmts = append(c.stmts, statement{d.SQL, d.Args})
+		c.stmts = append(c.stmts, statement{d.SQL, d.Args, 0})
 	}
 	return ctx
 }
@@ -61,7 +62,7 @@ func (c *capture) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBat
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.on {
-		c.stmts = append(c.stmts, statement{d.SQL, d.Args})
+		c.stmts = append(c.stmts, statement{d.SQL, d.Args, c.batches})
 		c.batched++
 	}
 }
@@ -82,7 +83,8 @@ func (c *capture) stop() []statement {
 }
 
 // captureList runs the store's list page (with search q) as the owner with email and returns
-// the transaction it sent, as a pgbench script with the arguments written in.
+// the transaction it sent, as a pgbench script with the arguments written in: what Moat sent in
+// one round trip, pgbench sends in one pipeline.
 func captureList(ctx context.Context, appURL, email, q string) string {
 	c := &capture{}
 	db, err := store.Open(ctx, store.Config{URL: appURL, MaxConns: 2, Tracer: c})
@@ -95,8 +97,15 @@ func captureList(ctx context.Context, appURL, email, q string) string {
 	_, err = store.NewCustomers(db.Gorm).List(actx, store.ListQuery{Filter: store.Filter{Search: q}})
 	check(err)
 	var script []string
-	for _, s := range c.stop() {
+	stmts := c.stop()
+	for i, s := range stmts {
+		if s.batch > 0 && (i == 0 || stmts[i-1].batch != s.batch) {
+			script = append(script, `\startpipeline`)
+		}
 		script = append(script, literal(s)+";")
+		if s.batch > 0 && (i == len(stmts)-1 || stmts[i+1].batch != s.batch) {
+			script = append(script, `\endpipeline`)
+		}
 	}
 	// pgbench takes :alnum in '[^[:alnum:]]+' for a variable, even in a literal; (\W|_)+
 	// matches the same runs (\w is [:alnum:] and the underscore).

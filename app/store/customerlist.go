@@ -108,24 +108,21 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 	if !keyset {
 		p.Query.After = ""
 	}
+	var words []string
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		words, err := searchWords(tx, lq.Search)
-		if err != nil {
+		var err error
+		if words, err = searchWords(tx, lq.Search); err != nil {
 			return err
 		}
-		// The summary rides with the page as uncorrelated subqueries, evaluated once: one
-		// round trip for both. An empty page carries no summary, so then it is asked alone.
-		rows, err := listPage(tx, p.Query, words, after, keyset)
-		if err != nil {
+		// Queued now, the audit row and COMMIT travel with the page: a list without search is
+		// one round trip, a search two.
+		if err := audit.Record(tx, audit.Event{Action: "customer.list", Entity: "customer", Outcome: models.OutcomeAllowed,
+			Details: map[string]any{"search": lq.Search, "filter": p.Query.Filter, "sort": lq.Sort, "page": p.Query.Page}}); err != nil {
 			return err
 		}
-		sum := summaryRow{}
-		if len(rows) > 0 {
-			sum = rows[0].Summary
-		} else if err := tx.Raw("SELECT "+summarySelect, summaryArgs(tx, p.Query, words)...).Scan(&sum).Error; err != nil {
-			return fmt.Errorf("count customers: %w", err)
-		}
-		if err := p.setSummary(sum); err != nil {
+		// The summary rides with the page as uncorrelated subqueries, evaluated once.
+		rows, err := listPage(tenant.Last(tx), p.Query, words, after, keyset)
+		if err != nil {
 			return err
 		}
 		if len(rows) > PageSize {
@@ -137,8 +134,21 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		for i, r := range rows {
 			p.Customers[i] = r.customer()
 		}
-		return audit.Record(tx, audit.Event{Action: "customer.list", Entity: "customer", Outcome: models.OutcomeAllowed,
-			Details: map[string]any{"search": lq.Search, "filter": p.Query.Filter, "sort": lq.Sort, "page": p.Query.Page}})
+		if len(rows) > 0 {
+			return p.setSummary(rows[0].Summary)
+		}
+		return nil
+	})
+	if err != nil || len(p.Customers) > 0 {
+		return p, err
+	}
+	// An empty page carries no summary: it is asked alone, after the page's transaction.
+	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var sum summaryRow
+		if err := tx.Raw("SELECT "+summarySelect, summaryArgs(tx, p.Query, words)...).Scan(&sum).Error; err != nil {
+			return fmt.Errorf("count customers: %w", err)
+		}
+		return p.setSummary(sum)
 	})
 	return p, err
 }
