@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -54,6 +56,7 @@ func main() {
 	conns := flag.Int("c", 16, "connections for the main runs")
 	dur := flag.Duration("d", 10*time.Second, "duration of each run")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
+	growth := flag.Int("growth", 100000, "customers in total of the small database the growth ratio compares with (in tenants of 1,000); 0 skips it")
 	flag.Parse()
 	ctx := context.Background()
 	log.SetFlags(0)
@@ -111,19 +114,34 @@ func main() {
 		rep.Results = append(rep.Results, wrk(r.name, r.url, r.cookie, nil, *conns, *dur))
 	}
 	appURL := cl.URL(cluster.AppRole, db)
-	limitList := pgbench(appURL, listSQL, *conns, *dur)
-	limitSearch := pgbench(appURL, searchSQL, *conns, *dur)
+	limitList, _ := pgbench(appURL, listSQL, *conns, *dur)
+	limitSearch, _ := pgbench(appURL, searchSQL, *conns, *dur)
 	rep.Results[0].LimitTPS = limitList
 	rep.Results[3].LimitTPS = limitSearch
 	rep.Ratios["list page: Moat / pgbench limit"] = rep.Results[0].ReqPerS / limitList
 	rep.Ratios["whale search: Moat / pgbench limit"] = rep.Results[3].ReqPerS / limitSearch
 
 	// Isolation cost: the same SQL with and without row level security.
-	noRLS := pgbench(cl.URL(cluster.AppRole, scratch), listSQL, *conns, *dur)
+	noRLS, _ := pgbench(cl.URL(cluster.AppRole, scratch), listSQL, *conns, *dur)
 	rep.Ratios["list SQL: RLS on / RLS off (throughput)"] = limitList / noRLS
 	// Audit cost: the same transaction without its audit row.
-	bare := pgbench(appURL, withoutAudit(listSQL), *conns, *dur)
+	bare, _ := pgbench(appURL, withoutAudit(listSQL), *conns, *dur)
 	rep.Ratios["list SQL: with audit row / without (throughput)"] = limitList / bare
+
+	// Growth: the same tenant's list alone (one connection, database time) in a database of
+	// growth customers and in this one.
+	if *growth > 0 {
+		small := fmt.Sprintf("%s_%d", db, *growth)
+		check(cl.CreateDatabase(ctx, small, ""))
+		check(migrations.Up(ctx, cl.URL(cluster.OwnerRole, small)))
+		check(seed.Load(ctx, cl.URL(cluster.OwnerRole, small), seed.Plan{Tenants: *growth / *customers, Customers: *customers}, io.Discard))
+		_, big := pgbench(appURL, listSQL, 1, *dur)
+		_, few := pgbench(cl.URL(cluster.AppRole, small), captureList(ctx, cl.URL(cluster.AppRole, small), seed.OwnerEmail(1), ""), 1, *dur)
+		total := *tenants**customers + *whale
+		rep.Figures[fmt.Sprintf("list SQL latency, one connection, %d customers in total (ms)", *growth)] = few
+		rep.Figures[fmt.Sprintf("list SQL latency, one connection, %d customers in total (ms)", total)] = big
+		rep.Ratios[fmt.Sprintf("list latency: %d / %d customers in total", total, *growth)] = big / few
+	}
 
 	// 64 connections: latency and the server's memory.
 	r64 := wrk("list page, 64 connections", base+"/customers", cookie, nil, 64, *dur)
@@ -321,17 +339,18 @@ func latency(pattern, s string) float64 {
 	return v
 }
 
-// pgbench replays script (one transaction) and returns transactions per second.
-func pgbench(dbURL, script string, conns int, dur time.Duration) float64 {
+// pgbench replays script (one transaction) on conns connections and returns transactions per
+// second and their mean latency in ms.
+func pgbench(dbURL, script string, conns int, dur time.Duration) (tps, latencyMs float64) {
 	f := filepath.Join(os.TempDir(), fmt.Sprintf("moat-bench-%d.sql", time.Now().UnixNano()))
 	check(os.WriteFile(f, []byte(script), 0o644))
 	defer os.Remove(f)
-	out, err := exec.Command("pgbench", "-n", "-M", "prepared", "-f", f, "-c", strconv.Itoa(conns), "-j", "2",
+	out, err := exec.Command("pgbench", "-n", "-M", "prepared", "-f", f, "-c", strconv.Itoa(conns), "-j", strconv.Itoa(min(conns, 2)),
 		"-T", strconv.Itoa(int(dur.Seconds())), dbURL).CombinedOutput()
 	if err != nil {
 		fatalf("bench: pgbench: %v\n%s", err, out)
 	}
-	return num(`tps = ([\d.]+)`, string(out))
+	return num(`tps = ([\d.]+)`, string(out)), num(`latency average = ([\d.]+) ms`, string(out))
 }
 
 func withoutAudit(script string) string {
@@ -365,10 +384,9 @@ func print(rep report) {
 	}
 	w.Flush()
 	fmt.Println()
-	for k, v := range rep.Ratios {
-		fmt.Printf("%-50s %.2f\n", k, v)
-	}
-	for k, v := range rep.Figures {
-		fmt.Printf("%-50s %.1f\n", k, v)
+	for _, m := range []map[string]float64{rep.Ratios, rep.Figures} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			fmt.Printf("%-70s %.2f\n", k, m[k])
+		}
 	}
 }
