@@ -22,30 +22,61 @@ type ListState struct {
 // Values is the state as URL values, leaving out defaults.
 func (s ListState) Values() url.Values {
 	v := url.Values{}
-	for k, val := range map[string]string{"q": s.Search, "kind": s.Kind, "tag": s.Tag, "from": s.From, "to": s.To} {
-		if val != "" {
-			v.Set(k, val)
-		}
-	}
-	if s.Sort != "" && s.Sort != "name" {
-		v.Set("sort", s.Sort)
-	}
-	if s.Desc {
-		v.Set("dir", "desc")
+	for _, p := range s.params(1, "") {
+		v.Set(p.key, p.value)
 	}
 	return v
 }
 
 // URL links to page of the list in this state; after is the keyset cursor, if any.
 func (s ListState) URL(page int, after string) string {
-	v := s.Values()
+	return string(s.appendURL(make([]byte, 0, 128), page, after, "&"))
+}
+
+// appendURL appends URL's result, separating parameters with amp: "&", or "&amp;" in HTML.
+// Nothing else in it needs HTML escaping: QueryEscape leaves only letters, digits and -_.~%+.
+func (s ListState) appendURL(b []byte, page int, after, amp string) []byte {
+	b = append(b, "/customers"...)
+	for i, p := range s.params(page, after) {
+		if i == 0 {
+			b = append(b, '?')
+		} else {
+			b = append(b, amp...)
+		}
+		b = append(b, p.key...)
+		b = append(b, '=')
+		b = append(b, url.QueryEscape(p.value)...)
+	}
+	return b
+}
+
+type param struct{ key, value string }
+
+// params is the state as URL parameters, leaving out defaults, in key order (as
+// url.Values.Encode writes them), with page and the keyset cursor after.
+func (s ListState) params(page int, after string) []param {
+	ps := make([]param, 0, 9)
+	add := func(key, value string) {
+		if value != "" {
+			ps = append(ps, param{key, value})
+		}
+	}
+	add("after", after)
+	if s.Desc {
+		add("dir", "desc")
+	}
+	add("from", s.From)
+	add("kind", s.Kind)
 	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
+		add("page", strconv.Itoa(page))
 	}
-	if after != "" {
-		v.Set("after", after)
+	add("q", s.Search)
+	if s.Sort != "name" {
+		add("sort", s.Sort)
 	}
-	return withQuery("/customers", v)
+	add("tag", s.Tag)
+	add("to", s.To)
+	return ps
 }
 
 // Filtered reports whether anything narrows the list.
@@ -69,13 +100,6 @@ func (s ListState) ariaSort(col string) string {
 		return "descending"
 	}
 	return "ascending"
-}
-
-func withQuery(path string, v url.Values) string {
-	if len(v) == 0 {
-		return path
-	}
-	return path + "?" + v.Encode()
 }
 
 // QuickFilter is a one-click filter of the list.
