@@ -189,6 +189,10 @@ func (p *CustomerPage) setSummary(sum summaryRow) error {
 	return nil
 }
 
+// listColumns are what a list row shows (any column it can show) and its cursor needs: not the
+// whole record, whose contacts and addresses would only be read, sent and decoded for nothing.
+const listColumns = "id, kind, number, name, email, phone, company, created_at"
+
 // listPage reads one page (and one row more, to know whether a next page exists).
 func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bool) ([]customerRow, error) {
 	expr, dir, cmp := Sorts[lq.Sort], "", ">"
@@ -229,7 +233,7 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bo
 		sortKey = "'' AS sort_key" // the cursor takes created_at itself
 	}
 	var rows []customerRow
-	err := q.Select("*, "+tagList+", "+sortKey+", "+summarySelect, summaryArgs(tx, lq, words)...).
+	err := q.Select(listColumns+", "+tagList+", "+sortKey+", "+summarySelect, summaryArgs(tx, lq, words)...).
 		Order(expr + dir + ", id" + dir).Limit(PageSize + 1).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list customers: %w", err)

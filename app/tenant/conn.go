@@ -123,6 +123,7 @@ func skip(br pgx.BatchResults, n int) error {
 type batchRows struct {
 	rows        pgx.Rows
 	types       *pgtype.Map
+	decoders    []decoder    // one a column, planned at the first row
 	end         func() error // reads the results queued after the rows, once
 	more, first bool         // the first row, read ahead
 	closed      bool
@@ -150,8 +151,18 @@ func (r *batchRows) Next(dest []driver.Value) error {
 		return io.EOF
 	}
 	fds := r.rows.FieldDescriptions()
+	if r.decoders == nil {
+		r.decoders = make([]decoder, len(fds))
+		for i, fd := range fds {
+			r.decoders[i] = decoderOf(r.types, fd)
+		}
+	}
 	for i, raw := range r.rows.RawValues() {
-		v, err := value(r.types, fds[i], raw)
+		if raw == nil {
+			dest[i] = nil
+			continue
+		}
+		v, err := r.decoders[i](raw)
 		if err != nil {
 			return fmt.Errorf("column %s: %w", fds[i].Name, err)
 		}
@@ -169,39 +180,45 @@ func (r *batchRows) Close() error {
 	return errors.Join(r.rows.Err(), r.end())
 }
 
-// value decodes one column as database/sql expects it.
-func value(m *pgtype.Map, fd pgconn.FieldDescription, raw []byte) (driver.Value, error) {
-	if raw == nil {
-		return nil, nil
-	}
+// decoder turns one column's non-NULL value into what database/sql expects.
+type decoder func(raw []byte) (driver.Value, error)
+
+func decoderOf(m *pgtype.Map, fd pgconn.FieldDescription) decoder {
 	switch fd.DataTypeOID {
 	case pgtype.BoolOID:
-		return decode[bool](m, fd, raw)
+		return planned[bool](m, fd)
 	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID:
-		return decode[int64](m, fd, raw)
+		return planned[int64](m, fd)
 	case pgtype.Float4OID, pgtype.Float8OID:
-		return decode[float64](m, fd, raw)
+		return planned[float64](m, fd)
 	case pgtype.ByteaOID, pgtype.JSONOID, pgtype.JSONBOID:
-		return decode[[]byte](m, fd, raw)
+		return planned[[]byte](m, fd)
 	case pgtype.DateOID, pgtype.TimestampOID, pgtype.TimestamptzOID:
-		return decode[time.Time](m, fd, raw)
-	default:
-		v, err := decode[string](m, fd, raw)
+		return planned[time.Time](m, fd)
+	}
+	text := planned[string](m, fd)
+	return func(raw []byte) (driver.Value, error) {
+		v, err := text(raw)
 		if err != nil && fd.Format == pgtype.BinaryFormatCode {
 			// Batches read binary, where stdlib asks for text (arrays, ranges): re-encode.
-			var any any
-			if err := m.Scan(fd.DataTypeOID, fd.Format, raw, &any); err != nil {
+			var value any
+			if err := m.Scan(fd.DataTypeOID, fd.Format, raw, &value); err != nil {
 				return nil, err
 			}
-			text, err := m.Encode(fd.DataTypeOID, pgtype.TextFormatCode, any, nil)
-			return string(text), err
+			encoded, err := m.Encode(fd.DataTypeOID, pgtype.TextFormatCode, value, nil)
+			return string(encoded), err
 		}
 		return v, err
 	}
 }
 
-func decode[T any](m *pgtype.Map, fd pgconn.FieldDescription, raw []byte) (driver.Value, error) {
-	var v T
-	err := m.Scan(fd.DataTypeOID, fd.Format, raw, &v)
-	return v, err
+// planned decodes into a T, with the scan plan worked out once.
+func planned[T any](m *pgtype.Map, fd pgconn.FieldDescription) decoder {
+	var probe T
+	plan := m.PlanScan(fd.DataTypeOID, fd.Format, &probe)
+	return func(raw []byte) (driver.Value, error) {
+		var v T
+		err := plan.Scan(raw, &v)
+		return v, err
+	}
 }
