@@ -160,8 +160,14 @@ const summarySelect = "(SELECT count(*) FROM (?) m) AS summary_total, (?) AS sum
 
 func summaryArgs(tx *gorm.DB, lq ListQuery, words []string) []any {
 	tags := tx.Model(&models.Tag{}).Select("coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color) ORDER BY lower(name)), '[]')")
+	count := filtered(tx, lq.Filter, words).Select("1").Limit(CountCap + 1)
+	if searchOnly(lq.Filter, words) {
+		// Terms leave the index with the customer's trip to the trash: they alone can count.
+		match, args := termsMatch(words)
+		count = tx.Raw("SELECT DISTINCT customer_id FROM ("+match+") m LIMIT ?", append(args, CountCap+1)...)
+	}
 	return []any{
-		filtered(tx, lq.Filter, words).Select("1").Limit(CountCap + 1),
+		count,
 		tx.Model(&models.UserSettings{}).Select("customer_columns").Where("user_id = ?", audit.RequestFrom(tx.Statement.Context).UserID),
 		tags,
 	}
@@ -204,7 +210,7 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bo
 		offset = 0 // the cursor says where the page starts
 	}
 	var q *gorm.DB
-	if len(words) > 0 && lq.Sort == "name" && !lq.Desc && (lq.Filter == Filter{Search: lq.Search}) {
+	if searchOnly(lq.Filter, words) && lq.Sort == "name" && !lq.Desc {
 		// The common case of search, in name order, picks the page's customers from the terms
 		// index alone (words, sort keys and ids), so a common word costs little more than a rare
 		// one, and only they are fetched.
@@ -239,6 +245,12 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bo
 		return nil, fmt.Errorf("list customers: %w", err)
 	}
 	return rows, nil
+}
+
+// searchOnly reports whether f is a search by words and nothing else: the terms index alone
+// can then pick and count the matches.
+func searchOnly(f Filter, words []string) bool {
+	return len(words) > 0 && f == Filter{Search: f.Search}
 }
 
 // filtered is the tenant's customers outside the trash that match f, whose search text has

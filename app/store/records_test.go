@@ -429,6 +429,10 @@ func TestListSortsAndFiltersPageByKeyset(t *testing.T) {
 		}
 		create(t, s, a, in)
 	}
+	// A trashed match is neither listed nor counted.
+	if err := s.Trash(a, create(t, s, a, models.CustomerInput{Name: "Person trashed", Company: "Co 1"}).ID.String()); err != nil {
+		t.Fatal(err)
+	}
 	for _, sort := range []string{"name", "number", "email", "company", "created"} {
 		for _, desc := range []bool{false, true} {
 			for _, f := range []store.Filter{{}, {Kind: models.KindCompany}, {Tag: vip.ID.String()}, {Search: "person"}, {Search: "co", Kind: models.KindPerson}} {
