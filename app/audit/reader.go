@@ -55,6 +55,9 @@ func NewReader(db *gorm.DB) *Reader { return &Reader{db: db} }
 func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 	var p Page
 	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
+		if err := Record(tx, Event{Action: "audit.list", Entity: "audit", Outcome: models.OutcomeAllowed, Details: f.details()}); err != nil {
+			return err
+		}
 		rows, err := page(tx, f, PageSize+1)
 		if err != nil {
 			return err
@@ -64,11 +67,11 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 			last := rows[len(rows)-1]
 			p.Next = encodeCursor(last.OccurredAt, last.ID)
 		}
-		if err := tx.Select("id", "name").Order("lower(name)").Find(&p.People).Error; err != nil {
+		p.Events = rows
+		if err := tenant.Last(tx).Select("id", "name").Order("lower(name)").Find(&p.People).Error; err != nil {
 			return fmt.Errorf("audit people: %w", err)
 		}
-		p.Events = named(rows, p.People)
-		return Record(tx, Event{Action: "audit.list", Entity: "audit", Outcome: models.OutcomeAllowed, Details: f.details()})
+		return nil
 	})
 	return p, err
 }
@@ -78,25 +81,9 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 func (r *Reader) History(ctx context.Context, entity, id string, limit int) ([]Entry, error) {
 	var out []Entry
 	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-		rows, err := page(tx, Filter{Entity: entity, EntityID: id}, limit)
-		if err != nil {
-			return err
-		}
-		// Only the people these rows name: this runs on every customer page.
-		var ids []uuid.UUID
-		for _, e := range rows {
-			if e.UserID != nil {
-				ids = append(ids, *e.UserID)
-			}
-		}
-		var people []models.User
-		if len(ids) > 0 {
-			if err := tx.Select("id", "name").Where("id IN ?", ids).Find(&people).Error; err != nil {
-				return fmt.Errorf("audit people: %w", err)
-			}
-		}
-		out = named(rows, people)
-		return nil
+		var err error
+		out, err = page(tenant.Last(tx), Filter{Entity: entity, EntityID: id}, limit)
+		return err
 	})
 	return out, err
 }
@@ -117,23 +104,17 @@ func (r *Reader) RecordExport(ctx context.Context, f Filter) error {
 func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
 	out := csv.NewWriter(w)
 	out.Write([]string{"occurred_at", "user_id", "user", "action", "entity", "entity_id", "outcome", "ip", "user_agent", "request_id", "details"}) //nolint:errcheck // checked at Flush
-	var people []models.User
 	for {
-		var rows []models.AuditEvent
+		var rows []Entry
 		err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-			if people == nil {
-				if err := tx.Select("id", "name").Find(&people).Error; err != nil {
-					return err
-				}
-			}
 			var err error
-			rows, err = page(tx, f, exportBatch)
+			rows, err = page(tenant.Last(tx), f, exportBatch)
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		for _, e := range named(rows, people) {
+		for _, e := range rows {
 			user := ""
 			if e.UserID != nil {
 				user = e.UserID.String()
@@ -154,8 +135,10 @@ func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
 }
 
 // page runs the filtered, keyset-paged query inside tx.
-func page(tx *gorm.DB, f Filter, limit int) ([]models.AuditEvent, error) {
-	q := tx.Model(&models.AuditEvent{})
+func page(tx *gorm.DB, f Filter, limit int) ([]Entry, error) {
+	// Each event with the name of its person, read in the same statement.
+	q := tx.Model(&models.AuditEvent{}).Select(`audit_events.*, (SELECT u.name FROM users u
+		WHERE u.tenant_id = audit_events.tenant_id AND u.id = audit_events.user_id) AS user_name`)
 	if f.UserID != uuid.Nil {
 		q = q.Where("user_id = ?", f.UserID)
 	}
@@ -180,26 +163,11 @@ func page(tx *gorm.DB, f Filter, limit int) ([]models.AuditEvent, error) {
 	if at, id, ok := decodeCursor(f.Before); ok {
 		q = q.Where("(occurred_at, id) < (?, ?)", at, id)
 	}
-	var rows []models.AuditEvent
+	var rows []Entry
 	if err := q.Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}
 	return rows, nil
-}
-
-func named(rows []models.AuditEvent, people []models.User) []Entry {
-	names := make(map[uuid.UUID]string, len(people))
-	for _, u := range people {
-		names[u.ID] = u.Name
-	}
-	out := make([]Entry, len(rows))
-	for i, e := range rows {
-		out[i] = Entry{AuditEvent: e}
-		if e.UserID != nil {
-			out[i].UserName = names[*e.UserID]
-		}
-	}
-	return out
 }
 
 func (f Filter) details() map[string]string {

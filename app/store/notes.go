@@ -24,7 +24,7 @@ type Note struct {
 func (s *Customers) Notes(ctx context.Context, id string, limit int) ([]Note, error) {
 	var notes []Note
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return tx.Model(&models.CustomerNote{}).
+		return tenant.Last(tx).Model(&models.CustomerNote{}).
 			Select("*", "(SELECT u.name FROM users u WHERE u.tenant_id = customer_notes.tenant_id AND u.id = customer_notes.created_by) AS author").
 			Where("customer_id = ?", parseID(id)).Order("created_at DESC, id DESC").Limit(limit).Find(&notes).Error
 	})
