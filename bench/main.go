@@ -132,18 +132,27 @@ func main() {
 	rep.Ratios["list SQL: with audit row / without (throughput)"] = limitList / bare
 
 	// Growth: the same tenant's list alone (one connection, database time) in a database of
-	// growth customers and in this one.
+	// growth customers and in this one; with its audit row, and without (this database's trail
+	// also holds every earlier run's rows).
 	if *growth > 0 {
 		small := fmt.Sprintf("%s_%d", db, *growth)
 		check(cl.CreateDatabase(ctx, small, ""))
 		check(migrations.Up(ctx, cl.URL(cluster.OwnerRole, small)))
 		check(seed.Load(ctx, cl.URL(cluster.OwnerRole, small), seed.Plan{Tenants: *growth / *customers, Customers: *customers}, io.Discard))
-		_, big := pgbench(appURL, listSQL, 1, *dur)
-		_, few := pgbench(cl.URL(cluster.AppRole, small), captureList(ctx, cl.URL(cluster.AppRole, small), seed.OwnerEmail(1), ""), 1, *dur)
+		smallURL := cl.URL(cluster.AppRole, small)
+		smallSQL := captureList(ctx, smallURL, seed.OwnerEmail(1), "")
 		total := *tenants**customers + *whale
-		rep.Figures[fmt.Sprintf("list SQL latency, one connection, %d customers in total (ms)", *growth)] = few
-		rep.Figures[fmt.Sprintf("list SQL latency, one connection, %d customers in total (ms)", total)] = big
-		rep.Ratios[fmt.Sprintf("list latency: %d / %d customers in total", total, *growth)] = big / few
+		for _, audited := range []bool{true, false} {
+			bigScript, smallScript, label := listSQL, smallSQL, "with its audit row"
+			if !audited {
+				bigScript, smallScript, label = withoutAudit(listSQL), withoutAudit(smallSQL), "without its audit row"
+			}
+			_, big := pgbench(appURL, bigScript, 1, *dur)
+			_, few := pgbench(smallURL, smallScript, 1, *dur)
+			rep.Figures[fmt.Sprintf("list SQL %s, one connection, %d customers in total (ms)", label, *growth)] = few
+			rep.Figures[fmt.Sprintf("list SQL %s, one connection, %d customers in total (ms)", label, total)] = big
+			rep.Ratios[fmt.Sprintf("list latency %s: %d / %d customers in total", label, total, *growth)] = big / few
+		}
 	}
 
 	// 64 connections: latency and the server's memory.
