@@ -102,7 +102,7 @@ func captureList(ctx context.Context, appURL, email, q string) string {
 		if s.batch > 0 && (i == 0 || stmts[i-1].batch != s.batch) {
 			script = append(script, `\startpipeline`)
 		}
-		script = append(script, literal(s)+";")
+		script = append(script, strings.Join(strings.Fields(literal(s)), " ")+";") // a statement a line
 		if s.batch > 0 && (i == len(stmts)-1 || stmts[i+1].batch != s.batch) {
 			script = append(script, `\endpipeline`)
 		}
