@@ -42,6 +42,12 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 		cfg.MaxConns = c.MaxConns
 	}
 	cfg.ConnConfig.Tracer = c.Tracer
+	// Plan each prepared statement once per connection. With the tenant and the filters as
+	// parameters, PostgreSQL's default kept planning the list's statement on every execution
+	// (0.9 ms, more than running it): a generic plan took the list from 1,100 to 1,450
+	// requests a second. Every tenant gets the same plan anyway, as every index leads with
+	// tenant_id. The price: a common word in the 100,000-customer tenant searches 12% slower.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database pool: %w", err)
