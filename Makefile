@@ -116,8 +116,8 @@ TENANTS   ?= 1000
 CUSTOMERS ?= 1000
 WHALE     ?= 100000
 # Totals of the databases list latency is compared across (the first is the baseline). 10
-# million customers take about 45 GB and 25 minutes to load once; without the disk the bench
-# says so and skips that size.
+# million customers take 31 GB and 25 minutes to load, once; without the disk for them the
+# bench says so and skips that size.
 GROWTH    ?= 100000,10000000
 
 .PHONY: seed

@@ -407,8 +407,8 @@ func pgbench(dbURL, script string, conns int, dur time.Duration) (tps, latencyMs
 }
 
 // withoutAudit is script (a statement a line) without its audit row.
-// seedBytes estimates the disk that loading db up to total customers still takes: about 4.5 KB
-// a customer with its search terms and indexes (measured: 405 MB for 100,000).
+// seedBytes estimates the disk that loading db up to total customers still takes: about 3.5 KB
+// a customer with its search terms and indexes (measured: 31 GB for 10 million).
 func seedBytes(ctx context.Context, cl *cluster.Cluster, db string, total int) float64 {
 	conn, err := pgx.Connect(ctx, cl.URL("postgres", db))
 	check(err)
@@ -418,7 +418,7 @@ func seedBytes(ctx context.Context, cl *cluster.Cluster, db string, total int) f
 	if err := conn.QueryRow(ctx, "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'customers'::regclass").Scan(&have); err != nil {
 		fatalf("bench: %s: %v", db, err)
 	}
-	return float64(max(0, total-have)) * 4500
+	return float64(max(0, total-have)) * 3500
 }
 
 // freeBytes is the disk free to unprivileged users where dir lives.
