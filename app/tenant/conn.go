@@ -46,27 +46,21 @@ var errEnded = errors.New("tenant: statement after the transaction's last one")
 
 // QueryContext implements driver.QueryerContext.
 func (c *pipeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	tc, ok := ctx.Value(pipeKey{}).(*txConn)
-	if !ok || tc.state == open && !isLast(ctx) && tc.pipe == c {
+	br, finish, ok, err := c.batched(ctx, query, args)
+	if !ok {
 		return c.Conn.QueryContext(ctx, query, args)
 	}
-	b, opening, closing, err := tc.batch(ctx, c, query, args)
 	if err != nil {
-		return nil, err
-	}
-	br := c.Conn.Conn().SendBatch(ctx, b)
-	if err := skip(br, opening); err != nil {
-		_ = br.Close() // reports the same failure
 		return nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {
-		_ = br.Close()
+		_ = br.Close() // reports the same failure
 		return nil, err
 	}
 	r := &batchRows{rows: rows, types: c.Conn.Conn().TypeMap(), end: func() error {
 		defer br.Close()
-		return tc.finish(br, closing)
+		return finish()
 	}}
 	// Read the first row now, as pgx's stdlib does: a failed statement fails here, not later.
 	r.more, r.first = rows.Next(), true
@@ -80,27 +74,43 @@ func (c *pipeConn) QueryContext(ctx context.Context, query string, args []driver
 
 // ExecContext implements driver.ExecerContext.
 func (c *pipeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	tc, ok := ctx.Value(pipeKey{}).(*txConn)
-	if !ok || tc.state == open && !isLast(ctx) && tc.pipe == c {
+	br, finish, ok, err := c.batched(ctx, query, args)
+	if !ok {
 		return c.Conn.ExecContext(ctx, query, args)
 	}
-	b, opening, closing, err := tc.batch(ctx, c, query, args)
 	if err != nil {
 		return nil, err
 	}
-	br := c.Conn.Conn().SendBatch(ctx, b)
 	defer br.Close()
-	if err := skip(br, opening); err != nil {
-		return nil, err
-	}
 	ct, err := br.Exec()
 	if err != nil {
 		return nil, err
 	}
-	if err := tc.finish(br, closing); err != nil {
+	if err := finish(); err != nil {
 		return nil, err
 	}
 	return driver.RowsAffected(ct.RowsAffected()), nil
+}
+
+// batched sends query in one batch with what its tenant transaction queued around it, and
+// reads the results ahead of it; finish reads those after it. ok is false, and nothing is
+// sent, when the statement needs no batch: it belongs to no tenant transaction, or to one
+// already open on this connection and it is not the last.
+func (c *pipeConn) batched(ctx context.Context, query string, args []driver.NamedValue) (br pgx.BatchResults, finish func() error, ok bool, err error) {
+	tc, ok := ctx.Value(pipeKey{}).(*txConn)
+	if !ok || tc.state == open && !isLast(ctx) && tc.pipe == c {
+		return nil, nil, false, nil
+	}
+	b, opening, closing, err := tc.batch(ctx, c, query, args)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	br = c.Conn.Conn().SendBatch(ctx, b)
+	if err := skip(br, opening); err != nil {
+		_ = br.Close() // reports the same failure
+		return nil, nil, true, err
+	}
+	return br, func() error { return tc.finish(br, closing) }, true, nil
 }
 
 // send sends b and reads all its results.
