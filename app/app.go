@@ -16,6 +16,7 @@ import (
 
 	"moat/app/cluster"
 	"moat/app/config"
+	"moat/app/crosstenant"
 	"moat/app/demo"
 	"moat/app/metrics"
 	"moat/app/middleware"
@@ -131,7 +132,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	m := metrics.New()
 	m.RegisterPool(db.Pool)
+	probes := crosstenant.New(db.Pool, m, log)
+	defer probes.Close() // after the server has stopped: the last misses are probed
 	web := server.New(db, server.Options{
+		Probes:          probes,
 		Log:             log,
 		Metrics:         m,
 		Secure:          !cfg.Development(),

@@ -1,7 +1,11 @@
 // Package models holds Moat's GORM models and its domain errors.
 package models
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/google/uuid"
+)
 
 // Domain errors returned by stores. Handlers map them to responses; GORM's own errors never
 // leave a store.
@@ -27,15 +31,17 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string { return "invalid input" }
 
-// CrossTenantError is a miss on an id that exists in another tenant. It is ErrNotFound to every
-// caller (errors.Is) and answered exactly like one; only the error handler looks closer, to
-// count and log the attempt for operators.
-type CrossTenantError struct {
-	Entity   string
-	Attempts int // by the same user in the last five minutes, this one included
+// MissError is a lookup by id that found nothing the tenant may see: an unknown, trashed,
+// malformed (looked up as the nil UUID) or another tenant's id, alike. It is ErrNotFound to every
+// caller (errors.Is) and answered exactly like one. Only the error handler looks closer: after the
+// response it hands every miss to the cross-tenant probe, which tells operators, never the tenant,
+// when the id exists in another tenant.
+type MissError struct {
+	Entity string    // the table the id was looked up in
+	ID     uuid.UUID // as parsed
 }
 
-func (e *CrossTenantError) Error() string { return "not found (id of another tenant)" }
+func (e *MissError) Error() string { return "not found" }
 
-// Is makes a CrossTenantError match ErrNotFound.
-func (e *CrossTenantError) Is(target error) bool { return target == ErrNotFound }
+// Is makes a MissError match ErrNotFound.
+func (e *MissError) Is(target error) bool { return target == ErrNotFound }

@@ -31,6 +31,9 @@ type Metrics struct {
 	// CrossTenantRepeats counts cross-tenant attempts that were a user's third or later within
 	// five minutes: the signal the example alert fires on.
 	CrossTenantRepeats prometheus.Counter
+	// CrossTenantDropped counts misses on ids that were never probed because the probe queue
+	// was full: a flood of misses, itself worth a look.
+	CrossTenantDropped prometheus.Counter
 }
 
 // New returns the metrics, with Go runtime and process collectors.
@@ -57,9 +60,13 @@ func New() *Metrics {
 			Name: "moat_cross_tenant_repeat_attempts_total",
 			Help: "Cross-tenant attempts that were at least the third by the same user within five minutes.",
 		}),
+		CrossTenantDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "moat_cross_tenant_probes_dropped_total",
+			Help: "Misses on record ids left unprobed because the probe queue was full.",
+		}),
 	}
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.register(m.Requests, m.Duration, m.CrossTenant, m.CrossTenantRepeats, m.RateLimited, m.SignInFailures)
+	m.register(m.Requests, m.Duration, m.CrossTenant, m.CrossTenantRepeats, m.CrossTenantDropped, m.RateLimited, m.SignInFailures)
 	return m
 }
 

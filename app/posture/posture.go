@@ -1,23 +1,58 @@
 // Package posture checks that the database Moat connects to keeps the second wall standing:
-// row level security forced on every tenant table with a tenant policy, and an app role that
-// cannot get around it. Moat refuses to serve when any check fails.
+// row level security forced on every tenant table under exactly the tenant policy, global
+// tables the app role reaches only as far as it must, no function that runs with the owner's
+// rights but the few named here, and an app role that cannot get around any of it. Moat refuses
+// to serve when any check fails.
+//
+// The checks compare structure, not text found somewhere: a policy's expression must be exactly
+// the tenant comparison, functions are looked up by schema and signature, and every table the
+// app role could reach is either a tenant table or one of the global tables listed here.
 package posture
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// SignInLookup is the one SECURITY DEFINER function allowed: it returns one user's row by email.
-const SignInLookup = "sign_in_lookup"
+// TenantPolicy is the only expression a policy on a tenant table may have, in USING and in WITH
+// CHECK, as PostgreSQL prints it with an empty search_path (so every name is schema-qualified).
+const TenantPolicy = "(tenant_id = public.current_tenant_id())"
 
-// tenantSetting is what every tenant policy must compare with, directly or through
-// current_tenant_id(), whose definition is checked too.
-const tenantSetting = "current_setting('app.tenant_id'"
+// tenantsPolicy is TenantPolicy for the tenants table, whose own id is the tenant.
+const tenantsPolicy = "(id = public.current_tenant_id())"
+
+// TenantFunction is the body public.current_tenant_id() must have: the transaction's tenant
+// setting, or NULL (no rows) when it is unset or empty.
+const TenantFunction = "SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+
+// GlobalTables are the tables that hold no tenant's data, each with exactly the privileges the
+// app role holds on it. Any other table without row level security is a problem, and so is any
+// privilege beyond these (nobody may delete the record of cross-tenant attempts, say).
+var GlobalTables = map[string][]string{
+	"sessions":              {"SELECT", "INSERT", "UPDATE", "DELETE"}, // keyed by the SHA-256 of the cookie
+	"csrf_tokens":           {"SELECT", "INSERT", "UPDATE", "DELETE"}, // keyed by the SHA-256 of the token
+	"rate_limits":           {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"revoked_sessions":      {"SELECT", "INSERT", "DELETE"}, // tombstones of ended sessions, a day long
+	"goose_db_version":      {"SELECT"},                     // /readyz compares the schema version
+	"record_ids":            {},                             // through the trigger and probe_record_id only
+	"cross_tenant_attempts": {},                             // through probe_record_id only
+}
+
+// Definers are the functions allowed to run with the owner's rights, by schema-qualified name
+// and argument types. Each must pin its search_path.
+var Definers = []string{
+	"public.sign_in_lookup(text)",                 // one user's row by email, for sign-in
+	"public.register_record_id()",                 // the id registry's trigger
+	"public.probe_record_id(uuid,text,uuid,uuid)", // whether a missed id is another tenant's
+}
+
+// privileges are the table privileges checked on every table.
+var privileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}
 
 // Check inspects the database as the role pool connects with and returns every problem found,
 // each naming what is wrong; none means the posture holds.
@@ -27,11 +62,21 @@ func Check(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		return nil, err
 	}
 	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only
+	// With no schema on the path, PostgreSQL prints every name it shows with its schema.
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO ''"); err != nil {
+		return nil, err
+	}
 	var problems []string
-	for _, check := range []func(context.Context, *pgx.Conn) ([]string, error){
-		checkRole, checkOwnership, checkTables, checkPolicies, checkAuditGrants, checkViews, checkFunctions,
+	for _, check := range []func(context.Context, pgx.Tx) ([]string, error){
+		checkRole, checkOwnership, checkSchemas, checkTables, checkPolicies, checkGlobalTables, checkTenantGrants,
+		checkViews, checkTenantFunction, checkDefiners,
 	} {
-		found, err := check(ctx, conn.Conn())
+		found, err := check(ctx, tx)
 		if err != nil {
 			return nil, fmt.Errorf("posture: %w", err)
 		}
@@ -41,24 +86,24 @@ func Check(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 }
 
 // rows runs a query returning one text column per problem.
-func rows(ctx context.Context, conn *pgx.Conn, sql string, args ...any) ([]string, error) {
-	r, err := conn.Query(ctx, sql, args...)
+func rows(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]string, error) {
+	r, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(r, pgx.RowTo[string])
 }
 
-func checkRole(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	return rows(ctx, conn, `
+func checkRole(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	return rows(ctx, tx, `
 		SELECT 'the app role ' || rolname || ' is ' || attr FROM pg_roles,
 		LATERAL (VALUES (rolsuper, 'a superuser, which always bypasses row level security'),
 		                (rolbypassrls, 'allowed to bypass row level security (BYPASSRLS)')) AS a(bad, attr)
 		WHERE rolname = current_user AND bad`)
 }
 
-func checkOwnership(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	return rows(ctx, conn, `
+func checkOwnership(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	return rows(ctx, tx, `
 		SELECT 'the app role owns ' || n.nspname || '.' || c.relname || ': an owner can switch row level security off'
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE pg_has_role(current_user, c.relowner, 'USAGE')
@@ -66,43 +111,68 @@ func checkOwnership(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 		UNION ALL
 		SELECT 'the app role owns schema ' || nspname FROM pg_namespace
 		WHERE pg_has_role(current_user, nspowner, 'USAGE') AND nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema'
+		UNION ALL
+		SELECT 'the app role owns function ' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE pg_has_role(current_user, p.proowner, 'USAGE') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 		ORDER BY 1`)
 }
 
-// tenantTables are the tables that hold tenant data: every table with a tenant_id column, and
-// tenants itself.
-const tenantTables = `
-	SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity
-	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-	  AND (c.relname = 'tenants' OR EXISTS (
-	      SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped))`
+// checkSchemas refuses CREATE on any schema: a role that can create objects can shadow the
+// functions the policies call.
+func checkSchemas(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	return rows(ctx, tx, `
+		SELECT 'the app role may create objects in schema ' || nspname FROM pg_namespace
+		WHERE nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema' AND has_schema_privilege(current_user, oid, 'CREATE')
+		ORDER BY 1`)
+}
 
-func checkTables(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	return rows(ctx, conn, `
-		WITH t AS (`+tenantTables+`)
-		SELECT 'table ' || relname || ': row level security is not enabled' FROM t WHERE NOT relrowsecurity
+// userTables are the tables of the database's own schemas, with whether each is a tenant table:
+// every table with a tenant_id column but the global ones, and tenants itself.
+const userTables = `
+	SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity,
+	       c.relname = 'tenants' OR (EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+	                                  AND NOT c.relname = ANY ($1)) AS tenant
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`
+
+func globalNames() []string {
+	names := make([]string, 0, len(GlobalTables))
+	for n := range GlobalTables {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func checkTables(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	return rows(ctx, tx, `
+		WITH t AS (`+userTables+`)
+		SELECT 'table ' || relname || ': row level security is not enabled' FROM t WHERE tenant AND NOT relrowsecurity
 		UNION ALL
-		SELECT 'table ' || relname || ': row level security is not forced (FORCE ROW LEVEL SECURITY)' FROM t WHERE NOT relforcerowsecurity
+		SELECT 'table ' || relname || ': row level security is not forced (FORCE ROW LEVEL SECURITY)' FROM t WHERE tenant AND NOT relforcerowsecurity
 		UNION ALL
 		SELECT 'table ' || relname || ': no policy limits it to the tenant' FROM t
-		WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = t.oid AND p.polpermissive AND p.polcmd = '*'
-		                  AND pg_get_expr(p.polqual, p.polrelid) IS NOT NULL AND pg_get_expr(p.polwithcheck, p.polrelid) IS NOT NULL)
-		ORDER BY 1`)
+		WHERE tenant AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = t.oid AND p.polpermissive AND p.polcmd = '*'
+		        AND (0 = ANY (p.polroles) OR EXISTS (SELECT 1 FROM unnest(p.polroles) r WHERE pg_has_role(current_user, r, 'USAGE'))))
+		UNION ALL
+		SELECT 'table ' || relname || ': it has no tenant_id and is not one of the allowed global tables' FROM t
+		WHERE NOT tenant AND NOT relname = ANY ($1)
+		ORDER BY 1`, globalNames())
 }
 
-// checkPolicies finds permissive policies that apply to the app role but do not compare with the
-// tenant setting, in USING and, for commands that write, WITH CHECK. Permissive policies are
-// ORed together, so one such policy opens the table.
-func checkPolicies(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	r, err := conn.Query(ctx, `
-		WITH t AS (`+tenantTables+`)
+// checkPolicies compares every policy the app role is under, on every tenant table, with the
+// tenant policy: USING for the commands that read (all but INSERT), WITH CHECK for those that
+// write (ALL, INSERT, UPDATE). Policies for other roles (the owner's, which the sign-in lookup
+// reads through) do not bind the app role and are not its concern.
+func checkPolicies(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	r, err := tx.Query(ctx, `
+		WITH t AS (`+userTables+`)
 		SELECT t.relname, p.polname, p.polcmd::text,
 		       coalesce(pg_get_expr(p.polqual, p.polrelid), ''), coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
 		FROM t JOIN pg_policy p ON p.polrelid = t.oid
-		WHERE p.polpermissive AND (0 = ANY (p.polroles) OR EXISTS (
+		WHERE t.tenant AND (0 = ANY (p.polroles) OR EXISTS (
 		      SELECT 1 FROM unnest(p.polroles) r WHERE pg_has_role(current_user, r, 'USAGE')))
-		ORDER BY 1, 2`)
+		ORDER BY 1, 2`, globalNames())
 	if err != nil {
 		return nil, err
 	}
@@ -114,40 +184,72 @@ func checkPolicies(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var fn string
-	err = conn.QueryRow(ctx, `SELECT coalesce((SELECT prosrc FROM pg_proc WHERE proname = 'current_tenant_id' LIMIT 1), '')`).Scan(&fn)
-	if err != nil {
-		return nil, err
-	}
-	fnOK := strings.Contains(fn, "NULLIF("+tenantSetting+", true), '')")
-	tenantBound := func(expr string) bool {
-		return strings.Contains(expr, tenantSetting) || (fnOK && strings.Contains(expr, "current_tenant_id()"))
-	}
 	var problems []string
 	for _, p := range policies {
-		if p.cmd != "a" && !tenantBound(p.using) { // every command but INSERT reads through USING
-			problems = append(problems, fmt.Sprintf("table %s: policy %s lets the app role read rows without comparing with the tenant setting", p.table, p.name))
+		want := TenantPolicy
+		if p.table == "tenants" {
+			want = tenantsPolicy
 		}
-		if (p.cmd == "*" || p.cmd == "a" || p.cmd == "w") && !tenantBound(p.check) && !(p.check == "" && tenantBound(p.using)) {
-			problems = append(problems, fmt.Sprintf("table %s: policy %s lets the app role write rows without a tenant WITH CHECK", p.table, p.name))
+		if p.cmd != "a" && p.using != want { // every command but INSERT reads through USING
+			problems = append(problems, fmt.Sprintf("table %s: policy %s reads through %q, not exactly %s", p.table, p.name, p.using, want))
+		}
+		if (p.cmd == "*" || p.cmd == "a" || p.cmd == "w") && p.check != want {
+			problems = append(problems, fmt.Sprintf("table %s: policy %s writes through WITH CHECK %q, not exactly %s", p.table, p.name, p.check, want))
 		}
 	}
 	return problems, nil
 }
 
-// checkAuditGrants covers the trail and each of its partitions: a partition named directly is
-// a table of its own.
-func checkAuditGrants(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	return rows(ctx, conn, `
-		SELECT 'the app role may ' || priv || ' ' || t.relid::regclass::text || ': the trail must be append-only'
-		FROM pg_partition_tree(to_regclass('public.audit_events')) t, unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS priv
-		WHERE has_table_privilege(current_user, t.relid, priv)
-		UNION ALL
-		SELECT 'table audit_events is missing' WHERE to_regclass('public.audit_events') IS NULL`)
+// checkGlobalTables compares the app role's privileges on each global table with the list.
+func checkGlobalTables(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	var problems []string
+	for _, table := range globalNames() {
+		var held []string
+		err := tx.QueryRow(ctx, `
+			SELECT coalesce(array_agg(priv ORDER BY priv), '{}') FROM unnest($2::text[]) AS priv
+			WHERE to_regclass('public.' || $1) IS NOT NULL
+			  AND (has_table_privilege(current_user, to_regclass('public.' || $1), priv)
+			       OR priv IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+			          AND has_any_column_privilege(current_user, to_regclass('public.' || $1), priv))`,
+			table, privileges).Scan(&held)
+		if err != nil {
+			return nil, err
+		}
+		for _, priv := range held {
+			if !slices.Contains(GlobalTables[table], priv) {
+				problems = append(problems, fmt.Sprintf("the app role may %s global table %s: it may only %s", priv, table, allowed(GlobalTables[table])))
+			}
+		}
+	}
+	return problems, nil
 }
 
-func checkViews(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	return rows(ctx, conn, `
+func allowed(privs []string) string {
+	if len(privs) == 0 {
+		return "reach it through the functions that own it"
+	}
+	return strings.Join(privs, ", ")
+}
+
+// checkTenantGrants refuses the privileges row level security does not cover or that no part
+// of Moat needs: TRUNCATE empties a table whatever its policies, REFERENCES and TRIGGER are
+// for owners. The audit trail, each partition included, is append-only.
+func checkTenantGrants(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	return rows(ctx, tx, `
+		WITH t AS (`+userTables+`)
+		SELECT 'the app role may ' || priv || ' ' || relname || ': row level security does not cover it' FROM t, unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv
+		WHERE tenant AND has_table_privilege(current_user, t.oid, priv)
+		UNION ALL
+		SELECT 'the app role may ' || priv || ' ' || c.relname || ': the trail must be append-only'
+		FROM pg_partition_tree(to_regclass('public.audit_events')) t JOIN pg_class c ON c.oid = t.relid, unnest(ARRAY['UPDATE', 'DELETE']) AS priv
+		WHERE has_table_privilege(current_user, t.relid, priv)
+		UNION ALL
+		SELECT 'table audit_events is missing' WHERE to_regclass('public.audit_events') IS NULL
+		ORDER BY 1`, globalNames())
+}
+
+func checkViews(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	return rows(ctx, tx, `
 		SELECT 'view ' || n.nspname || '.' || c.relname || ' runs with its owner''s rights: make it security_invoker'
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -157,10 +259,78 @@ func checkViews(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 		ORDER BY 1`)
 }
 
-func checkFunctions(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	return rows(ctx, conn, `
-		SELECT 'function ' || n.nspname || '.' || p.proname || ' is SECURITY DEFINER: only ' || $1 || ' may be'
+// checkTenantFunction checks the function every policy calls: in schema public, with exactly its
+// body, running as the caller, and not shadowed by a function of the same name elsewhere.
+func checkTenantFunction(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	type fn struct {
+		schema, src, lang string
+		definer           bool
+		volatility        string
+		args              int
+	}
+	r, err := tx.Query(ctx, `
+		SELECT n.nspname, p.prosrc, l.lanname, p.prosecdef, p.provolatile::text, p.pronargs
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+		WHERE p.proname = 'current_tenant_id' ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	fns, err := pgx.CollectRows(r, func(row pgx.CollectableRow) (fn, error) {
+		var f fn
+		return f, row.Scan(&f.schema, &f.src, &f.lang, &f.definer, &f.volatility, &f.args)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	found := false
+	for _, f := range fns {
+		if f.schema != "public" || f.args != 0 {
+			problems = append(problems, fmt.Sprintf("function %s.current_tenant_id: only public.current_tenant_id() may have this name", f.schema))
+			continue
+		}
+		found = true
+		if strings.Join(strings.Fields(f.src), " ") != TenantFunction || f.lang != "sql" || f.definer || f.volatility != "s" {
+			problems = append(problems, fmt.Sprintf("function public.current_tenant_id() is not exactly the stable SQL function %q run as the caller", TenantFunction))
+		}
+	}
+	if !found {
+		problems = append(problems, "function public.current_tenant_id() is missing")
+	}
+	return problems, nil
+}
+
+// checkDefiners allows SECURITY DEFINER only for the functions in Definers, each with its
+// search_path pinned, so that no object the caller can name changes what it does.
+func checkDefiners(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	r, err := tx.Query(ctx, `
+		SELECT p.oid::regprocedure::text,
+		       coalesce('search_path=pg_catalog, public' = ANY (p.proconfig), false)
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-		WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.proname <> $1
-		ORDER BY 1`, SignInLookup)
+		WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	type definer struct {
+		name   string
+		pinned bool
+	}
+	found, err := pgx.CollectRows(r, func(row pgx.CollectableRow) (definer, error) {
+		var d definer
+		return d, row.Scan(&d.name, &d.pinned)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	for _, d := range found {
+		switch {
+		case !slices.Contains(Definers, d.name):
+			problems = append(problems, fmt.Sprintf("function %s is SECURITY DEFINER: only %s may be", d.name, strings.Join(Definers, ", ")))
+		case !d.pinned:
+			problems = append(problems, fmt.Sprintf("function %s is SECURITY DEFINER without SET search_path = pg_catalog, public", d.name))
+		}
+	}
+	return problems, nil
 }

@@ -33,35 +33,59 @@ func TestMigratedDatabasePasses(t *testing.T) {
 	}
 }
 
-// Each broken posture, made by the owner the way a careless migration would, is named.
+// Each rule of the check, broken by the owner the way a careless (or hostile) migration would,
+// is named: one mutation per rule.
 func TestEveryWeaknessIsNamed(t *testing.T) {
 	cases := []struct {
-		name string
-		sql  string
-		want string
+		name      string
+		sql       string
+		want      string
+		superuser bool // only a superuser may make this change
 	}{
-		{"forgotten FORCE", "ALTER TABLE customers NO FORCE ROW LEVEL SECURITY", "table customers: row level security is not forced"},
-		{"RLS off", "ALTER TABLE customers DISABLE ROW LEVEL SECURITY", "table customers: row level security is not enabled"},
-		{"policy dropped", "DROP POLICY tenant_isolation ON customers", "table customers: no policy limits it to the tenant"},
-		{"new table without policy", `CREATE TABLE invoices (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id));
+		{name: "forgotten FORCE", sql: "ALTER TABLE customers NO FORCE ROW LEVEL SECURITY", want: "table customers: row level security is not forced"},
+		{name: "RLS off", sql: "ALTER TABLE customers DISABLE ROW LEVEL SECURITY", want: "table customers: row level security is not enabled"},
+		{name: "policy dropped", sql: "DROP POLICY tenant_isolation ON customers", want: "table customers: no policy limits it to the tenant"},
+		{name: "new table without policy", sql: `CREATE TABLE invoices (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id));
 			ALTER TABLE invoices ENABLE ROW LEVEL SECURITY; ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
-			GRANT SELECT ON invoices TO moat_app`, "table invoices: no policy limits it to the tenant"},
-		{"new table without RLS", `CREATE TABLE products (tenant_id uuid NOT NULL, id uuid NOT NULL)`, "table products: row level security is not enabled"},
-		{"permissive escape hatch", "CREATE POLICY everyone ON customers FOR SELECT USING (true)", "table customers: policy everyone lets the app role read rows"},
-		{"write policy without check", "CREATE POLICY loose ON customers FOR INSERT TO moat_app WITH CHECK (true)", "table customers: policy loose lets the app role write rows"},
-		{"audit update grant", "GRANT UPDATE ON audit_events TO moat_app", "the app role may UPDATE audit_events"},
-		{"audit delete grant", "GRANT DELETE, TRUNCATE ON audit_events TO moat_app", "the app role may DELETE audit_events"},
-		{"audit partition grant", "GRANT UPDATE ON audit_events_default TO moat_app", "the app role may UPDATE audit_events_default"},
-		{"definer view", "CREATE VIEW all_customers AS SELECT * FROM customers; GRANT SELECT ON all_customers TO moat_app", "view public.all_customers runs with its owner's rights"},
-		{"definer function", "CREATE FUNCTION peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM customers'", "function public.peek is SECURITY DEFINER"},
-		{"app owns a table", "CREATE TABLE scratch (id int); ALTER TABLE scratch OWNER TO moat_app", "the app role owns public.scratch"},
+			GRANT SELECT ON invoices TO moat_app`, want: "table invoices: no policy limits it to the tenant"},
+		{name: "new table without RLS", sql: `CREATE TABLE products (tenant_id uuid NOT NULL, id uuid NOT NULL)`, want: "table products: row level security is not enabled"},
+		{name: "policy with an OR", sql: `DROP POLICY tenant_isolation ON customers;
+			CREATE POLICY tenant_isolation ON customers USING (tenant_id = current_tenant_id() OR true) WITH CHECK (tenant_id = current_tenant_id())`,
+			want: "table customers: policy tenant_isolation reads through"},
+		{name: "policy on another column", sql: `DROP POLICY tenant_isolation ON tags;
+			CREATE POLICY tenant_isolation ON tags USING (tenant_id = tenant_id) WITH CHECK (tenant_id = current_tenant_id())`,
+			want: "table tags: policy tenant_isolation reads through"},
+		{name: "permissive escape hatch", sql: "CREATE POLICY everyone ON customers FOR SELECT USING (true)", want: "table customers: policy everyone reads through"},
+		{name: "write policy without check", sql: "CREATE POLICY loose ON customers FOR INSERT TO moat_app WITH CHECK (true)", want: "table customers: policy loose writes through"},
+		{name: "check left to USING", sql: `DROP POLICY tenant_isolation ON customer_notes;
+			CREATE POLICY tenant_isolation ON customer_notes USING (tenant_id = current_tenant_id())`,
+			want: "table customer_notes: policy tenant_isolation writes through"},
+		{name: "shadowing function", sql: `CREATE SCHEMA shadow; CREATE FUNCTION shadow.current_tenant_id() RETURNS uuid LANGUAGE sql STABLE AS 'SELECT NULL::uuid'`,
+			want: "function shadow.current_tenant_id: only public.current_tenant_id() may have this name"},
+		{name: "tenant function rewritten", sql: `CREATE OR REPLACE FUNCTION current_tenant_id() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT NULLIF(current_setting('app.other', true), '')::uuid $$`,
+			want: "function public.current_tenant_id() is not exactly"},
+		{name: "new global table", sql: "CREATE TABLE scratch (id int); GRANT SELECT ON scratch TO moat_app", want: "table scratch: it has no tenant_id and is not one of the allowed global tables"},
+		{name: "evidence deletable", sql: "GRANT DELETE ON cross_tenant_attempts TO moat_app", want: "the app role may DELETE global table cross_tenant_attempts"},
+		{name: "registry readable", sql: "GRANT SELECT (id) ON record_ids TO moat_app", want: "the app role may SELECT global table record_ids"},
+		{name: "truncate", sql: "GRANT TRUNCATE ON customers TO moat_app", want: "the app role may TRUNCATE customers"},
+		{name: "audit update grant", sql: "GRANT UPDATE ON audit_events TO moat_app", want: "the app role may UPDATE audit_events"},
+		{name: "audit delete grant", sql: "GRANT DELETE ON audit_events TO moat_app", want: "the app role may DELETE audit_events"},
+		{name: "audit partition grant", sql: "GRANT UPDATE ON audit_events_default TO moat_app", want: "the app role may UPDATE audit_events_default"},
+		{name: "definer view", sql: "CREATE VIEW all_customers AS SELECT * FROM customers; GRANT SELECT ON all_customers TO moat_app", want: "view public.all_customers runs with its owner's rights"},
+		{name: "definer function", sql: "CREATE FUNCTION peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM customers'", want: "function public.peek() is SECURITY DEFINER"},
+		{name: "allowed name, other schema", sql: `CREATE SCHEMA shadow; CREATE FUNCTION shadow.sign_in_lookup(p_email text) RETURNS bigint LANGUAGE sql SECURITY DEFINER
+			SET search_path = pg_catalog, public AS 'SELECT count(*) FROM customers'`, want: "function shadow.sign_in_lookup(text) is SECURITY DEFINER"},
+		{name: "definer without its search_path", sql: "ALTER FUNCTION probe_record_id(uuid, text, uuid, uuid) RESET search_path",
+			want: "function public.probe_record_id(uuid,text,uuid,uuid) is SECURITY DEFINER without SET search_path"},
+		{name: "app owns a table", sql: "CREATE TABLE scratch (id int); ALTER TABLE scratch OWNER TO moat_app", want: "the app role owns public.scratch", superuser: true},
+		{name: "app may create", sql: "GRANT CREATE ON SCHEMA public TO moat_app", want: "the app role may create objects in schema public"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := dbtest.New(t, 0)
 			owner := d.Owner(t)
 			ctx := context.Background()
-			if c.name == "app owns a table" {
+			if c.superuser {
 				// Only a superuser may give a table to a role the owner is not a member of.
 				owner = d.Superuser(t)
 			}

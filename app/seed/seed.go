@@ -117,14 +117,14 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 					}
 					k++
 					row := customer(rng, tid, k)
-					ids = append(ids, []any{row[1], "customers"})
+					ids = append(ids, []any{row[1], "customers", tid})
 					return row, nil
 				})
 				n, err := tx.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"tenant_id", "id", "number", "kind", "name", "email", "phone", "emails", "phones", "company"}, src)
 				if err != nil {
 					return err
 				}
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"record_ids"}, []string{"id", "entity"}, pgx.CopyFromRows(ids)); err != nil {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"record_ids"}, []string{"id", "entity", "tenant_id"}, pgx.CopyFromRows(ids)); err != nil {
 					return err
 				}
 				counters = append(counters, []any{tid, int64(j.customers)})

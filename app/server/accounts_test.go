@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"moat/app/middleware"
 	"moat/app/server"
+	"moat/app/store"
 )
 
 // trail returns the actions of tenant tid's audit rows, oldest first, as "action outcome".
@@ -503,7 +505,7 @@ func TestEndedSessionsStayEnded(t *testing.T) {
 	c.signIn(a.Email, password)
 	key := c.jar["moat_session"]
 	var saved []byte
-	if err := e.db.Pool.QueryRow(context.Background(), "SELECT v FROM sessions WHERE k = $1", key).Scan(&saved); err != nil {
+	if err := e.db.Pool.QueryRow(context.Background(), "SELECT v FROM sessions WHERE k = $1", store.SecretKey(key)).Scan(&saved); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := c.do("POST", "/logout", c.form()); res.StatusCode != fiber.StatusSeeOther {
@@ -512,7 +514,7 @@ func TestEndedSessionsStayEnded(t *testing.T) {
 	// The late save of a request that read the session before the sign-out.
 	_, err := e.db.Pool.Exec(context.Background(),
 		"INSERT INTO sessions (k, v, e) VALUES ($1, $2, $3) ON CONFLICT (k) DO UPDATE SET v = $2, e = $3",
-		key, saved, time.Now().Add(time.Hour).Unix())
+		store.SecretKey(key), saved, time.Now().Add(time.Hour).Unix())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,5 +557,59 @@ func TestOddUserAgentAtSignIn(t *testing.T) {
 	res, _ := c.do("POST", "/login", c.form("email", a.Email, "password", password), "User-Agent", "bad\x00agent\xff")
 	if res.StatusCode != fiber.StatusSeeOther {
 		t.Fatalf("sign-in with an odd user agent: %d", res.StatusCode)
+	}
+}
+
+// No table holds a cookie's secret itself: whoever reads the database (as the app role, or a
+// backup) finds only SHA-256 hashes, which open nothing.
+func TestSecretsAreHashedAtRest(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	other := e.client()
+	other.signIn(a.Email, password)
+	ended := other.jar["moat_session"]
+	if res, _ := other.do("POST", "/logout", other.form()); res.StatusCode != fiber.StatusSeeOther { // a revoked key
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	secrets := map[string]string{"session cookie": c.jar["moat_session"], "CSRF token": c.csrf, "ended session": ended}
+	su := e.db.Superuser(t)
+	ctx := context.Background()
+	tables, err := su.Query(ctx, `SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND n.nspname = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(tables, pgx.RowTo[string])
+	if err != nil || len(names) < 10 {
+		t.Fatalf("tables: %v %v", names, err)
+	}
+	for what, secret := range secrets {
+		if len(secret) < 20 {
+			t.Fatalf("%s %q is too short to be a secret", what, secret)
+		}
+		for _, table := range names {
+			var n int
+			if err := su.QueryRow(ctx, "SELECT count(*) FROM "+table+" x WHERE strpos(x::text, $1) > 0", secret).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				t.Errorf("table %s holds the %s itself", table, what)
+			}
+		}
+	}
+	// The hashes are there: they are how the session and the token are found.
+	for table, key := range map[string]string{"sessions": c.jar["moat_session"], "csrf_tokens": c.csrf, "revoked_sessions": ended} {
+		var n int
+		su.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE k = $1", store.SecretKey(key)).Scan(&n)
+		if n != 1 {
+			t.Errorf("%s has %d rows under the hash, want 1", table, n)
+		}
+	}
+	var listed int
+	su.QueryRow(ctx, "SELECT count(*) FROM user_sessions WHERE session_key = $1", store.SecretKey(c.jar["moat_session"])).Scan(&listed)
+	if listed != 1 {
+		t.Errorf("user_sessions lists the session %d times under its hash, want 1", listed)
 	}
 }

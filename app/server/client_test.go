@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"moat/app/auth"
+	"moat/app/crosstenant"
 	"moat/app/dbtest"
 	"moat/app/metrics"
 	"moat/app/middleware"
@@ -37,6 +38,7 @@ type env struct {
 	app     *fiber.App
 	log     *syncBuffer
 	metrics *metrics.Metrics
+	probes  *crosstenant.Recorder
 	queries *queryCounter
 }
 
@@ -49,7 +51,10 @@ func newEnvWith(t testing.TB, limits middleware.Limits) *env {
 	t.Helper()
 	e := &env{t: t, log: &syncBuffer{}, metrics: metrics.New(), queries: &queryCounter{}, clock: &clock{now: time.Now()}}
 	e.db = dbtest.NewWith(t, store.Config{Tracer: e.queries})
+	e.probes = crosstenant.New(e.db.Pool, e.metrics, slog.New(slog.NewJSONHandler(e.log, nil)))
+	t.Cleanup(e.probes.Close) // before the database closes: cleanups run last first
 	e.app = server.New(e.db.DB, server.Options{
+		Probes:          e.probes,
 		Log:             slog.New(slog.NewJSONHandler(e.log, nil)),
 		Metrics:         e.metrics,
 		SessionIdle:     30 * time.Minute,
@@ -89,11 +94,37 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// queryCounter counts the statements sent to PostgreSQL.
-type queryCounter struct{ n atomic.Int64 }
+// queryCounter counts the statements sent to PostgreSQL and, while recording, keeps their SQL.
+type queryCounter struct {
+	n         atomic.Int64
+	mu        sync.Mutex
+	recording bool
+	sql       []string
+}
 
-func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (q *queryCounter) saw(sql string) {
 	q.n.Add(1)
+	q.mu.Lock()
+	if q.recording {
+		q.sql = append(q.sql, sql)
+	}
+	q.mu.Unlock()
+}
+
+// record runs f and returns the SQL of every statement sent meanwhile, in order.
+func (q *queryCounter) record(f func()) []string {
+	q.mu.Lock()
+	q.recording, q.sql = true, nil
+	q.mu.Unlock()
+	f()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.recording = false
+	return q.sql
+}
+
+func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	q.saw(d.SQL)
 	return ctx
 }
 
@@ -104,11 +135,19 @@ func (q *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 	return ctx
 }
 
-func (q *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
-	q.n.Add(1)
+func (q *queryCounter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	q.saw(d.SQL)
 }
 
 func (q *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// statements returns the SQL a request sends, the cross-tenant probe after it included.
+func (e *env) statements(f func()) []string {
+	return e.queries.record(func() {
+		f()
+		e.probes.Wait()
+	})
+}
 
 // syncBuffer is a log destination safe for concurrent writes.
 type syncBuffer struct {

@@ -11,9 +11,11 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/session"
+	"github.com/gofiber/fiber/v2/utils"
 	pgstorage "github.com/gofiber/storage/postgres/v3"
 
 	"moat/app/auth"
+	"moat/app/crosstenant"
 	"moat/app/handlers"
 	"moat/app/htmx"
 	"moat/app/metrics"
@@ -32,8 +34,9 @@ type Options struct {
 	Secure          bool // Secure cookies with the __Host- prefix; off only in development
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
-	Limits          middleware.Limits // sign-in and sign-up rate limits
-	TrustedProxies  []string          // proxies whose X-Forwarded-For names the client; none by default
+	Limits          middleware.Limits     // sign-in and sign-up rate limits
+	TrustedProxies  []string              // proxies whose X-Forwarded-For names the client; none by default
+	Probes          *crosstenant.Recorder // where misses on ids go after the response
 	Now             func() time.Time
 }
 
@@ -51,6 +54,9 @@ func New(db *store.DB, o Options) *fiber.App {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
+	if o.Probes == nil {
+		o.Probes = crosstenant.New(db.Pool, o.Metrics, o.Log)
+	}
 	if o.Limits.Window == 0 {
 		o.Limits = middleware.Limits{PerIP: 100, PerEmail: 10, Window: 15 * time.Minute}
 	}
@@ -59,7 +65,7 @@ func New(db *store.DB, o Options) *fiber.App {
 		BodyLimit:             BodyLimit,
 		ReadBufferSize:        16 * 1024, // request line and headers: room for long search URLs
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(o.Log, o.Metrics),
+		ErrorHandler:          errorHandler(o.Log, o.Probes),
 		ReadTimeout:           15 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           60 * time.Second,
@@ -76,7 +82,7 @@ func New(db *store.DB, o Options) *fiber.App {
 		Store: session.New(session.Config{
 			// A request reads its session from PostgreSQL once, and saves it unchanged at most
 			// once a minute; Load checks every session against the database regardless.
-			Storage: store.NewSessionCache(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.sessions", GCInterval: time.Minute}),
+			Storage: store.NewSessionCache(store.HashedKeys(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.sessions", GCInterval: time.Minute})),
 				2*time.Second, time.Minute),
 			Expiration:     o.SessionIdle,
 			KeyLookup:      "cookie:" + cookie,
@@ -106,7 +112,7 @@ func New(db *store.DB, o Options) *fiber.App {
 	})
 	// Tokens are constant rows, so the cache makes a GET's token check read and write nothing
 	// most of the time.
-	tokens := store.NewSessionCache(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.csrf_tokens", GCInterval: time.Minute}),
+	tokens := store.NewSessionCache(store.HashedKeys(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.csrf_tokens", GCInterval: time.Minute})),
 		2*time.Second, time.Minute)
 	app.Use(middleware.CSRF(tokens, o.Secure, o.SessionIdle, db.Gorm))
 
@@ -117,13 +123,13 @@ func New(db *store.DB, o Options) *fiber.App {
 
 // errorHandler renders every error as a page (or, for htmx, a fragment swapped into the content
 // region). Not found, foreign and malformed ids all arrive here as models.ErrNotFound and leave
-// as the same 404; a foreign id is also counted and logged for operators. Server errors are
-// logged once, with request id, tenant and user.
-func errorHandler(log *slog.Logger, m *metrics.Metrics) fiber.ErrorHandler {
+// as the same 404; every miss on an id is then handed, alike, to the cross-tenant probe, which
+// looks after the response. Server errors are logged once, with request id, tenant and user.
+func errorHandler(log *slog.Logger, probes *crosstenant.Recorder) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
-		var cross *models.CrossTenantError
-		if errors.As(err, &cross) {
-			crossTenantAttempt(c, log, m, cross)
+		var miss *models.MissError
+		if errors.As(err, &miss) {
+			probe(c, probes, miss)
 		}
 		props := fragments.ErrorProps{Status: fiber.StatusInternalServerError, RequestID: middleware.RequestID(c),
 			Title: "Something went wrong", Message: "The error has been logged. Please try again in a moment."}
@@ -165,18 +171,12 @@ func errorHandler(log *slog.Logger, m *metrics.Metrics) fiber.ErrorHandler {
 	}
 }
 
-// crossTenantAttempt tells operators, never the tenant, that a user asked for another tenant's
-// record.
-func crossTenantAttempt(c *fiber.Ctx, log *slog.Logger, m *metrics.Metrics, e *models.CrossTenantError) {
-	route := c.Route().Path
-	m.CrossTenant.WithLabelValues(route).Inc()
-	if e.Attempts >= 3 {
-		m.CrossTenantRepeats.Inc()
+// probe hands a miss to the cross-tenant probe, with copies of what it needs from the request.
+func probe(c *fiber.Ctx, probes *crosstenant.Recorder, m *models.MissError) {
+	p, ok := auth.FromContext(c.UserContext())
+	if !ok {
+		return
 	}
-	attrs := []any{"request_id", middleware.RequestID(c), "method", c.Method(), "route", route,
-		"entity", e.Entity, "attempts_5m", e.Attempts}
-	if p, ok := auth.FromContext(c.UserContext()); ok {
-		attrs = append(attrs, "tenant_id", p.Tenant.String(), "user_id", p.UserID.String())
-	}
-	log.WarnContext(c.UserContext(), "cross-tenant access attempt", attrs...)
+	probes.Record(crosstenant.Miss{Entity: m.Entity, ID: m.ID, Tenant: p.Tenant.UUID(), User: p.UserID,
+		Route: utils.CopyString(c.Route().Path), Method: utils.CopyString(c.Method()), RequestID: middleware.RequestID(c)})
 }

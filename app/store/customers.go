@@ -295,7 +295,7 @@ func requestUser(tx *gorm.DB) *uuid.UUID {
 }
 
 // take loads the customer with id, with its tags, optionally locking it for update. A trashed
-// customer is a miss. On a miss it returns the miss as its second result (see notFound); the
+// customer is a miss. On a miss it returns the miss as its second result (see missing); the
 // third is for real failures. A malformed id is looked up as the nil UUID, which never
 // exists, so every miss by another tenant costs the same.
 func take(tx *gorm.DB, id string, lock bool) (c models.Customer, miss, err error) {
@@ -307,13 +307,10 @@ func take(tx *gorm.DB, id string, lock bool) (c models.Customer, miss, err error
 	var r customerRow
 	err = q.Where("id = ?", uid).Take(&r).Error
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		miss, err = notFound(tx, "customers", uid)
-		return c, miss, err
+	case errors.Is(err, gorm.ErrRecordNotFound), err == nil && r.DeletedAt != nil:
+		return c, missing("customers", uid), nil
 	case err != nil:
 		return c, nil, fmt.Errorf("load customer: %w", err)
-	case r.DeletedAt != nil:
-		return c, models.ErrNotFound, nil
 	}
 	return r.customer(), nil, nil
 }

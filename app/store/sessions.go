@@ -50,7 +50,7 @@ func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touc
 	b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
 	b.Queue(`SELECT u.role, u.name, u.email, u.must_change_password
 		FROM user_sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
-		WHERE s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, key)
+		WHERE s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, SecretKey(key))
 	if touch {
 		b.Queue("UPDATE user_sessions SET last_seen_at = $2 WHERE id = $1", sid, now)
 	}
@@ -74,8 +74,10 @@ func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touc
 	return cur, true, nil
 }
 
-// Record lists a new session of the person in ctx.
+// Record lists a new session of the person in ctx. us.SessionKey is the server-side session's
+// key as the cookie carries it; the list keeps only its SecretKey.
 func (s *Sessions) Record(ctx context.Context, us models.UserSession) error {
+	us.SessionKey = SecretKey(us.SessionKey)
 	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Create(&us).Error; err != nil {
 			return fmt.Errorf("record session: %w", err)
@@ -88,10 +90,10 @@ func (s *Sessions) Record(ctx context.Context, us models.UserSession) error {
 // revokes the old key, so a request in flight with it cannot save it back.
 func (s *Sessions) Rekey(ctx context.Context, id uuid.UUID, old, key string) error {
 	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		if err := tx.Model(&models.UserSession{}).Where("id = ?", id).Update("session_key", key).Error; err != nil {
+		if err := tx.Model(&models.UserSession{}).Where("id = ?", id).Update("session_key", SecretKey(key)).Error; err != nil {
 			return fmt.Errorf("rekey session: %w", err)
 		}
-		return tx.Exec("INSERT INTO revoked_sessions (k) VALUES (?) ON CONFLICT DO NOTHING", old).Error
+		return tx.Exec("INSERT INTO revoked_sessions (k) VALUES (?) ON CONFLICT DO NOTHING", SecretKey(old)).Error
 	})
 }
 

@@ -133,7 +133,7 @@ func takeTag(tx *gorm.DB, id string) (t models.Tag, miss, err error) {
 	err = tx.Clauses(clause.Locking{Strength: "SHARE"}).Where("id = ?", uid).Take(&t).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		miss, err = notFound(tx, "tags", uid)
+		miss, err = missing("tags", uid), nil
 	case err != nil:
 		err = fmt.Errorf("load tag: %w", err)
 	}

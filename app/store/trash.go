@@ -125,8 +125,8 @@ func idsOf(cs []models.Customer) []string {
 
 // trashMiss answers an id that named nothing in the trash. One of the tenant's own customers
 // outside the trash (restored twice, say) is a plain miss, not a cross-tenant attempt; only
-// ids the tenant cannot see go on to the registry probe, so foreign and unknown ids still cost
-// the same statements.
+// ids the tenant cannot see go on to the probe, so foreign and unknown ids still cost the same
+// statements.
 func trashMiss(tx *gorm.DB, id uuid.UUID) (miss, err error) {
 	var own int64
 	if err := tx.Model(&models.Customer{}).Where("id = ?", id).Count(&own).Error; err != nil {
@@ -135,5 +135,5 @@ func trashMiss(tx *gorm.DB, id uuid.UUID) (miss, err error) {
 	if own > 0 {
 		return models.ErrNotFound, nil
 	}
-	return notFound(tx, "customers", id)
+	return missing("customers", id), nil
 }

@@ -167,10 +167,7 @@ func (s *Users) change(ctx context.Context, id, action string,
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", uid).Take(&u).Error
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
-			var ferr error
-			if result, ferr = notFound(tx, "users", uid); ferr != nil {
-				return ferr
-			}
+			result = missing("users", uid)
 			return audit.Record(tx, ev)
 		case err != nil:
 			return fmt.Errorf("load user: %w", err)
