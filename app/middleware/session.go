@@ -32,6 +32,7 @@ const (
 	keySeen       = "seen"
 	keySessionID  = "sid"
 	keyMustChange = "must_change"
+	keyCSRF       = "csrf" // the SecretKey of the CSRF token issued to this session
 	expiredLocal  = "moat.session_expired"
 )
 
@@ -85,6 +86,7 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 	if ok {
 		req.UserID = p.UserID
 		ctx = audit.NewContext(auth.NewContext(ctx, p), req)
+		c.Locals(csrfBoundKey, str(sess.Get(keyCSRF)))
 	}
 	switch {
 	case !ok:

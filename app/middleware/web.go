@@ -7,28 +7,17 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/csrf"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/utils"
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
-	"moat/app/audit"
 	"moat/app/auth"
 	"moat/app/metrics"
-	"moat/models"
 )
 
 const (
-	requestIDKey   = "requestid"
-	csrfKey        = "csrf"
-	csrfHandlerKey = "csrf_handler"
-	csrfCookie     = "moat_csrf"
-	hostPrefix     = "__Host-" // a Secure cookie for this host only, which no other site can set
-	// CSRFHeader is the header htmx requests carry the token in.
-	CSRFHeader = "X-CSRF-Token"
-	// CSRFField is the hidden form field plain forms carry the token in.
-	CSRFField = "_csrf"
+	requestIDKey = "requestid"
+	hostPrefix   = "__Host-" // a Secure cookie for this host only, which no other site can set
 )
 
 // RequestIDs gives every request an id of the server's making, returned as X-Request-ID. An id
@@ -47,12 +36,6 @@ func RequestIDs() fiber.Handler {
 func RequestID(c *fiber.Ctx) string {
 	id, _ := c.Locals(requestIDKey).(string)
 	return id
-}
-
-// CSRFToken returns the token forms and htmx must send back.
-func CSRFToken(c *fiber.Ctx) string {
-	t, _ := c.Locals(csrfKey).(string)
-	return t
 }
 
 // AccessLog writes one structured line per request and records its metrics, after the error
@@ -94,63 +77,6 @@ func SecurityHeaders() fiber.Handler {
 		ReferrerPolicy:        "same-origin",
 		HSTSMaxAge:            63072000,
 	})
-}
-
-// CSRF checks the token on every request that is not GET, HEAD, OPTIONS or TRACE: it must match
-// the browser's CSRF cookie and be one the server issued and still keeps in tokens. A missing
-// or wrong token is a 403 and, for a signed-in person, a denied row in the trail. Signing in
-// and out replaces the token (RotateCSRF).
-func CSRF(tokens fiber.Storage, secure bool, idle time.Duration, db *gorm.DB) fiber.Handler {
-	name := csrfCookie
-	if secure {
-		name = hostPrefix + csrfCookie
-	}
-	return csrf.New(csrf.Config{
-		Next:              SkipAssets,
-		Storage:           tokens,
-		ContextKey:        csrfKey,
-		HandlerContextKey: csrfHandlerKey,
-		CookieName:        name,
-		CookieSecure:      secure,
-		CookieHTTPOnly:    true,
-		CookieSameSite:    "Lax",
-		CookieSessionOnly: true,
-		Expiration:        idle,
-		Extractor: func(c *fiber.Ctx) (string, error) {
-			if t := c.Get(CSRFHeader); t != "" {
-				return t, nil
-			}
-			if t := c.FormValue(CSRFField); t != "" {
-				return t, nil
-			}
-			return "", csrf.ErrTokenNotFound
-		},
-		ErrorHandler: func(c *fiber.Ctx, err error) error {
-			if _, ok := auth.FromContext(c.UserContext()); ok {
-				if aerr := audit.RecordAlone(c.UserContext(), db, audit.Event{
-					Action: "request.csrf", Entity: "request", EntityID: utils.CopyString(c.Method() + " " + c.Path()), Outcome: models.OutcomeDenied,
-				}); aerr != nil {
-					return aerr
-				}
-			}
-			return fiber.ErrForbidden
-		},
-	})
-}
-
-// RotateCSRF retires the request's CSRF token, so that the next page gets a new one: a token
-// from before signing in or out is not one after.
-func RotateCSRF(c *fiber.Ctx) error {
-	h, ok := c.Locals(csrfHandlerKey).(*csrf.CSRFHandler)
-	if !ok {
-		return nil
-	}
-	for _, name := range []string{csrfCookie, hostPrefix + csrfCookie} {
-		if c.Cookies(name) != "" {
-			return h.DeleteToken(c)
-		}
-	}
-	return nil
 }
 
 // SkipAssets is a Next func that skips middleware for static files and the health check.

@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"mime/multipart"
 	"net/url"
 	"strings"
 	"testing"
@@ -612,4 +614,55 @@ func TestSecretsAreHashedAtRest(t *testing.T) {
 	if listed != 1 {
 		t.Errorf("user_sessions lists the session %d times under its hash, want 1", listed)
 	}
+}
+
+// A CSRF token works only in the session it was issued to: another browser's token, valid in
+// its own session, is refused in this one even when the cookie is planted to match it. Tokens
+// come from the header or the body, never the query string.
+func TestCSRFTokenIsBoundToTheSession(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	b := e.signUp("globex")
+	victim := e.client()
+	victim.signIn(a.Email, password)
+	for name, who := range map[string]string{"another tenant's person": b.Email, "the same person elsewhere": a.Email} {
+		attacker := e.client()
+		attacker.signIn(who, password)
+		if res, _ := attacker.do("POST", "/customers", attacker.form("name", "Own")); res.StatusCode != fiber.StatusSeeOther {
+			t.Fatalf("%s: the token works in its own session: %d", name, res.StatusCode)
+		}
+		planted := victim.as(t)
+		planted.csrf, planted.jar["moat_csrf"] = attacker.csrf, attacker.csrf
+		if res, _ := planted.do("POST", "/customers", planted.form("name", "Planted")); res.StatusCode != fiber.StatusForbidden {
+			t.Errorf("%s's token in the victim's session, as a field: %d, want 403", name, res.StatusCode)
+		}
+		if res, _ := planted.do("POST", "/customers", "name=Planted", "X-CSRF-Token", attacker.csrf, "HX-Request", "true"); res.StatusCode != fiber.StatusForbidden {
+			t.Errorf("%s's token in the victim's session, as a header: %d, want 403", name, res.StatusCode)
+		}
+	}
+	if res, _ := victim.do("POST", "/customers?_csrf="+url.QueryEscape(victim.csrf), "name=From+the+URL"); res.StatusCode != fiber.StatusForbidden {
+		t.Errorf("a token in the query string: %d, want 403", res.StatusCode)
+	}
+	body, ctype := multipartForm(t, map[string]string{"name": "Multipart Customer", "_csrf": victim.csrf})
+	if res, _ := victim.do("POST", "/customers", body, "Content-Type", ctype); res.StatusCode != fiber.StatusSeeOther {
+		t.Errorf("a token in a multipart body: %d, want 303", res.StatusCode)
+	}
+	if res, _ := victim.do("POST", "/customers", victim.form("name", "Still Mine")); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("the victim's own token: %d", res.StatusCode)
+	}
+}
+
+func multipartForm(t *testing.T, fields map[string]string) (string, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String(), w.FormDataContentType()
 }

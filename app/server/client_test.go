@@ -252,7 +252,8 @@ func (c *client) do(method, target string, body string, headers ...string) (*htt
 			c.jar[ck.Name] = ck.Value
 		}
 	}
-	if m := csrfMeta.FindSubmatch(raw); m != nil {
+	// A page refused for its token carries none; the browser keeps the one it has.
+	if m := csrfMeta.FindSubmatch(raw); m != nil && len(m[1]) > 0 {
 		c.csrf = string(m[1])
 	}
 	return res, string(raw)

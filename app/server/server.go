@@ -115,6 +115,7 @@ func New(db *store.DB, o Options) *fiber.App {
 	tokens := store.NewSessionCache(store.HashedKeys(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.csrf_tokens", GCInterval: time.Minute})),
 		2*time.Second, time.Minute)
 	app.Use(middleware.CSRF(tokens, o.Secure, o.SessionIdle, db.Gorm))
+	app.Use(sessions.BindCSRF(o.Secure))
 
 	limits := middleware.RateLimits(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute}), o.Limits, ips, o.Metrics)
 	routes(app, db, sessions, limits, o)
