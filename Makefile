@@ -96,7 +96,7 @@ go-test: postgres ## Go tests against real PostgreSQL (the private cluster start
 	go test -count=1 ./...
 
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzRecordID FuzzSearch FuzzCustomerForm
+FUZZ_TARGETS := FuzzRecordID FuzzSearch FuzzCustomerForm FuzzBulk FuzzTags FuzzNotes FuzzTeam FuzzAccount
 
 .PHONY: fuzz
 fuzz: postgres ## a short fuzz run of every tenant-route fuzz target (FUZZTIME each; the corpus is in testdata)

@@ -5,10 +5,12 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -83,7 +85,7 @@ func record(tx *gorm.DB, e Event, rows string, entity any) error {
 		if err != nil {
 			return fmt.Errorf("audit details: %w", err)
 		}
-		details = raw
+		details = bounded(raw)
 	}
 	return tenant.Defer(tx, `INSERT INTO audit_events
 		(tenant_id, user_id, action, entity, entity_id, outcome, request_id, ip, user_agent, details) `+rows,
@@ -91,10 +93,29 @@ func record(tx *gorm.DB, e Event, rows string, entity any) error {
 		Clean(r.RequestID, 100), Clean(r.IP, 64), Clean(r.UserAgent, 400), details)
 }
 
-// Clean makes s safe to store as text: valid UTF-8, no NUL bytes, at most max runes.
+// maxDetails bounds what one audit row's details may hold. Details are built from validated
+// input, which stays far below it; the bound only keeps a slip from filling the trail.
+const maxDetails = 64 * 1024
+
+// bounded is details as PostgreSQL's jsonb accepts them (no NUL escape) and at most maxDetails.
+func bounded(details []byte) []byte {
+	details = bytes.ReplaceAll(details, []byte(`\u0000`), []byte(`\ufffd`))
+	if len(details) > maxDetails {
+		return fmt.Appendf(nil, `{"truncated": true, "bytes": %d}`, len(details))
+	}
+	return details
+}
+
+// Clean makes s safe to store and show as text: valid UTF-8, no control characters, at most
+// max runes.
 func Clean(s string, max int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\x00", "")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 	if utf8.RuneCountInString(s) > max {
 		s = string([]rune(s)[:max])
 	}

@@ -257,3 +257,31 @@ func TestPruneDropsOnlyOldMonths(t *testing.T) {
 		t.Fatalf("only %d partitions left", left)
 	}
 }
+
+// Whatever a caller puts in an event's details is stored: text PostgreSQL's jsonb refuses (a
+// NUL) is replaced, and details beyond the bound are replaced by their size, never a failure.
+func TestDetailsAreAlwaysStorable(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, _ := d.Tenant(t, "acme")
+	for _, details := range []any{
+		map[string]string{"action": "a\x00b\x01c"},
+		map[string]string{"flood": strings.Repeat("x", 100_000)},
+	} {
+		err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+			return audit.Record(tx, audit.Event{Action: "test.details", Entity: "test", EntityID: "id\x00\x1b[31m", Outcome: models.OutcomeAllowed, Details: details})
+		})
+		if err != nil {
+			t.Fatalf("recording %.40v: %v", details, err)
+		}
+	}
+	var stored []string
+	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Raw("SELECT entity_id || ' ' || details::text FROM audit_events WHERE action = 'test.details' ORDER BY occurred_at").Scan(&stored).Error
+	})
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("stored %q: %v", stored, err)
+	}
+	if stored[0] != "id[31m {\"action\": \"a\ufffdb\\u0001c\"}" || stored[1] != `id[31m {"bytes": 100012, "truncated": true}` {
+		t.Fatalf("stored %q", stored)
+	}
+}

@@ -3,9 +3,9 @@ package handlers
 import (
 	"io"
 	"net/url"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"moat/app/htmx"
 	"moat/app/middleware"
@@ -21,7 +21,7 @@ func (h *Customers) Bulk(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	sel := selection(c)
 	p := fragments.BulkProps{
-		Action: utils.CopyString(c.FormValue("action")), TagID: utils.CopyString(c.FormValue("bulk_tag")),
+		Action: bulkAction(c.FormValue("action")), TagID: store.CleanID(c.FormValue("bulk_tag")),
 		Return: listReturn(c.FormValue("return")), Hidden: hidden(sel), CSRF: middleware.CSRFToken(c),
 	}
 	n, err := h.Store.Count(ctx, sel, p.Action)
@@ -43,7 +43,7 @@ func (h *Customers) Bulk(c *fiber.Ctx) error {
 		p.Problem = "Select at least one customer first."
 	case (p.Action == "tag" || p.Action == "untag") && p.TagName == "":
 		p.Problem = "Choose the tag to add or remove."
-	case p.Action != "tag" && p.Action != "untag" && p.Action != "trash" && p.Action != "export":
+	case p.Action == "":
 		p.Problem = "Choose what to do with the selected customers."
 	}
 	if p.Problem != "" || c.FormValue("confirm") != "yes" {
@@ -72,6 +72,17 @@ func (h *Customers) Bulk(c *fiber.Ctx) error {
 	}
 	htmx.Toast(c, done)
 	return htmx.Redirect(c, p.Return)
+}
+
+// bulkActions are the bulk actions there are; anything else is no action.
+var bulkActions = []string{"tag", "untag", "trash", "export"}
+
+// bulkAction is the requested action from the fixed list (never the request's bytes), or "".
+func bulkAction(s string) string {
+	if i := slices.Index(bulkActions, s); i >= 0 {
+		return bulkActions[i]
+	}
+	return ""
 }
 
 // Export streams the selected customers as CSV: the confirmed bulk export posts here.

@@ -127,3 +127,99 @@ func FuzzCustomerForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBulk sends any bulk action, tag, ids and filter: a 4xx or a success, never a 5xx, never
+// B's data. (That no bulk action reaches B's rows is TestBulkActionsStayInTheTenant's.)
+func FuzzBulk(f *testing.F) {
+	w := newFuzzWorld(f)
+	f.Add("trash", "", w.own, "", "")
+	f.Add("tag", w.foreign, w.foreign, "yes", "a")
+	f.Add("\x00", "\xff", "not-an-id", "yes", "%")
+	f.Add("export", "", "", "", "Qwzx")
+	f.Add(strings.Repeat("a", 3000), strings.Repeat("b", 3000), strings.Repeat("c", 3000), "yes", "\u202e")
+	f.Fuzz(func(t *testing.T, action, tag, id, confirm, q string) {
+		c := w.a.as(t)
+		for _, all := range []string{"", "1"} {
+			form := c.form("action", action, "bulk_tag", tag, "id", id, "id", w.foreign, "confirm", confirm, "q", q, "all", all, "return", q)
+			res, body := c.do("POST", "/customers/bulk", form)
+			// The confirmation echoes the ids A named, B's among them: A's own input, not B's data.
+			w.check(t, "POST /customers/bulk", res.StatusCode, body, q, action, id, w.foreign)
+		}
+	})
+}
+
+// FuzzTags creates tags with any name and colour: 303 or 422, never a 5xx.
+func FuzzTags(f *testing.F) {
+	w := newFuzzWorld(f)
+	f.Add("VIP", "blue")
+	f.Add("\x00", "red\x00")
+	f.Add(strings.Repeat("t", 51), "chartreuse")
+	f.Add("Onlyinb", "")
+	f.Fuzz(func(t *testing.T, name, color string) {
+		c := w.a.as(t)
+		res, body := c.do("POST", "/tags", c.form("name", name, "color", color))
+		w.check(t, "POST /tags", res.StatusCode, body, name, color)
+		if res.StatusCode != fiber.StatusSeeOther && res.StatusCode != fiber.StatusUnprocessableEntity {
+			t.Fatalf("POST /tags: %d, want 303 or 422", res.StatusCode)
+		}
+	})
+}
+
+// FuzzNotes adds any note to A's customer and to B's: 303 or 422 for A's, 404 for B's.
+func FuzzNotes(f *testing.F) {
+	w := newFuzzWorld(f)
+	f.Add("Called; will order next week.")
+	f.Add("")
+	f.Add("\x00\x01")
+	f.Add(strings.Repeat("n", 5001))
+	f.Fuzz(func(t *testing.T, note string) {
+		c := w.a.as(t)
+		res, body := c.do("POST", "/customers/"+w.own+"/notes", c.form("body", note))
+		w.check(t, "POST notes", res.StatusCode, body, note)
+		if res.StatusCode != fiber.StatusSeeOther && res.StatusCode != fiber.StatusUnprocessableEntity {
+			t.Fatalf("note on A's customer: %d, want 303 or 422", res.StatusCode)
+		}
+		res, body = c.do("POST", "/customers/"+w.foreign+"/notes", c.form("body", note))
+		w.check(t, "POST note on B's customer", res.StatusCode, body, note)
+		if res.StatusCode != fiber.StatusNotFound {
+			t.Fatalf("note on B's customer: %d, want 404", res.StatusCode)
+		}
+	})
+}
+
+// FuzzTeam adds people and changes roles with any values: a 4xx or a success, never a 5xx.
+func FuzzTeam(f *testing.F) {
+	w := newFuzzWorld(f)
+	f.Add("Ben", "ben@acme.test", "member", "another long password")
+	f.Add("", "owner@globex.test", "owner", "short")
+	f.Add("\x00", "\xff@x", "superuser", strings.Repeat("p", 2000))
+	f.Fuzz(func(t *testing.T, name, email, role, pw string) {
+		c := w.a.as(t)
+		res, body := c.do("POST", "/team", c.form("name", name, "email", email, "role", role, "password", pw))
+		w.checkOnly(t, w.secrets[3:5], "POST /team", res.StatusCode, body, name, email, role)
+		res, body = c.do("POST", "/team/"+w.secrets[4]+"/role", c.form("role", role))
+		w.checkOnly(t, w.secrets[3:5], "POST role of B's person", res.StatusCode, body, role)
+		if res.StatusCode != fiber.StatusNotFound {
+			t.Fatalf("role of B's person: %d, want 404", res.StatusCode)
+		}
+	})
+}
+
+// FuzzAccount changes the password and ends sessions with any values: a 4xx or a success,
+// never a 5xx; the password changes only with the right current one.
+func FuzzAccount(f *testing.F) {
+	w := newFuzzWorld(f)
+	f.Add("wrong", "a new long password", "a new long password", "not-an-id")
+	f.Add("\x00", "\x00", "\xff", w.foreign)
+	f.Add(strings.Repeat("x", 2000), "", "", "")
+	f.Fuzz(func(t *testing.T, current, next, confirm, session string) {
+		c := w.a.as(t)
+		res, body := c.do("POST", "/account/password", c.form("current_password", current, "new_password", next, "confirm_password", confirm))
+		w.check(t, "POST /account/password", res.StatusCode, body)
+		if current != password && res.StatusCode < 400 {
+			t.Fatalf("password changed with a wrong current one: %d", res.StatusCode)
+		}
+		res, body = c.do("POST", fill("/account/sessions/:id/end", session), c.form())
+		w.check(t, "POST end session", res.StatusCode, body)
+	})
+}

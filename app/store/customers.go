@@ -381,6 +381,15 @@ func parseIDs(ids []string) ([]uuid.UUID, bool) {
 	return out, true
 }
 
+// CleanID returns id as a canonical UUID string, or "" when it is not one: an id from a request
+// that is kept or echoed, never the request's own bytes.
+func CleanID(id string) string {
+	if u := parseID(id); u != uuid.Nil {
+		return u.String()
+	}
+	return ""
+}
+
 // parseID parses id as a UUID in its canonical form; anything else is the nil UUID, which
 // names no record.
 func parseID(id string) uuid.UUID {

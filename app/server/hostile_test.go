@@ -1,0 +1,159 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// fields names the fields each state-changing route reads: every one of them is attacked with
+// hostile values. A new state-changing route fails the suite until it is listed here.
+var fields = map[string][]string{
+	"POST /signup":                      {"organization", "name", "email", "password"},
+	"POST /login":                       {"email", "password", "next"},
+	"POST /logout":                      {},
+	"POST /account/sessions/end-others": {},
+	"POST /account/sessions/:id/end":    {},
+	"POST /account/password":            {"current_password", "new_password", "confirm_password"},
+	"POST /customers":                   customerFields,
+	"POST /customers/duplicates":        append([]string{"except"}, customerFields...),
+	"POST /customers/columns":           {"column", "return"},
+	"POST /customers/bulk":              {"action", "bulk_tag", "return", "confirm", "id", "all", "q", "kind", "tag", "from", "to"},
+	"POST /customers/export":            {"id", "all", "q", "kind", "tag", "from", "to"},
+	"POST /customers/trash/restore":     {"id"},
+	"POST /customers/trash/purge":       {"id", "confirm"},
+	"POST /customers/trash/empty":       {"confirm"},
+	"POST /customers/:id":               customerFields,
+	"PUT /customers/:id":                customerFields,
+	"POST /customers/:id/delete":        {},
+	"DELETE /customers/:id":             {},
+	"POST /customers/:id/restore":       {},
+	"POST /customers/:id/notes":         {"body"},
+	"POST /tags":                        {"name", "color"},
+	"POST /tags/:id/delete":             {"confirm"},
+	"POST /team":                        {"name", "email", "role", "password"},
+	"POST /team/:id/role":               {"role"},
+	"POST /team/:id/deactivate":         {},
+	"POST /team/:id/reactivate":         {},
+	"POST /team/:id/remove":             {},
+}
+
+var customerFields = []string{"kind", "number", "name", "company", "email", "email_type", "phone", "phone_type", "website",
+	"tax_id", "billing_address", "shipping_address", "currency", "payment_terms", "tag", "notes"}
+
+// oversize is longer than any field accepts, and easy to find if it lands anywhere.
+var oversize = strings.Repeat("Ж", 20000)
+
+// hostileValues break naive handlers: NUL and control bytes, invalid UTF-8, oversize text,
+// numbers and ids where text is expected and the reverse, markup and SQL.
+var hostileValues = []string{"\x00", "%00", "bad\x01value", "\x1b[31m", "\xff\xfe", "\xc0\x80", oversize, "-1", "1e309",
+	"99999999999999999999", "NaN", "00000000-0000-0000-0000-000000000000", "<script>alert(1)</script>", "'; DROP TABLE customers; --",
+	"../../etc/passwd", "javascript:alert(1)", "\u202e", "", " "}
+
+// Every state-changing route answers hostile values in any of its fields, as a form or as JSON
+// of the wrong type, with a 4xx or a success, never a 5xx, and none of them reaches the trail
+// unvalidated.
+func TestEveryFieldRefusesHostileValues(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	attacked := 0
+	for _, r := range classify(t, e.app) {
+		if r.Method == "GET" {
+			continue
+		}
+		names, ok := fields[r.key()]
+		if !ok {
+			t.Errorf("route %s has no field list: add it to fields in hostile_test.go", r.key())
+			continue
+		}
+		attacked++
+		t.Run(r.key(), func(t *testing.T) {
+			c := e.client()
+			c.signIn(a.Email, password)
+			id := ownRecord(e, a, c, r.Path)
+			path := fill(r.Path, id)
+			send := func(body string, headers ...string) {
+				t.Helper()
+				res, _ := c.do(r.Method, path, body, headers...)
+				if res.StatusCode >= 500 {
+					t.Errorf("%s %.80q: %d", r.key(), body, res.StatusCode)
+				}
+				if res.StatusCode == fiber.StatusForbidden && c.jar["moat_session"] == "" {
+					c.signIn(a.Email, password) // the route signed us out
+				}
+			}
+			for _, name := range append(names, "unknown_field") {
+				for _, v := range hostileValues {
+					send(c.form(name, v, name, v)) // twice: a list where one value is expected
+				}
+				for _, v := range []string{`12345`, `-1.5`, `true`, `null`, `{"a":1}`, `[1,2]`, `"` + strings.Repeat("x", 5000) + `"`} {
+					send(`{"`+name+`":`+v+`}`, "Content-Type", "application/json", "X-CSRF-Token", c.csrf)
+				}
+			}
+			send(`{"broken`, "Content-Type", "application/json", "X-CSRF-Token", c.csrf)
+			send("%zz=%zz&" + url.Values{"_csrf": {c.csrf}}.Encode())
+		})
+	}
+	if attacked < 20 {
+		t.Fatalf("only %d state-changing routes attacked", attacked)
+	}
+	for key := range fields {
+		if !strings.Contains(strings.Join(routeKeys(t, e), "\n"), key) {
+			t.Errorf("fields lists %s, which the app no longer serves", key)
+		}
+	}
+	// Nothing unvalidated reached the trail: no control bytes, no oversize text.
+	rows, err := e.db.Superuser(t).Query(context.Background(),
+		"SELECT action, entity_id, coalesce(details::text, '') FROM audit_events WHERE tenant_id = $1", a.Tenant.UUID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var action, entityID, details string
+		if err := rows.Scan(&action, &entityID, &details); err != nil {
+			t.Fatal(err)
+		}
+		var decoded any
+		if details != "" && json.Unmarshal([]byte(details), &decoded) != nil {
+			t.Fatalf("%s: details are not JSON", action)
+		}
+		for _, s := range []string{entityID, details} {
+			if strings.Contains(s, oversize[:200]) || strings.Contains(s, `\u0001`) || strings.Contains(s, `\u001b`) ||
+				strings.ContainsRune(s, '\x01') || strings.ContainsRune(s, '\x1b') || len(s) > 64*1024 {
+				t.Errorf("%s: unvalidated input reached the trail: %.200q", action, s)
+			}
+		}
+	}
+}
+
+func routeKeys(t *testing.T, e *env) []string {
+	var keys []string
+	for _, r := range classify(t, e.app) {
+		keys = append(keys, r.key())
+	}
+	return keys
+}
+
+// ownRecord makes a record of a's that the route takes by id: a person, a session, a tag, a
+// trashed customer or a customer.
+func ownRecord(e *env, a tenantUser, c *client, path string) string {
+	switch {
+	case !strings.Contains(path, ":id"):
+		return ""
+	case strings.HasPrefix(path, "/team/"):
+		return e.addMember(a, "member-"+strings.ReplaceAll(c.csrf[:8], "-", "")+"@acme.test")
+	case strings.HasPrefix(path, "/account/sessions/"):
+		other := e.client()
+		other.signIn(a.Email, password)
+		return e.lastSession(a.UserID.String())
+	case strings.HasPrefix(path, "/tags/"):
+		return c.createTag("Acme tag " + c.csrf[:8])
+	case strings.HasSuffix(path, "/restore"):
+		return c.trashedCustomer("Acme Trashed")
+	}
+	return c.createCustomer("Acme Target")
+}
