@@ -14,10 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"moat/app/background"
 	"moat/app/cluster"
 	"moat/app/config"
-	"moat/app/crosstenant"
 	"moat/app/demo"
+	"moat/app/mail"
 	"moat/app/metrics"
 	"moat/app/middleware"
 	"moat/app/posture"
@@ -119,6 +120,9 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if cfg.SMTP == nil && !cfg.Development() {
+		return errors.New("refusing to serve: set SMTP_URL (smtp://user:password@host:port): sign-ups, invitations and password resets send mail")
+	}
 	if err := useCluster(ctx, &cfg, log); err != nil {
 		return err
 	}
@@ -132,10 +136,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	m := metrics.New()
 	m.RegisterPool(db.Pool)
-	probes := crosstenant.New(db.Pool, m, log)
-	defer probes.Close() // after the server has stopped: the last misses are probed
+	after := background.New(1024, 5*time.Second)
+	defer after.Close() // after the server has stopped: what the last requests left is done
 	web := server.New(db, server.Options{
-		Probes:          probes,
+		After:           after,
 		Log:             log,
 		Metrics:         m,
 		Secure:          !cfg.Development(),
@@ -143,6 +147,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		SessionAbsolute: cfg.SessionAbsolute,
 		Limits:          middleware.Limits{PerIP: cfg.SignInPerIP, PerEmail: cfg.SignInPerEmail, Window: cfg.SignInWindow},
 		TrustedProxies:  cfg.TrustedProxies,
+		BaseURL:         cfg.BaseURL,
+		Outbox:          cfg.Development(),
 	})
 
 	mux := http.NewServeMux()
@@ -156,6 +162,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.SMTP != nil {
+		sender := &mail.Sender{Pool: db.Pool, SMTP: cfg.SMTP, From: cfg.MailFrom, Every: 2 * time.Second, Log: log}
+		go sender.Run(ctx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- web.Listen(cfg.Addr) }()
 	log.Info("serving", "addr", "http://"+cfg.Addr, "metrics", "http://"+cfg.MetricsAddr+"/metrics", "env", cfg.Env)

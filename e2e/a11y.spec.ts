@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { acmeOwner, expectAccessible, seriousViolations, settled, signIn } from './helpers';
+import { acmeOwner, consultant, demoPassword, expectAccessible, seriousViolations, settled, signIn } from './helpers';
 
 // axe on every page of the app, in light and dark colour schemes, on both viewports. Serious and
 // critical violations fail (softly: each page and scheme is reported). Pages are grouped so a
@@ -20,6 +20,26 @@ test('a11y: sign in, sign up, and their errors', async ({ page }) => {
   await page.getByRole('button', { name: 'Create organization' }).click();
   await expect(page.getByTestId('error-password')).toBeVisible();
   await expectAccessible(page, 'sign up with errors');
+  for (const [path, what] of [
+    ['/signup/sent', 'check your inbox'],
+    ['/password/forgot', 'forgotten password'],
+    ['/password/reset/not-a-real-token', 'choose a new password'],
+  ]) {
+    await page.goto(path);
+    await expectAccessible(page, what);
+  }
+  const res = await page.goto('/invitations/not-a-real-token');
+  expect(res?.status()).toBe(410);
+  await expectAccessible(page, 'a link that no longer works');
+});
+
+test('a11y: choosing an organization', async ({ page }) => {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(consultant);
+  await page.getByLabel('Password').fill(demoPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/login\/organization$/);
+  await expectAccessible(page, 'choosing an organization');
 });
 
 test('a11y: the customer list, filtered, empty, and a bulk confirmation', async ({ page }) => {
@@ -78,7 +98,6 @@ test('a11y: trash, tags, team, account, password, audit trail, 404', async ({ pa
     ['/tags', 'the tags page'],
     ['/team', 'the team page'],
     ['/account', 'the account page'],
-    ['/account/password', 'change password'],
     ['/audit', 'the audit trail'],
   ]) {
     const res = await page.goto(path);

@@ -8,6 +8,8 @@ export const acmeOwner = 'owner@acme.test';
 export const acmeMember = 'member@acme.test';
 export const globexOwner = 'owner@globex.test';
 export const globexMember = 'member@globex.test';
+/** A member of both demo organizations: signing in asks which to enter. */
+export const consultant = 'consultant@demo.test';
 
 /**
  * Signs in and opens the customer list. By default the sign-in form is posted with the page's
@@ -51,9 +53,26 @@ export function uniqueEmail(prefix: string) {
 }
 
 /**
- * Signs up a new organization (a tenant with nothing in it), signed in as its owner on the
- * customer list, and returns the owner's email. By default the sign-up form is posted with the
- * page's request context; form: true fills it in the page.
+ * The path of the newest link starting with prefix mailed to address, read from the development
+ * outbox page (mail lands there instead of the network).
+ */
+export async function mailedLink(page: Page, address: string, prefix: string) {
+  const res = await page.request.get('/dev/outbox');
+  expect(res.status(), 'the development outbox').toBe(200);
+  const html = await res.text();
+  for (const article of html.split('<article').slice(1)) {
+    if (!article.includes(`data-to="${address}"`)) continue;
+    const link = new RegExp(`href="https?://[^/"]+(${prefix.replace(/\//g, '\\/')}[^"]+)"`).exec(article);
+    if (link) return link[1];
+  }
+  throw new Error(`no mail to ${address} with a ${prefix} link`);
+}
+
+/**
+ * Signs up a new organization (a tenant with nothing in it) and confirms it through the link
+ * mailed to the owner, signed in as its owner on the customer list, and returns the owner's
+ * email. By default the sign-up form is posted with the page's request context; form: true fills
+ * it in the page.
  */
 export async function signUpOrganization(page: Page, opts: { form?: boolean; ownerName?: string } = {}) {
   const email = `owner-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}@initech.test`;
@@ -65,6 +84,7 @@ export async function signUpOrganization(page: Page, opts: { form?: boolean; own
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(fields.password);
     await page.getByRole('button', { name: 'Create organization' }).click();
+    await expect(page.getByTestId('check-inbox')).toBeVisible();
   } else {
     const form = await page.request.get('/signup');
     const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1];
@@ -75,8 +95,10 @@ export async function signUpOrganization(page: Page, opts: { form?: boolean; own
       maxRedirects: 0,
     });
     expect(res.status(), 'signing up').toBe(303);
-    await page.goto('/customers');
+    expect(res.headers()['location']).toBe('/signup/sent');
   }
+  await page.goto(await mailedLink(page, email, '/signup/confirm/'));
+  await page.getByRole('button', { name: 'Create organization' }).click();
   await expect(page).toHaveURL(/\/customers$/);
   return email;
 }

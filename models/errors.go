@@ -15,8 +15,6 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrNoTenant means a tenant-owned model was touched with no tenant in the context.
 	ErrNoTenant = errors.New("no tenant in context")
-	// ErrEmailTaken means a sign-up or new user used an email that already signs in.
-	ErrEmailTaken = errors.New("email already in use")
 	// ErrLastOwner means a change would leave the tenant without an active owner.
 	ErrLastOwner = errors.New("the last owner cannot be demoted, deactivated or removed")
 	// ErrForbidden means the person's role may not make this change. Pages a role may not see

@@ -148,26 +148,46 @@ type SignUpInput struct {
 	Password     string `form:"password" validate:"min=12,max=1024,password"`
 }
 
-// Validate trims the text fields and returns a *ValidationError naming each bad field, or nil.
-// The password is kept exactly as typed.
+// Validate trims the text fields and lower-cases the email, and returns a *ValidationError
+// naming each bad field, or nil. The password is kept exactly as typed.
 func (in *SignUpInput) Validate() error {
 	in.Organization = strings.TrimSpace(in.Organization)
 	in.Name = strings.TrimSpace(in.Name)
-	in.Email = strings.TrimSpace(in.Email)
+	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
 	return validateStruct(in)
 }
 
-// NewUserInput is the team form's "add a person".
-type NewUserInput struct {
-	Name     string `form:"name" validate:"required,max=200,text"`
-	Email    string `form:"email" validate:"required,max=254,email"`
-	Role     Role   `form:"role" validate:"required,oneof=owner admin member"`
-	Password string `form:"password" validate:"min=12,max=1024,password"`
+// InviteInput is the team form's "invite a person".
+type InviteInput struct {
+	Name  string `form:"name" validate:"required,max=200,text"`
+	Email string `form:"email" validate:"required,max=254,email"`
+	Role  Role   `form:"role" validate:"required,oneof=owner admin member"`
 }
 
 // Validate trims the text fields and returns a *ValidationError naming each bad field, or nil.
-func (in *NewUserInput) Validate() error {
+func (in *InviteInput) Validate() error {
 	in.Name = strings.TrimSpace(in.Name)
+	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
+	return validateStruct(in)
+}
+
+// NewPasswordInput is a password chosen twice: when accepting an invitation without an
+// account yet, or resetting a forgotten one.
+type NewPasswordInput struct {
+	New     string `form:"new_password" validate:"min=12,max=1024,password"`
+	Confirm string `form:"confirm_password" validate:"eqfield=New"`
+}
+
+// Validate returns a *ValidationError naming each bad field, or nil.
+func (in *NewPasswordInput) Validate() error { return validateStruct(in) }
+
+// EmailInput is a form asking for an email alone (a forgotten password).
+type EmailInput struct {
+	Email string `form:"email" validate:"required,max=254,email"`
+}
+
+// Validate trims and lower-cases the email and returns a *ValidationError, or nil.
+func (in *EmailInput) Validate() error {
 	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
 	return validateStruct(in)
 }

@@ -35,19 +35,34 @@ type Tenant struct {
 	CreatedAt time.Time
 }
 
-// User is a person who signs in to one tenant.
+// User is a person's membership of one tenant: their name and role there. The person signs in
+// with their account (email and password), which may belong to other tenants too; no tenant
+// sees the account itself, or the other memberships.
 type User struct {
-	TenantID           uuid.UUID `gorm:"type:uuid;primaryKey"`
-	ID                 uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
-	Email              string
-	Name               string
-	PasswordHash       string
-	Role               Role
-	MustChangePassword bool
-	DeactivatedAt      *time.Time
-	PasswordChangedAt  time.Time `gorm:"default:now()"`
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	TenantID      uuid.UUID `gorm:"type:uuid;primaryKey"`
+	ID            uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
+	AccountID     uuid.UUID `gorm:"type:uuid"`
+	Email         string    // the account's, lower-cased
+	Name          string
+	Role          Role
+	DeactivatedAt *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Invitation asks a person, by email, to join a tenant with a role. The emailed link (whose
+// token only the invitee holds; the table keeps its SHA-256) accepts it.
+type Invitation struct {
+	TenantID   uuid.UUID `gorm:"type:uuid;primaryKey"`
+	ID         uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
+	TokenHash  string    `json:"-"`
+	Email      string
+	Name       string
+	Role       Role
+	InvitedBy  *uuid.UUID `gorm:"type:uuid"`
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	AcceptedAt *time.Time
 }
 
 // Active reports whether the person may sign in.

@@ -14,13 +14,12 @@ import (
 // Principal is the signed-in person a request acts for. Only the session middleware builds it,
 // from the server-side session.
 type Principal struct {
-	Tenant tenant.ID
-	UserID uuid.UUID
-	Role   models.Role
-	Name   string
-	Email  string
-	// MustChangePassword holds a person with a first password to the change-password page.
-	MustChangePassword bool
+	Tenant    tenant.ID
+	UserID    uuid.UUID // the membership in Tenant
+	AccountID uuid.UUID // the account that signs in, which may belong to other tenants too
+	Role      models.Role
+	Name      string
+	Email     string
 	// SessionID names this signed-in session in the person's list of sessions.
 	SessionID uuid.UUID
 }

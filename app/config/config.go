@@ -3,6 +3,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -24,6 +25,9 @@ type Config struct {
 	SignInWindow         time.Duration // the rate limits' sliding window
 	TrustedProxies       []string      // addresses or CIDRs of reverse proxies allowed to set X-Forwarded-For
 	AuditRetentionMonths int           // whole months of audit trail `moat audit prune` keeps; 0: unset
+	BaseURL              string        // the site's public address, for links in emails
+	SMTP                 *url.URL      // where mail goes: smtp://user:password@host:port; nil keeps it in the outbox
+	MailFrom             string        // the sender of Moat's mail
 }
 
 // FromEnv reads the configuration, with defaults for everything.
@@ -60,7 +64,24 @@ func FromEnv() (Config, error) {
 	if v := os.Getenv("TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = strings.Split(v, ",")
 	}
+	c.BaseURL = strings.TrimSuffix(env("BASE_URL", "http://"+c.Addr), "/")
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("BASE_URL %q: want the site's address, such as https://moat.example", c.BaseURL)
+	}
+	if v := os.Getenv("SMTP_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || u.Scheme != "smtp" || u.Hostname() == "" {
+			return c, fmt.Errorf("SMTP_URL: want smtp://user:password@host:port")
+		}
+		c.SMTP = u
+	}
+	c.MailFrom = env("MAIL_FROM", "Moat <no-reply@"+hostOf(c.BaseURL)+">")
 	return c, nil
+}
+
+func hostOf(base string) string {
+	u, _ := url.Parse(base)
+	return u.Hostname()
 }
 
 // Development reports whether Moat runs for a developer (APP_ENV=development).

@@ -7,12 +7,11 @@ package crosstenant
 import (
 	"context"
 	"log/slog"
-	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"moat/app/background"
 	"moat/app/metrics"
 )
 
@@ -27,61 +26,31 @@ type Miss struct {
 	RequestID string
 }
 
-// queueSize bounds the misses waiting for their probe; past it they are dropped and counted,
-// so a flood of probing costs the server memory it has not got.
-const queueSize = 1024
-
-// Recorder probes misses one at a time, in the background.
+// Recorder probes misses in the background.
 type Recorder struct {
-	pool    *pgxpool.Pool
-	m       *metrics.Metrics
-	log     *slog.Logger
-	queue   chan Miss
-	pending sync.WaitGroup
-	stopped chan struct{}
+	pool  *pgxpool.Pool
+	m     *metrics.Metrics
+	log   *slog.Logger
+	after *background.Queue
 }
 
-// New starts a Recorder that probes through pool.
-func New(pool *pgxpool.Pool, m *metrics.Metrics, log *slog.Logger) *Recorder {
-	r := &Recorder{pool: pool, m: m, log: log, queue: make(chan Miss, queueSize), stopped: make(chan struct{})}
-	go r.run()
-	return r
+// New returns a Recorder that probes through pool, on after.
+func New(pool *pgxpool.Pool, m *metrics.Metrics, log *slog.Logger, after *background.Queue) *Recorder {
+	return &Recorder{pool: pool, m: m, log: log, after: after}
 }
 
-// Record queues a miss for probing and returns at once. Its strings must be copies: the probe
-// runs after the request's buffers are reused.
+// Record queues a miss for probing and returns at once; when the queue is full the miss is
+// dropped and counted, so a flood of probing costs no memory. Its strings must be copies: the
+// probe runs after the request's buffers are reused.
 func (r *Recorder) Record(m Miss) {
-	r.pending.Add(1)
-	select {
-	case r.queue <- m:
-	default:
-		r.pending.Done()
+	if !r.after.Do(func(ctx context.Context) { r.probe(ctx, m) }) {
 		r.m.CrossTenantDropped.Inc()
-	}
-}
-
-// Wait returns once every miss recorded so far has been probed.
-func (r *Recorder) Wait() { r.pending.Wait() }
-
-// Close probes what is queued and stops. Record must not be called after it.
-func (r *Recorder) Close() {
-	close(r.queue)
-	<-r.stopped
-}
-
-func (r *Recorder) run() {
-	defer close(r.stopped)
-	for m := range r.queue {
-		r.probe(m)
-		r.pending.Done()
 	}
 }
 
 // probe asks the id registry whether m's id exists in another tenant; if it does, the attempt is
 // counted and logged.
-func (r *Recorder) probe(m Miss) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func (r *Recorder) probe(ctx context.Context, m Miss) {
 	var attempts int
 	if err := r.pool.QueryRow(ctx, "SELECT probe_record_id($1, $2, $3, $4)", m.ID, m.Entity, m.Tenant, m.User).Scan(&attempts); err != nil {
 		r.log.Error("cross-tenant probe", "request_id", m.RequestID, "err", err)

@@ -55,11 +55,31 @@ func NewWith(t testing.TB, cfg store.Config) *DB {
 	if setupErr != nil {
 		t.Fatalf("dbtest: %v", setupErr)
 	}
+	return create(t, shared, template, cfg)
+}
+
+// NewInCluster is NewWith in cluster c rather than the shared one, migrated from scratch: for
+// tests that stop or restart their database.
+func NewInCluster(t testing.TB, c *cluster.Cluster, cfg store.Config) *DB {
+	t.Helper()
+	return create(t, c, "", cfg)
+}
+
+// create makes a database in c, a copy of template or else migrated, and connects to it as the
+// app role. It is dropped when the test ends, or kept, and named, if the test failed.
+func create(t testing.TB, c *cluster.Cluster, template string, cfg store.Config) *DB {
+	t.Helper()
+	ctx := context.Background()
 	name := "t_" + randomHex(8)
-	if err := shared.CreateDatabase(ctx, name, template); err != nil {
+	if err := c.CreateDatabase(ctx, name, template); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
-	d := &DB{Name: name, AppURL: shared.URL(cluster.AppRole, name), OwnerURL: shared.URL(cluster.OwnerRole, name), Cluster: shared}
+	d := &DB{Name: name, AppURL: c.URL(cluster.AppRole, name), OwnerURL: c.URL(cluster.OwnerRole, name), Cluster: c}
+	if template == "" {
+		if err := migrations.Up(ctx, d.OwnerURL); err != nil {
+			t.Fatalf("dbtest: %v", err)
+		}
+	}
 	var err error
 	cfg.URL = d.AppURL
 	if d.DB, err = store.Open(ctx, cfg); err != nil {
@@ -71,7 +91,7 @@ func NewWith(t testing.TB, cfg store.Config) *DB {
 			t.Logf("dbtest: kept database %s for inspection (owner URL %s)", name, d.OwnerURL)
 			return
 		}
-		if err := shared.DropDatabase(context.Background(), name); err != nil {
+		if err := c.DropDatabase(context.Background(), name); err != nil {
 			t.Logf("dbtest: drop %s: %v", name, err)
 		}
 	})
@@ -89,18 +109,25 @@ func (d *DB) Owner(t testing.TB) *pgx.Conn {
 	return conn
 }
 
-// Tenant signs up a new organization and returns a context acting as its owner, as the session
-// middleware would build it.
+// Password is the password of every person Tenant signs up.
+const Password = "correct horse battery"
+
+// Tenant signs up a new organization, through its emailed link, and returns a context acting as
+// its owner, as the session middleware would build it.
 func (d *DB) Tenant(t testing.TB, org string) (context.Context, auth.Principal) {
 	t.Helper()
-	svc := auth.NewService(d.Gorm, slog.New(slog.DiscardHandler))
-	p, err := svc.SignUp(context.Background(), models.SignUpInput{
-		Organization: org, Name: org + " Owner", Email: "owner-" + randomHex(6) + "@" + org + ".test", Password: "correct horse battery",
+	svc := auth.NewService(d.Gorm, slog.New(slog.DiscardHandler), "http://moat.test", nil)
+	tok, err := svc.RequestSignUp(context.Background(), models.SignUpInput{
+		Organization: org, Name: org + " Owner", Email: "owner-" + randomHex(6) + "@" + org + ".test", Password: Password,
 	})
 	if err != nil {
 		t.Fatalf("dbtest: sign up %s: %v", org, err)
 	}
-	return AsPrincipal(p), p
+	su, err := svc.ConfirmSignUp(context.Background(), tok)
+	if err != nil {
+		t.Fatalf("dbtest: confirm sign-up of %s: %v", org, err)
+	}
+	return AsPrincipal(su.Principal), su.Principal
 }
 
 // AsPrincipal returns a context acting as p.
@@ -187,7 +214,7 @@ func (d *DB) Superuser(t testing.TB) *pgx.Conn {
 }
 
 // TenantTables are the tables Checksum reads by default.
-var TenantTables = []string{"tenants", "users", "customers", "audit_events", "tags", "customer_tags", "customer_notes", "customer_counters", "user_settings"}
+var TenantTables = []string{"tenants", "users", "customers", "audit_events", "tags", "customer_tags", "customer_notes", "customer_counters", "user_settings", "invitations"}
 
 // Checksum returns a digest of every row of tenant tid in the given tables (TenantTables when
 // none are named), to prove an attack changed nothing.

@@ -36,24 +36,43 @@ var orgs = []org{
 		[]string{"Cypress Creek", "Hammock Hut", "Scorpio Holdings"}},
 }
 
-// Load creates the demo tenants unless their owners already exist, and prints the sign-ins.
+// Consultant belongs to both demo organizations: signing in as them asks which to enter.
+const Consultant = "consultant@demo.test"
+
+// Load creates the demo tenants unless their owners can already sign in, and prints the
+// sign-ins. It goes the way people do, through the emailed links (which land in the outbox).
 func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
-	svc := auth.NewService(db, slog.New(slog.DiscardHandler))
+	svc := auth.NewService(db, slog.New(slog.DiscardHandler), "http://127.0.0.1:3000", nil)
 	customers := store.NewCustomers(db)
 	tags := store.NewTags(db)
+	team := store.NewUsers(db, svc.Links())
 	for _, o := range orgs {
 		owner := "owner@" + o.domain
-		p, err := svc.SignUp(ctx, models.SignUpInput{Organization: o.name, Name: o.name + " Owner", Email: owner, Password: Password})
-		if _, taken := err.(*models.ValidationError); taken {
+		if _, err := svc.SignIn(ctx, owner, Password); err == nil {
 			continue // loaded on an earlier start
 		}
+		tok, err := svc.RequestSignUp(ctx, models.SignUpInput{Organization: o.name, Name: o.name + " Owner", Email: owner, Password: Password})
+		if err != nil {
+			return fmt.Errorf("demo %s: %w", o.name, err)
+		}
+		su, err := svc.ConfirmSignUp(ctx, tok)
 		if err != nil {
 			return fmt.Errorf("demo %s: %w", o.name, err)
 		}
 		// The demo loader is a named cross-tenant path: it acts as each new owner in turn.
+		p := su.Principal
 		tctx := audit.NewContext(auth.NewContext(ctx, p), audit.Request{UserID: p.UserID, RequestID: "demo-loader"})
-		if _, err := svc.AddUser(tctx, o.name+" Member", "member@"+o.domain, Password, models.RoleMember); err != nil {
-			return fmt.Errorf("demo %s member: %w", o.name, err)
+		for _, person := range []models.InviteInput{
+			{Name: o.name + " Member", Email: "member@" + o.domain, Role: models.RoleMember},
+			{Name: "Casey Consultant", Email: Consultant, Role: models.RoleMember},
+		} {
+			tok, err := team.Invite(tctx, person)
+			if err != nil {
+				return fmt.Errorf("demo %s invitation: %w", o.name, err)
+			}
+			if _, err := svc.AcceptInvitation(ctx, tok, Password, models.NewPasswordInput{New: Password, Confirm: Password}); err != nil {
+				return fmt.Errorf("demo %s member: %w", o.name, err)
+			}
 		}
 		var tagIDs []string
 		for _, t := range [][2]string{{"VIP", "amber"}, {"Wholesale", "blue"}, {"Late payer", "red"}} {
@@ -115,5 +134,6 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 	for _, o := range orgs {
 		fmt.Fprintf(out, "  %-7s owner@%s (owner)   member@%s (member)\n", o.name, o.domain, o.domain)
 	}
+	fmt.Fprintf(out, "  both    %s (a member of each: signing in asks which)\n", Consultant)
 	return nil
 }

@@ -58,39 +58,20 @@ func (h *Account) EndOtherSessions(c *fiber.Ctx) error {
 	return htmx.Redirect(c, "/account?notice=ended")
 }
 
-// ShowPassword is the page a person with a first password is held to; others change their
-// password on the account page.
-func (h *Account) ShowPassword(c *fiber.Ctx) error {
-	p, _ := auth.FromContext(c.UserContext())
-	if !p.MustChangePassword {
-		return c.Redirect("/account", fiber.StatusSeeOther)
-	}
-	props := fragments.PasswordProps{Forced: true, CSRF: middleware.CSRFToken(c)}
-	return htmx.Render(c, fiber.StatusOK, pages.Password(meta(c, "Choose your password", "account"), props), fragments.PasswordForm(props))
-}
-
-// ChangePassword sets a new password, ends every other session of the person and gives this
-// session a new id.
+// ChangePassword sets a new password, ends every other session of the person's account, in
+// every organization, and gives this session a new id.
 func (h *Account) ChangePassword(c *fiber.Ctx) error {
 	p, _ := auth.FromContext(c.UserContext())
 	in := models.PasswordChangeInput{
 		Current: c.FormValue("current_password"), New: c.FormValue("new_password"), Confirm: c.FormValue("confirm_password"),
 	}
-	err := h.Service.ChangePassword(c.UserContext(), in, h.Sessions.Now())
+	err := h.Service.ChangePassword(c.UserContext(), in)
 	if errs, ok := fieldErrors(err); ok {
-		if p.MustChangePassword {
-			props := fragments.PasswordProps{Forced: true, Errors: errs, CSRF: middleware.CSRFToken(c)}
-			return htmx.Render(c, fiber.StatusUnprocessableEntity, pages.Password(meta(c, "Choose your password", "account"), props), fragments.PasswordForm(props))
-		}
 		return h.render(c, fiber.StatusUnprocessableEntity, "", errs)
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := h.List.EndOthers(c.UserContext(), p.SessionID); err != nil {
-		return err
-	}
-	p.MustChangePassword = false
 	if err := h.Sessions.Renew(c, p); err != nil {
 		return err
 	}
@@ -100,9 +81,10 @@ func (h *Account) ChangePassword(c *fiber.Ctx) error {
 // noticeFrom turns a ?notice= code into the message shown after a redirect.
 func noticeFrom(c *fiber.Ctx) string {
 	return map[string]string{
-		"ended":    "The session was ended.",
-		"password": "Your password was changed. Every other session was signed out.",
-		"added":    "The person was added. Give them their first password; they will choose their own when they sign in.",
-		"changed":  "The change was saved. It applies from their next click.",
+		"ended":     "The session was ended.",
+		"password":  "Your password was changed. Every other session was signed out.",
+		"invited":   "The invitation was sent. It stays open for a week.",
+		"withdrawn": "The invitation was withdrawn: its link no longer works.",
+		"changed":   "The change was saved. It applies from their next click.",
 	}[c.Query("notice")]
 }

@@ -21,39 +21,46 @@ type Team struct {
 	Sessions *middleware.Sessions
 }
 
-// ShowTeam lists the tenant's people and the form to add one.
+// ShowTeam lists the tenant's people, its open invitations and the form to invite someone.
 func (h *Team) ShowTeam(c *fiber.Ctx) error {
-	return h.render(c, fiber.StatusOK, models.NewUserInput{}, nil, noticeFrom(c), "")
+	return h.render(c, fiber.StatusOK, models.InviteInput{}, nil, noticeFrom(c), "")
 }
 
-func (h *Team) render(c *fiber.Ctx, status int, in models.NewUserInput, errs map[string]string, notice, problem string) error {
+func (h *Team) render(c *fiber.Ctx, status int, in models.InviteInput, errs map[string]string, notice, problem string) error {
 	p, _ := auth.FromContext(c.UserContext())
-	people, err := h.Users.List(c.UserContext())
+	people, invited, err := h.Users.List(c.UserContext())
 	if err != nil {
 		return err
 	}
-	in.Password = ""
-	props := fragments.TeamProps{People: people, Me: p.UserID.String(), CanOwners: p.Role == models.RoleOwner,
+	props := fragments.TeamProps{People: people, Invitations: invited, Me: p.UserID.String(), CanOwners: p.Role == models.RoleOwner,
 		Input: in, Errors: errs, Notice: notice, Problem: problem, CSRF: middleware.CSRFToken(c)}
 	return htmx.Render(c, status, pages.Team(meta(c, "Team", "team"), props), fragments.Team(props))
 }
 
-// AddMember adds a person with a first password they must change.
-func (h *Team) AddMember(c *fiber.Ctx) error {
-	in := models.NewUserInput{
-		Name:     utils.CopyString(c.FormValue("name")),
-		Email:    utils.CopyString(c.FormValue("email")),
-		Role:     models.Role(utils.CopyString(c.FormValue("role"))),
-		Password: c.FormValue("password"),
+// Invite emails a person a link to join. The answer is the same whether or not the address is
+// known to Moat elsewhere.
+func (h *Team) Invite(c *fiber.Ctx) error {
+	in := models.InviteInput{
+		Name:  utils.CopyString(c.FormValue("name")),
+		Email: utils.CopyString(c.FormValue("email")),
+		Role:  models.Role(utils.CopyString(c.FormValue("role"))),
 	}
-	_, err := h.Users.Add(c.UserContext(), in)
+	_, err := h.Users.Invite(c.UserContext(), in)
 	if errs, ok := fieldErrors(err); ok {
 		return h.render(c, fiber.StatusUnprocessableEntity, in, errs, "", "")
 	}
 	if err != nil {
 		return err
 	}
-	return htmx.Redirect(c, "/team?notice=added")
+	return htmx.Redirect(c, "/team?notice=invited")
+}
+
+// RevokeInvitation withdraws an open invitation.
+func (h *Team) RevokeInvitation(c *fiber.Ctx) error {
+	if err := h.Users.RevokeInvitation(c.UserContext(), utils.CopyString(c.Params("id"))); err != nil {
+		return err
+	}
+	return htmx.Redirect(c, "/team?notice=withdrawn")
 }
 
 // ChangeRole gives a person another role.
@@ -88,13 +95,13 @@ func (h *Team) after(c *fiber.Ctx, err error) error {
 		}
 		return htmx.Redirect(c, "/team?notice=changed")
 	case errors.Is(err, models.ErrLastOwner):
-		return h.render(c, fiber.StatusUnprocessableEntity, models.NewUserInput{}, nil, "",
+		return h.render(c, fiber.StatusUnprocessableEntity, models.InviteInput{}, nil, "",
 			"The team needs an active owner: make someone else an owner first.")
 	case errors.Is(err, models.ErrForbidden):
-		return h.render(c, fiber.StatusUnprocessableEntity, models.NewUserInput{}, nil, "",
+		return h.render(c, fiber.StatusUnprocessableEntity, models.InviteInput{}, nil, "",
 			"Only an owner can change an owner or grant the owner role.")
 	case errors.As(err, &invalid):
-		return h.render(c, fiber.StatusUnprocessableEntity, models.NewUserInput{}, nil, "", "Choose one of the offered roles.")
+		return h.render(c, fiber.StatusUnprocessableEntity, models.InviteInput{}, nil, "", "Choose one of the offered roles.")
 	}
 	return err
 }

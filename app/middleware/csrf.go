@@ -12,7 +12,7 @@ import (
 
 	"moat/app/audit"
 	"moat/app/auth"
-	"moat/app/store"
+	"moat/app/token"
 	"moat/models"
 )
 
@@ -97,10 +97,10 @@ func bodyToken(c *fiber.Ctx) string {
 	return string(c.Request().PostArgs().Peek(CSRFField))
 }
 
-// boundHere reports whether token is the one this request's session was issued.
-func boundHere(c *fiber.Ctx, token string) bool {
+// boundHere reports whether tok is the one this request's session was issued.
+func boundHere(c *fiber.Ctx, tok string) bool {
 	bound, _ := c.Locals(csrfBoundKey).(string)
-	return bound != "" && subtle.ConstantTimeCompare([]byte(bound), []byte(store.SecretKey(token))) == 1
+	return bound != "" && subtle.ConstantTimeCompare([]byte(bound), []byte(token.Hash(tok))) == 1
 }
 
 // BindCSRF binds a signed-in session to the CSRF token issued to it. It runs after CSRF. A
@@ -117,20 +117,20 @@ func (s *Sessions) BindCSRF(secure bool) fiber.Handler {
 		if _, ok := auth.FromContext(c.UserContext()); !ok {
 			return c.Next()
 		}
-		token := CSRFToken(c)
-		fresh := token != "" && token != c.Cookies(name)
+		tok := CSRFToken(c)
+		fresh := tok != "" && tok != c.Cookies(name)
 		bound, _ := c.Locals(csrfBoundKey).(string)
 		switch {
-		case fresh && bound != store.SecretKey(token):
+		case fresh && bound != token.Hash(tok):
 			sess, err := s.Store.Get(c)
 			if err != nil {
 				return err
 			}
-			sess.Set(keyCSRF, store.SecretKey(token))
+			sess.Set(keyCSRF, token.Hash(tok))
 			if err := sess.Save(); err != nil {
 				return err
 			}
-			c.Locals(csrfBoundKey, store.SecretKey(token))
+			c.Locals(csrfBoundKey, token.Hash(tok))
 		case !fresh && bound == "":
 			if err := RotateCSRF(c); err != nil {
 				return err

@@ -12,18 +12,11 @@ import (
 	"moat/models"
 )
 
-// PasswordPage is where a person with a first password must go before anything else.
-const PasswordPage = "/account/password"
-
 // RequireSignIn sends signed-out visitors to the sign-in page, which brings them back here
-// afterwards, and holds a person who must change their password to the password page.
+// afterwards.
 func RequireSignIn(c *fiber.Ctx) error {
-	p, ok := auth.FromContext(c.UserContext())
-	if !ok {
+	if _, ok := auth.FromContext(c.UserContext()); !ok {
 		return htmx.FullRedirect(c, LoginURL(c))
-	}
-	if p.MustChangePassword && c.Path() != PasswordPage && c.Path() != "/logout" {
-		return htmx.FullRedirect(c, PasswordPage)
 	}
 	return c.Next()
 }

@@ -3,6 +3,7 @@
 package middleware
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -23,17 +24,18 @@ import (
 
 // Session keys. The tenant is read from here and nowhere else.
 const (
-	keyUser       = "user"
-	keyTenant     = "tenant"
-	keyRole       = "role"
-	keyName       = "name"
-	keyEmail      = "email"
-	keyStarted    = "started"
-	keySeen       = "seen"
-	keySessionID  = "sid"
-	keyMustChange = "must_change"
-	keyCSRF       = "csrf" // the SecretKey of the CSRF token issued to this session
-	expiredLocal  = "moat.session_expired"
+	keyUser      = "user"
+	keyTenant    = "tenant"
+	keyAccount   = "account"
+	keyRole      = "role"
+	keyName      = "name"
+	keyEmail     = "email"
+	keyStarted   = "started"
+	keySeen      = "seen"
+	keySessionID = "sid"
+	keyCSRF      = "csrf"   // the token.Hash of the CSRF token issued to this session
+	keyChoosing  = "choose" // a signed-in account choosing its organization: JSON of choosing
+	expiredLocal = "moat.session_expired"
 )
 
 // touchEvery is how stale a session's last-seen time may get before a request refreshes it: the
@@ -81,7 +83,7 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		p.Role, p.Name, p.Email, p.MustChangePassword = cur.Role, cur.Name, cur.Email, cur.MustChangePassword
+		p.Role, p.Name, p.Email = cur.Role, cur.Name, cur.Email
 	}
 	if ok {
 		req.UserID = p.UserID
@@ -122,20 +124,20 @@ func principal(sess *session.Session) (p auth.Principal, started, seen time.Time
 	userID, err1 := uuid.Parse(str(sess.Get(keyUser)))
 	tenantID, err2 := uuid.Parse(str(sess.Get(keyTenant)))
 	sid, err3 := uuid.Parse(str(sess.Get(keySessionID)))
+	accountID, err4 := uuid.Parse(str(sess.Get(keyAccount)))
 	startedAt, _ := sess.Get(keyStarted).(int64)
 	seenAt, _ := sess.Get(keySeen).(int64)
-	if err1 != nil || err2 != nil || err3 != nil || startedAt == 0 || seenAt == 0 {
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || startedAt == 0 || seenAt == 0 {
 		return p, started, seen, false
 	}
-	mustChange, _ := sess.Get(keyMustChange).(bool)
 	return auth.Principal{
-		Tenant:             tenant.FromUUID(tenantID),
-		UserID:             userID,
-		Role:               models.Role(str(sess.Get(keyRole))),
-		Name:               str(sess.Get(keyName)),
-		Email:              str(sess.Get(keyEmail)),
-		MustChangePassword: mustChange,
-		SessionID:          sid,
+		Tenant:    tenant.FromUUID(tenantID),
+		UserID:    userID,
+		AccountID: accountID,
+		Role:      models.Role(str(sess.Get(keyRole))),
+		Name:      str(sess.Get(keyName)),
+		Email:     str(sess.Get(keyEmail)),
+		SessionID: sid,
 	}, time.Unix(startedAt, 0), time.Unix(seenAt, 0), true
 }
 
@@ -193,11 +195,11 @@ func (s *Sessions) Renew(c *fiber.Ctx, p auth.Principal) error {
 func (s *Sessions) fill(sess *session.Session, p auth.Principal, started int64) {
 	sess.Set(keyUser, p.UserID.String())
 	sess.Set(keyTenant, p.Tenant.String())
+	sess.Set(keyAccount, p.AccountID.String())
 	sess.Set(keyRole, string(p.Role))
 	sess.Set(keyName, p.Name)
 	sess.Set(keyEmail, p.Email)
 	sess.Set(keySessionID, p.SessionID.String())
-	sess.Set(keyMustChange, p.MustChangePassword)
 	sess.Set(keyStarted, started)
 	sess.Set(keySeen, s.Now().Unix())
 }
@@ -259,4 +261,45 @@ func SafeNext(next string) string {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// chooseFor is how long an account that signed in may take to choose its organization.
+const chooseFor = 10 * time.Minute
+
+type choosing struct {
+	Account auth.Account
+	At      int64
+}
+
+// Choose keeps, in a new signed-out session, an account that signed in and belongs to several
+// organizations, while the person chooses one (Chosen). The organizations it may enter are kept
+// on the server: the choice names one of them, never a tenant of the request's making.
+func (s *Sessions) Choose(c *fiber.Ctx, acc auth.Account) error {
+	sess, err := s.Store.Get(c)
+	if err != nil {
+		return err
+	}
+	if err := sess.Reset(); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(choosing{Account: acc, At: s.Now().Unix()})
+	if err != nil {
+		return err
+	}
+	sess.Set(keyChoosing, string(raw))
+	return sess.Save()
+}
+
+// Choosing returns the account waiting to choose its organization in this request's session.
+func (s *Sessions) Choosing(c *fiber.Ctx) (auth.Account, bool) {
+	sess, err := s.Store.Get(c)
+	if err != nil {
+		return auth.Account{}, false
+	}
+	var ch choosing
+	raw := str(sess.Get(keyChoosing))
+	if raw == "" || json.Unmarshal([]byte(raw), &ch) != nil || s.Now().Sub(time.Unix(ch.At, 0)) > chooseFor || len(ch.Account.Memberships) == 0 {
+		return auth.Account{}, false
+	}
+	return ch.Account, true
 }

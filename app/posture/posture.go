@@ -41,14 +41,26 @@ var GlobalTables = map[string][]string{
 	"goose_db_version":      {"SELECT"},                     // /readyz compares the schema version
 	"record_ids":            {},                             // through the trigger and probe_record_id only
 	"cross_tenant_attempts": {},                             // through probe_record_id only
+	"accounts":              {},                             // through the account functions in Definers only
+	"signup_requests":       {"INSERT"},                     // taken back by claim_signup only
+	"password_resets":       {"INSERT"},                     // taken back by reset_password only
+	"outbox":                {"SELECT", "INSERT", "UPDATE"}, // mail waiting, and the development outbox page
+	"sign_in_failures":      {},                             // through sign_in_failed and report_sign_in_failures only
 }
 
 // Definers are the functions allowed to run with the owner's rights, by schema-qualified name
 // and argument types. Each must pin its search_path.
 var Definers = []string{
-	"public.sign_in_lookup(text)",                 // one user's row by email, for sign-in
-	"public.register_record_id()",                 // the id registry's trigger
-	"public.probe_record_id(uuid,text,uuid,uuid)", // whether a missed id is another tenant's
+	"public.sign_in_lookup(text)",                                // an account and its memberships by email, for sign-in
+	"public.sign_in_failed(text,text,text,text,text)",            // records a refused sign-in, for any address alike
+	"public.report_sign_in_failures()",                           // copies them into the trails, after the response
+	"public.claim_signup(text)",                                  // an emailed sign-up link's account
+	"public.invitation_lookup(text)",                             // an emailed invitation link's invitation
+	"public.claim_invitation(text,text)",                         // accepts it, in its tenant's transaction
+	"public.change_password(uuid,text,text,uuid,text,text,text)", // the signed-in account's own password
+	"public.reset_password(text,text,text,text,text)",            // an emailed reset link's account
+	"public.register_record_id()",                                // the id registry's trigger
+	"public.probe_record_id(uuid,text,uuid,uuid)",                // whether a missed id is another tenant's
 }
 
 // privileges are the table privileges checked on every table.

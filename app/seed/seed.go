@@ -67,20 +67,21 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 	for i := 0; i < len(jobs); i += perTx {
 		batch := jobs[i:min(i+perTx, len(jobs))]
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			var tenants, users [][]any
+			var tenants, accounts, users [][]any
 			var owners = map[int]uuid.UUID{}
 			for _, j := range batch {
 				var exists bool
-				if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1)", OwnerEmail(j.n)).Scan(&exists); err != nil {
+				if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)", OwnerEmail(j.n)).Scan(&exists); err != nil {
 					return err
 				}
 				if exists {
 					continue
 				}
-				tid, uid := uuid.New(), uuid.New()
+				tid, uid, aid := uuid.New(), uuid.New(), uuid.New()
 				owners[j.n] = tid
 				tenants = append(tenants, []any{tid, j.name})
-				users = append(users, []any{tid, uid, OwnerEmail(j.n), j.name + " Owner", hash, "owner"})
+				accounts = append(accounts, []any{aid, OwnerEmail(j.n), hash})
+				users = append(users, []any{tid, uid, aid, OwnerEmail(j.n), j.name + " Owner", "owner"})
 			}
 			if len(tenants) == 0 {
 				return nil
@@ -99,7 +100,10 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tenants"}, []string{"id", "name"}, pgx.CopyFromRows(tenants)); err != nil {
 				return err
 			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"tenant_id", "id", "email", "name", "password_hash", "role"}, pgx.CopyFromRows(users)); err != nil {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"accounts"}, []string{"id", "email", "password_hash"}, pgx.CopyFromRows(accounts)); err != nil {
+				return err
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"tenant_id", "id", "account_id", "email", "name", "role"}, pgx.CopyFromRows(users)); err != nil {
 				return err
 			}
 			var counters [][]any

@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"moat/app/token"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -16,12 +19,13 @@ import (
 
 	"moat/app/middleware"
 	"moat/app/server"
-	"moat/app/store"
 )
 
-// trail returns the actions of tenant tid's audit rows, oldest first, as "action outcome".
+// trail returns the actions of tenant tid's audit rows, oldest first, as "action outcome", once
+// what requests left for after their response has run.
 func (e *env) trail(tid string) []string {
 	e.t.Helper()
+	e.after.Wait()
 	rows, err := e.db.Superuser(e.t).Query(context.Background(),
 		"SELECT action || ' ' || outcome FROM audit_events WHERE tenant_id = $1 ORDER BY occurred_at, id", tid)
 	if err != nil {
@@ -46,68 +50,148 @@ func contains(list []string, want string) bool {
 	return false
 }
 
-func TestOwnerAddsMemberWhoMustChangePassword(t *testing.T) {
+// An owner invites a person by email; the invitee chooses their own password through the
+// emailed link. A second organization inviting the same address gets exactly the same answer,
+// and the person, now in both, chooses which to enter when signing in: neither organization
+// learns of the other.
+func TestInvitationsRevealNothing(t *testing.T) {
 	e := newEnv(t)
 	a := e.signUp("acme")
+	b := e.signUp("globex")
 	owner := e.client()
 	owner.signIn(a.Email, password)
 	owner.do("GET", "/team", "")
-
-	res, body := owner.do("POST", "/team", owner.form("name", "Mia Member", "email", "mia@acme.test", "role", "member", "password", "passwordpassword"))
-	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "most common") {
-		t.Fatalf("common first password: %d", res.StatusCode)
-	}
-	res, _ = owner.do("POST", "/team", owner.form("name", "Mia Member", "email", "mia@acme.test", "role", "member", "password", "first-password-42"))
-	if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/team?notice=added" {
-		t.Fatalf("add member: %d %q", res.StatusCode, res.Header.Get("Location"))
-	}
-
-	// Another tenant cannot reuse the email, and is not told where it is used.
-	b := e.signUp("globex")
 	bo := e.client()
 	bo.signIn(b.Email, password)
 	bo.do("GET", "/team", "")
-	res, body = bo.do("POST", "/team", bo.form("name", "Mia Again", "email", "MIA@acme.test", "role", "member", "password", "first-password-42"))
-	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "already in use") ||
-		strings.Contains(strings.ToLower(strings.ReplaceAll(body, "MIA@acme.test", "")), "acme") {
-		t.Fatalf("taken email: %d", res.StatusCode)
+
+	invite := func(c *client, email string) (int, string, string) {
+		t.Helper()
+		res, body := c.do("POST", "/team", c.form("name", "Mia Member", "email", email, "role", "member"))
+		return res.StatusCode, res.Header.Get("Location"), body
+	}
+	// Acme invites an address no one has; Globex then invites the same address, now Acme's
+	// member's too (in another case): the same answer, the same page.
+	s1, loc1, _ := invite(owner, "mia@example.net")
+	acmeLink := e.mailedLink(t, "mia@example.net", "/invitations/")
+	acceptNew := e.client()
+	res, body := acceptNew.do("GET", acmeLink, "")
+	if res.StatusCode != 200 || !strings.Contains(body, "Join acme") || !strings.Contains(body, `name="new_password"`) {
+		t.Fatalf("invitation page: %d\n%s", res.StatusCode, body)
+	}
+	res, _ = acceptNew.do("POST", acmeLink, acceptNew.form("new_password", "passwordpassword", "confirm_password", "passwordpassword"))
+	if res.StatusCode != fiber.StatusUnprocessableEntity {
+		t.Fatalf("a common password: %d", res.StatusCode)
+	}
+	res, _ = acceptNew.do("POST", acmeLink, acceptNew.form("new_password", "mias-own-password", "confirm_password", "mias-own-password"))
+	if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/customers" {
+		t.Fatalf("accept: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	s2, loc2, _ := invite(bo, "MIA@example.net")
+	s3, loc3, _ := invite(bo, "nobody-"+strings.ToLower(b.Tenant.String()[:8])+"@acme.test")
+	if s1 != fiber.StatusSeeOther || s2 != s1 || s3 != s1 || loc1 != loc2 || loc2 != loc3 {
+		t.Fatalf("inviting answers %d %q, %d %q (address known elsewhere), %d %q (unknown)", s1, loc1, s2, loc2, s3, loc3)
+	}
+	_, p1 := bo.do("GET", loc2, "")
+	for _, secret := range []string{a.Tenant.String(), a.Email, "acme Owner", acmeLink} {
+		if strings.Contains(p1, secret) {
+			t.Fatalf("Globex's team page shows Acme's %q", secret)
+		}
 	}
 
-	// The member's first sign-in leads to the password page, and every page holds them there.
+	// Mia accepts Globex's invitation with the password she has: no new password asked.
+	globexLink := e.mailedLink(t, "mia@example.net", "/invitations/")
 	m := e.client()
-	m.do("GET", "/login", "")
-	res, _ = m.do("POST", "/login", m.form("email", "mia@acme.test", "password", "first-password-42"))
-	if res.Header.Get("Location") != middleware.PasswordPage {
-		t.Fatalf("first sign-in goes to %q", res.Header.Get("Location"))
+	res, body = m.do("GET", globexLink, "")
+	if res.StatusCode != 200 || !strings.Contains(body, `name="password"`) || strings.Contains(body, `name="new_password"`) {
+		t.Fatalf("the invitation of an existing account: %d", res.StatusCode)
 	}
-	res, _ = m.do("GET", "/customers", "")
-	if res.Header.Get("Location") != middleware.PasswordPage {
-		t.Fatalf("before changing the password, /customers goes to %q", res.Header.Get("Location"))
+	if res, _ := m.do("POST", globexLink, m.form("password", "not her password")); res.StatusCode != fiber.StatusUnprocessableEntity {
+		t.Fatalf("accept with a wrong password: %d", res.StatusCode)
 	}
-	_, body = m.do("GET", middleware.PasswordPage, "")
-	if !strings.Contains(body, `data-testid="must-change"`) {
-		t.Fatal("password page does not say why")
+	if res, _ := m.do("POST", globexLink, m.form("password", "mias-own-password")); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("accept with her password: %d", res.StatusCode)
 	}
-	res, _ = m.do("POST", middleware.PasswordPage, m.form("current_password", "first-password-42", "new_password", "mias-own-password", "confirm_password", "mias-own-password"))
-	if res.StatusCode != fiber.StatusSeeOther {
-		t.Fatalf("change password: %d", res.StatusCode)
+	if res, _ := m.do("GET", globexLink, ""); res.StatusCode != fiber.StatusGone {
+		t.Fatalf("a used link: %d, want 410", res.StatusCode)
 	}
-	res, _ = m.do("GET", "/customers", "")
-	if res.StatusCode != 200 {
-		t.Fatalf("after changing the password, /customers: %d", res.StatusCode)
+
+	// Signing in asks which organization; each shows only itself.
+	mia := e.client()
+	mia.do("GET", "/login", "")
+	res, _ = mia.do("POST", "/login", mia.form("email", "mia@example.net", "password", "mias-own-password"))
+	if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/login/organization" {
+		t.Fatalf("sign in with two organizations: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
+	res, body = mia.do("GET", "/login/organization", "")
+	choices := regexp.MustCompile(`name="membership" value="([0-9a-f-]{36})"`).FindAllStringSubmatch(body, -1)
+	if res.StatusCode != 200 || len(choices) != 2 || !strings.Contains(body, "acme") || !strings.Contains(body, "globex") {
+		t.Fatalf("the choice: %d, %d choices", res.StatusCode, len(choices))
+	}
+	// A membership the session was not offered (Acme's owner's) is refused.
+	if res, _ := mia.do("POST", "/login/organization", mia.form("membership", a.UserID.String())); res.StatusCode != fiber.StatusUnprocessableEntity {
+		t.Fatalf("choosing a membership not offered: %d", res.StatusCode)
+	}
+	entered := map[string]bool{}
+	for _, ch := range choices {
+		c := e.client()
+		c.do("GET", "/login", "")
+		c.do("POST", "/login", c.form("email", "mia@example.net", "password", "mias-own-password"))
+		c.do("GET", "/login/organization", "")
+		res, _ := c.do("POST", "/login/organization", c.form("membership", ch[1]))
+		if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/customers" {
+			t.Fatalf("choose: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		c.do("GET", "/customers", "")
+		id := c.createCustomer("Made by Mia")
+		var tid string
+		e.db.Superuser(t).QueryRow(context.Background(), "SELECT tenant_id::text FROM customers WHERE id = $1", id).Scan(&tid)
+		entered[tid] = true
+		other := map[bool]tenantUser{true: b, false: a}[tid == a.Tenant.String()]
+		for _, path := range []string{"/customers", "/account", "/tags"} {
+			if _, page := c.do("GET", path, ""); strings.Contains(page, other.Email) || strings.Contains(page, other.Tenant.String()) {
+				t.Errorf("%s in one organization shows the other's data", path)
+			}
+		}
+	}
+	if !entered[a.Tenant.String()] || !entered[b.Tenant.String()] {
+		t.Fatalf("the two choices entered %v", entered)
+	}
+
+	// A member sees neither the team nor the trail: the plain 404.
 	for _, page := range []string{"/team", "/audit"} {
-		res, body := m.do("GET", page, "")
-		res2, body2 := m.do("GET", "/no-such-page", "")
+		res, body := acceptNew.do("GET", page, "")
+		res2, body2 := acceptNew.do("GET", "/no-such-page", "")
 		if res.StatusCode != 404 || normalize(res, body) != normalize(res2, body2) {
 			t.Errorf("member at %s: %d, or not the plain 404 page", page, res.StatusCode)
 		}
 	}
 	trail := e.trail(a.Tenant.String())
-	for _, want := range []string{"user.create allowed", "user.create rejected", "auth.sign_in allowed", "user.password_change allowed", "page.view denied"} {
+	for _, want := range []string{"user.invite allowed", "user.join allowed", "auth.sign_in allowed", "page.view denied"} {
 		if !contains(trail, want) {
-			t.Errorf("trail lacks %q: %v", want, trail)
+			t.Errorf("Acme's trail lacks %q: %v", want, trail)
 		}
+	}
+	var leaks int
+	e.db.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND (details::text LIKE '%' || $2 || '%' OR entity_id = $2)",
+		b.Tenant.UUID(), a.Tenant.String()).Scan(&leaks)
+	if leaks > 0 {
+		t.Errorf("Globex's trail names Acme %d times", leaks)
+	}
+
+	// A withdrawn invitation's link no longer works.
+	invite(owner, "late@acme.test")
+	late := e.mailedLink(t, "late@acme.test", "/invitations/")
+	_, team := owner.do("GET", "/team", "")
+	id := regexp.MustCompile(`/team/invitations/([0-9a-f-]{36})/revoke`).FindStringSubmatch(team)
+	if id == nil {
+		t.Fatal("the team page lists no invitation to withdraw")
+	}
+	if res, _ := owner.do("POST", "/team/invitations/"+id[1]+"/revoke", owner.form()); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("withdraw: %d", res.StatusCode)
+	}
+	if res, _ := e.client().do("GET", late, ""); res.StatusCode != fiber.StatusGone {
+		t.Fatalf("a withdrawn invitation: %d, want 410", res.StatusCode)
 	}
 }
 
@@ -131,8 +215,8 @@ func TestRoleRules(t *testing.T) {
 		}
 	}
 	admin.do("GET", "/team", "")
-	res, body := admin.do("POST", "/team", admin.form("name", "Olga", "email", "olga@acme.test", "role", "owner", "password", "first-password-42"))
-	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "Only an owner can add an owner") {
+	res, body := admin.do("POST", "/team", admin.form("name", "Olga", "email", "olga@acme.test", "role", "owner"))
+	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "Only an owner can invite an owner") {
 		t.Errorf("admin adds an owner: %d", res.StatusCode)
 	}
 	for _, try := range []struct{ path, form string }{
@@ -321,13 +405,25 @@ func TestOnlySameSitePathsAfterSignIn(t *testing.T) {
 func TestAccountSessionsAndPasswordChange(t *testing.T) {
 	e := newEnv(t)
 	a := e.signUp("acme")
+	b := e.signUp("globex")
+	e.addMember(tenantUser{Principal: b.Principal, Email: b.Email, Ctx: b.Ctx}, a.Email) // the same person, in Globex too
+	inGlobex := e.client()
+	inGlobex.do("GET", "/login", "")
+	inGlobex.do("POST", "/login", inGlobex.form("email", a.Email, "password", password))
+	_, choice := inGlobex.do("GET", "/login/organization", "")
+	globexMembership := regexp.MustCompile(`value="([0-9a-f-]{36})"[^>]*>\s*<button[^>]*>\s*<span[^>]*>globex`).FindStringSubmatch(choice)
+	if globexMembership == nil {
+		t.Fatalf("no Globex choice:\n%s", choice)
+	}
+	if res, _ := inGlobex.do("POST", "/login/organization", inGlobex.form("membership", globexMembership[1])); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("enter Globex: %d", res.StatusCode)
+	}
 	laptop := e.client()
-	laptop.signIn(a.Email, password)
+	laptop.signInTo(a.Email, "acme")
 	phone := e.client()
-	phone.do("GET", "/login", "", "User-Agent", "Mozilla/5.0 (iPhone) Safari/605")
-	phone.do("POST", "/login", phone.form("email", a.Email, "password", password), "User-Agent", "Mozilla/5.0 (iPhone) Safari/605")
+	phone.signInTo(a.Email, "acme", "User-Agent", "Mozilla/5.0 (iPhone) Safari/605")
 	tablet := e.client()
-	tablet.signIn(a.Email, password)
+	tablet.signInTo(a.Email, "acme")
 
 	_, body := laptop.do("GET", "/account", "")
 	if n := strings.Count(body, `data-testid="session-row"`); n != 3 || !strings.Contains(body, "Safari on iPhone") {
@@ -369,16 +465,22 @@ func TestAccountSessionsAndPasswordChange(t *testing.T) {
 	if res, _ := phone.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
 		t.Fatal("another session survived the password change")
 	}
+	if res, _ := inGlobex.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatal("the account's session in its other organization survived the password change")
+	}
 	stale := e.client()
 	stale.jar["moat_session"] = old
 	if res, _ := stale.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
 		t.Fatal("the old session id still works")
 	}
 	trail := e.trail(a.Tenant.String())
-	for _, want := range []string{"session.end allowed", "user.password_change denied", "user.password_change allowed", "session.end_others allowed"} {
+	for _, want := range []string{"session.end allowed", "user.password_change denied", "user.password_change allowed"} {
 		if !contains(trail, want) {
 			t.Errorf("trail lacks %q: %v", want, trail)
 		}
+	}
+	if !contains(e.trail(b.Tenant.String()), "user.password_change allowed") {
+		t.Error("Globex's trail lacks its member's password change")
 	}
 }
 
@@ -507,7 +609,7 @@ func TestEndedSessionsStayEnded(t *testing.T) {
 	c.signIn(a.Email, password)
 	key := c.jar["moat_session"]
 	var saved []byte
-	if err := e.db.Pool.QueryRow(context.Background(), "SELECT v FROM sessions WHERE k = $1", store.SecretKey(key)).Scan(&saved); err != nil {
+	if err := e.db.Pool.QueryRow(context.Background(), "SELECT v FROM sessions WHERE k = $1", token.Hash(key)).Scan(&saved); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := c.do("POST", "/logout", c.form()); res.StatusCode != fiber.StatusSeeOther {
@@ -516,7 +618,7 @@ func TestEndedSessionsStayEnded(t *testing.T) {
 	// The late save of a request that read the session before the sign-out.
 	_, err := e.db.Pool.Exec(context.Background(),
 		"INSERT INTO sessions (k, v, e) VALUES ($1, $2, $3) ON CONFLICT (k) DO UPDATE SET v = $2, e = $3",
-		store.SecretKey(key), saved, time.Now().Add(time.Hour).Unix())
+		token.Hash(key), saved, time.Now().Add(time.Hour).Unix())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,13 +706,13 @@ func TestSecretsAreHashedAtRest(t *testing.T) {
 	// The hashes are there: they are how the session and the token are found.
 	for table, key := range map[string]string{"sessions": c.jar["moat_session"], "csrf_tokens": c.csrf, "revoked_sessions": ended} {
 		var n int
-		su.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE k = $1", store.SecretKey(key)).Scan(&n)
+		su.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE k = $1", token.Hash(key)).Scan(&n)
 		if n != 1 {
 			t.Errorf("%s has %d rows under the hash, want 1", table, n)
 		}
 	}
 	var listed int
-	su.QueryRow(ctx, "SELECT count(*) FROM user_sessions WHERE session_key = $1", store.SecretKey(c.jar["moat_session"])).Scan(&listed)
+	su.QueryRow(ctx, "SELECT count(*) FROM user_sessions WHERE session_key = $1", token.Hash(c.jar["moat_session"])).Scan(&listed)
 	if listed != 1 {
 		t.Errorf("user_sessions lists the session %d times under its hash, want 1", listed)
 	}
@@ -665,4 +767,63 @@ func multipartForm(t *testing.T, fields map[string]string) (string, string) {
 		t.Fatal(err)
 	}
 	return buf.String(), w.FormDataContentType()
+}
+
+// A forgotten password: any address gets the same answer and a link; the link of an address
+// with an account sets its password and ends its sessions everywhere; other links do nothing.
+func TestPasswordReset(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	signedIn := e.client()
+	signedIn.signIn(a.Email, password)
+	c := e.client()
+	c.do("GET", "/password/forgot", "")
+	if res, _ := c.do("POST", "/password/forgot", c.form("email", "not an address")); res.StatusCode != fiber.StatusUnprocessableEntity {
+		t.Fatalf("an invalid address: %d", res.StatusCode)
+	}
+	for _, email := range []string{a.Email, "nobody@example.net"} {
+		res, _ := c.do("POST", "/password/forgot", c.form("email", email))
+		if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/password/sent" {
+			t.Fatalf("reset for %s: %d %q", email, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	// The link to an address without an account changes nothing.
+	nobody := e.mailedLink(t, "nobody@example.net", "/password/reset/")
+	if res, _ := c.do("POST", nobody, c.form("new_password", "a new long password", "confirm_password", "a new long password")); res.StatusCode != fiber.StatusGone {
+		t.Fatalf("reset of an address without an account: %d, want 410", res.StatusCode)
+	}
+	link := e.mailedLink(t, a.Email, "/password/reset/")
+	if res, _ := c.do("POST", link, c.form("new_password", "short", "confirm_password", "short")); res.StatusCode != fiber.StatusUnprocessableEntity {
+		t.Fatalf("a short password: %d", res.StatusCode)
+	}
+	res, _ := c.do("POST", link, c.form("new_password", "a new long password", "confirm_password", "a new long password"))
+	if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/login?reset=1" {
+		t.Fatalf("reset: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, _ := c.do("POST", link, c.form("new_password", "yet another password", "confirm_password", "yet another password")); res.StatusCode != fiber.StatusGone {
+		t.Fatalf("a used link: %d, want 410", res.StatusCode)
+	}
+	if res, _ := signedIn.do("GET", "/customers", ""); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatal("a session survived the reset")
+	}
+	c.do("GET", "/login", "")
+	if res, _ := c.do("POST", "/login", c.form("email", a.Email, "password", password)); res.StatusCode != fiber.StatusUnauthorized {
+		t.Fatalf("the old password still works: %d", res.StatusCode)
+	}
+	if res, _ := c.do("POST", "/login", c.form("email", a.Email, "password", "a new long password")); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("the new password: %d", res.StatusCode)
+	}
+	// An expired link does nothing.
+	c.do("GET", "/password/forgot", "")
+	c.do("POST", "/password/forgot", c.form("email", a.Email))
+	expired := e.mailedLink(t, a.Email, "/password/reset/")
+	if _, err := e.db.Superuser(t).Exec(context.Background(), "UPDATE password_resets SET expires_at = now() - interval '1 second'"); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := c.do("POST", expired, c.form("new_password", "yet another password", "confirm_password", "yet another password")); res.StatusCode != fiber.StatusGone {
+		t.Fatalf("an expired link: %d, want 410", res.StatusCode)
+	}
+	if !contains(e.trail(a.Tenant.String()), "user.password_reset allowed") {
+		t.Error("the trail lacks the reset")
+	}
 }

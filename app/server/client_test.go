@@ -19,7 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"moat/app/auth"
-	"moat/app/crosstenant"
+	"moat/app/background"
 	"moat/app/dbtest"
 	"moat/app/metrics"
 	"moat/app/middleware"
@@ -38,7 +38,7 @@ type env struct {
 	app     *fiber.App
 	log     *syncBuffer
 	metrics *metrics.Metrics
-	probes  *crosstenant.Recorder
+	after   *background.Queue // work after responses: probes, refused sign-ins' trail rows
 	queries *queryCounter
 }
 
@@ -49,17 +49,28 @@ func newEnv(t testing.TB) *env {
 
 func newEnvWith(t testing.TB, limits middleware.Limits) *env {
 	t.Helper()
-	e := &env{t: t, log: &syncBuffer{}, metrics: metrics.New(), queries: &queryCounter{}, clock: &clock{now: time.Now()}}
-	e.db = dbtest.NewWith(t, store.Config{Tracer: e.queries})
-	e.probes = crosstenant.New(e.db.Pool, e.metrics, slog.New(slog.NewJSONHandler(e.log, nil)))
-	t.Cleanup(e.probes.Close) // before the database closes: cleanups run last first
+	queries := &queryCounter{}
+	return newEnvOver(t, limits, dbtest.NewWith(t, store.Config{Tracer: queries}), queries)
+}
+
+// newEnvOver is a Moat app over database d, whose statements queries counts (nil: none).
+func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *queryCounter) *env {
+	t.Helper()
+	if queries == nil {
+		queries = &queryCounter{}
+	}
+	e := &env{t: t, log: &syncBuffer{}, metrics: metrics.New(), queries: queries, clock: &clock{now: time.Now()}, db: d}
+	e.after = background.New(1024, 5*time.Second)
+	t.Cleanup(e.after.Close) // before the database closes: cleanups run last first
 	e.app = server.New(e.db.DB, server.Options{
-		Probes:          e.probes,
-		Log:             slog.New(slog.NewJSONHandler(e.log, nil)),
+		After: e.after,
+		// Tests read warnings and errors; a line per request would grow for as long as a soak.
+		Log:             slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Metrics:         e.metrics,
 		SessionIdle:     30 * time.Minute,
 		SessionAbsolute: 12 * time.Hour,
 		Limits:          limits,
+		Outbox:          true,
 		Now:             e.clock.Now,
 	})
 	t.Cleanup(func() {
@@ -141,11 +152,11 @@ func (q *queryCounter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.Tra
 
 func (q *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
-// statements returns the SQL a request sends, the cross-tenant probe after it included.
+// statements returns the SQL a request sends, and what it leaves to run after the response.
 func (e *env) statements(f func()) []string {
 	return e.queries.record(func() {
 		f()
-		e.probes.Wait()
+		e.after.Wait()
 	})
 }
 
@@ -180,15 +191,48 @@ func (e *env) signUp(org string) tenantUser {
 	return tenantUser{Principal: p, Email: p.Email, Ctx: ctx}
 }
 
-// addMember adds a member to u's tenant and returns the member's id.
+// addMember invites email to u's tenant as a member, accepts through the emailed link with the
+// test password (or the account's, if it has one) and returns the membership's id.
 func (e *env) addMember(u tenantUser, email string) string {
 	e.t.Helper()
-	svc := auth.NewService(e.db.Gorm, slog.New(slog.DiscardHandler))
-	m, err := svc.AddUser(u.Ctx, "Member", email, password, models.RoleMember)
+	svc := auth.NewService(e.db.Gorm, slog.New(slog.DiscardHandler), "http://moat.test", nil)
+	tok, err := store.NewUsers(e.db.Gorm, svc.Links()).Invite(u.Ctx, models.InviteInput{Name: "Member", Email: email, Role: models.RoleMember})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return m.ID.String()
+	p, err := svc.AcceptInvitation(context.Background(), tok, password, models.NewPasswordInput{New: password, Confirm: password})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p.UserID.String()
+}
+
+// invite invites email to u's tenant and returns the invitation's id.
+func (e *env) invite(u tenantUser, email string) string {
+	e.t.Helper()
+	svc := auth.NewService(e.db.Gorm, slog.New(slog.DiscardHandler), "http://moat.test", nil)
+	if _, err := store.NewUsers(e.db.Gorm, svc.Links()).Invite(u.Ctx, models.InviteInput{Name: "Invitee", Email: email, Role: models.RoleMember}); err != nil {
+		e.t.Fatal(err)
+	}
+	var id string
+	if err := e.db.Superuser(e.t).QueryRow(context.Background(), "SELECT id::text FROM invitations WHERE email = $1 AND tenant_id = $2", email, u.Tenant.UUID()).Scan(&id); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+var mailLink = regexp.MustCompile(`https?://[^/\s]+(/[^\s]+)`)
+
+// mailedLink returns the path of the newest link under prefix mailed to address.
+func (e *env) mailedLink(t testing.TB, address, prefix string) string {
+	t.Helper()
+	var body string
+	err := e.db.Superuser(t).QueryRow(context.Background(),
+		"SELECT body FROM outbox WHERE lower(recipient) = lower($1) AND body LIKE '%' || $2 || '%' ORDER BY created_at DESC LIMIT 1", address, prefix).Scan(&body)
+	if err != nil {
+		t.Fatalf("no mail to %s with a %s link: %v", address, prefix, err)
+	}
+	return mailLink.FindStringSubmatch(body)[1]
 }
 
 // lastSession returns the id of the newest listed session of user id.
@@ -278,6 +322,25 @@ func (c *client) signIn(email, pw string) {
 		c.t.Fatalf("sign in %s: %d %s\n%s", email, res.StatusCode, res.Header.Get("Location"), body)
 	}
 	c.do("GET", "/customers", "")
+}
+
+// signInTo signs in as email, choosing organization org when the account has several.
+func (c *client) signInTo(email, org string, headers ...string) {
+	c.t.Helper()
+	c.do("GET", "/login", "", headers...)
+	res, _ := c.do("POST", "/login", c.form("email", email, "password", password), headers...)
+	if res.Header.Get("Location") == "/login/organization" {
+		_, body := c.do("GET", "/login/organization", "", headers...)
+		m := regexp.MustCompile(`value="([0-9a-f-]{36})"[^>]*>\s*<button[^>]*>\s*<span[^>]*>` + regexp.QuoteMeta(org) + `<`).FindStringSubmatch(body)
+		if m == nil {
+			c.t.Fatalf("sign in %s: no choice of %s", email, org)
+		}
+		res, _ = c.do("POST", "/login/organization", c.form("membership", m[1]), headers...)
+	}
+	if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/customers" {
+		c.t.Fatalf("sign in %s to %s: %d %s", email, org, res.StatusCode, res.Header.Get("Location"))
+	}
+	c.do("GET", "/customers", "", headers...)
 }
 
 // createCustomer creates a customer through the form and returns its id.

@@ -13,14 +13,14 @@ import (
 
 // routes is Moat's whole URL surface.
 func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits []fiber.Handler, o Options) {
-	service := auth.NewService(db.Gorm, o.Log)
+	service := auth.NewService(db.Gorm, o.Log, o.BaseURL, o.After)
 	reader := audit.NewReader(db.Gorm)
 	tags := store.NewTags(db.Gorm)
 	customers := &handlers.Customers{Store: store.NewCustomers(db.Gorm), Tags: tags, History: reader, Log: o.Log}
 	labels := &handlers.Tags{Store: tags}
 	accounts := &handlers.Auth{Service: service, Sessions: sessions, Failures: o.Metrics.SignInFailures}
 	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}
-	team := &handlers.Team{Users: store.NewUsers(db.Gorm), Sessions: sessions}
+	team := &handlers.Team{Users: store.NewUsers(db.Gorm, service.Links()), Sessions: sessions}
 	trail := &handlers.Audit{Reader: reader, Log: o.Log}
 	user := middleware.RequireSignIn
 	managers := middleware.RequireRole(db.Gorm, models.RoleOwner, models.RoleAdmin)
@@ -31,16 +31,29 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Get("/readyz", (&handlers.Ready{DB: db, Log: o.Log}).Check)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/customers", fiber.StatusSeeOther) })
 
+	// Everything about an address answers the same whatever Moat knows of it; only a link
+	// sent to the address says more.
 	app.Get("/signup", accounts.ShowSignup)
 	app.Post("/signup", limited(accounts.Signup)...)
+	app.Get("/signup/sent", accounts.ShowSignupSent)
+	app.Get("/signup/confirm/:token", accounts.ShowConfirmSignup)
+	app.Post("/signup/confirm/:token", limited(accounts.ConfirmSignup)...)
 	app.Get("/login", accounts.ShowLogin)
 	app.Post("/login", limited(accounts.Login)...)
+	app.Get("/login/organization", accounts.ShowChooseOrganization)
+	app.Post("/login/organization", accounts.ChooseOrganization)
 	app.Post("/logout", user, accounts.Logout)
+	app.Get("/password/forgot", accounts.ShowForgot)
+	app.Post("/password/forgot", limited(accounts.Forgot)...)
+	app.Get("/password/sent", accounts.ShowPasswordSent)
+	app.Get("/password/reset/:token", accounts.ShowReset)
+	app.Post("/password/reset/:token", limited(accounts.Reset)...)
+	app.Get("/invitations/:token", accounts.ShowInvitation)
+	app.Post("/invitations/:token", limited(accounts.AcceptInvitation)...)
 
 	app.Get("/account", user, account.ShowAccount)
 	app.Post("/account/sessions/end-others", user, account.EndOtherSessions)
 	app.Post("/account/sessions/:id/end", user, account.EndSession)
-	app.Get("/account/password", user, account.ShowPassword)
 	app.Post("/account/password", append([]fiber.Handler{user}, limited(account.ChangePassword)...)...)
 
 	// Fixed paths before /customers/:id, which would otherwise take them as ids.
@@ -69,7 +82,8 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Post("/tags/:id/delete", user, managers, labels.DeleteTag)
 
 	app.Get("/team", user, managers, team.ShowTeam)
-	app.Post("/team", append([]fiber.Handler{user, managers}, limited(team.AddMember)...)...)
+	app.Post("/team", append([]fiber.Handler{user, managers}, limited(team.Invite)...)...)
+	app.Post("/team/invitations/:id/revoke", user, managers, team.RevokeInvitation)
 	app.Post("/team/:id/role", user, managers, team.ChangeRole)
 	app.Post("/team/:id/deactivate", user, managers, team.Deactivate)
 	app.Post("/team/:id/reactivate", user, managers, team.Reactivate)
@@ -77,4 +91,8 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 
 	app.Get("/audit", user, managers, trail.ListAudit)
 	app.Get("/audit/export", user, managers, trail.ExportAudit)
+
+	if o.Outbox {
+		app.Get("/dev/outbox", (&handlers.Outbox{Pool: db.Pool}).ShowOutbox)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -23,58 +25,73 @@ const (
 
 type routeClass struct {
 	class  class
-	reason string
+	reason string // why a public route is public
+	kind   string // the kind of record a record route takes: a key of fixtures
 }
 
 var classes = map[string]routeClass{
-	"GET /healthz":                      {public, "orchestrators probe it"},
-	"GET /readyz":                       {public, "orchestrators probe it; it names no tenant data"},
-	"GET /audit/export":                 {list, ""},
-	"GET /":                             {public, "redirects to /customers, which asks for sign-in"},
-	"GET /signup":                       {public, "creating an organization comes before any session"},
-	"POST /signup":                      {public, "creating an organization comes before any session"},
-	"GET /login":                        {public, "signing in comes before any session"},
-	"POST /login":                       {public, "signing in comes before any session"},
-	"POST /logout":                      {action, ""},
-	"GET /customers":                    {list, ""},
-	"GET /customers/new":                {page, ""},
-	"POST /customers":                   {action, ""},
-	"GET /customers/:id":                {record, ""},
-	"GET /customers/:id/edit":           {record, ""},
-	"POST /customers/:id":               {record, ""},
-	"PUT /customers/:id":                {record, ""},
-	"POST /customers/:id/delete":        {record, ""},
-	"DELETE /customers/:id":             {record, ""},
-	"POST /customers/duplicates":        {action, ""},
-	"POST /customers/columns":           {action, ""},
-	"POST /customers/bulk":              {action, ""},
-	"POST /customers/export":            {action, ""},
-	"GET /customers/trash":              {list, ""},
-	"POST /customers/trash/restore":     {action, ""},
-	"POST /customers/trash/purge":       {action, ""},
-	"POST /customers/trash/empty":       {action, ""},
-	"POST /customers/:id/restore":       {record, ""},
-	"POST /customers/:id/notes":         {record, ""},
-	"GET /tags":                         {page, ""},
-	"POST /tags":                        {action, ""},
-	"POST /tags/:id/delete":             {record, ""},
-	"GET /audit":                        {list, ""},
-	"GET /account":                      {page, ""},
-	"POST /account/sessions/end-others": {action, ""},
-	"POST /account/sessions/:id/end":    {record, ""},
-	"GET /account/password":             {page, ""},
-	"POST /account/password":            {action, ""},
-	"GET /team":                         {page, ""},
-	"POST /team":                        {action, ""},
-	"POST /team/:id/role":               {record, ""},
-	"POST /team/:id/deactivate":         {record, ""},
-	"POST /team/:id/reactivate":         {record, ""},
-	"POST /team/:id/remove":             {record, ""},
+	"GET /healthz":                      {class: public, reason: "orchestrators probe it"},
+	"GET /readyz":                       {class: public, reason: "orchestrators probe it; it names no tenant data"},
+	"GET /audit/export":                 {class: list},
+	"GET /":                             {class: public, reason: "redirects to /customers, which asks for sign-in"},
+	"GET /signup":                       {class: public, reason: "creating an organization comes before any session"},
+	"POST /signup":                      {class: public, reason: "creating an organization comes before any session"},
+	"GET /signup/sent":                  {class: public, reason: "says to check the inbox, the same for every address"},
+	"GET /signup/confirm/:token":        {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"POST /signup/confirm/:token":       {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"GET /login":                        {class: public, reason: "signing in comes before any session"},
+	"POST /login":                       {class: public, reason: "signing in comes before any session"},
+	"GET /login/organization":           {class: public, reason: "chooses among the organizations the signed-in account's session was given"},
+	"POST /login/organization":          {class: public, reason: "chooses among the organizations the signed-in account's session was given"},
+	"GET /password/forgot":              {class: public, reason: "a forgotten password comes before any session"},
+	"POST /password/forgot":             {class: public, reason: "a forgotten password comes before any session"},
+	"GET /password/sent":                {class: public, reason: "says to check the inbox, the same for every address"},
+	"GET /password/reset/:token":        {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"POST /password/reset/:token":       {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"GET /invitations/:token":           {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"POST /invitations/:token":          {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"GET /dev/outbox":                   {class: public, reason: "development only: the mail that would have been sent"},
+	"POST /logout":                      {class: action},
+	"GET /customers":                    {class: list},
+	"GET /customers/new":                {class: page},
+	"POST /customers":                   {class: action},
+	"GET /customers/:id":                {class: record, kind: "customer"},
+	"GET /customers/:id/edit":           {class: record, kind: "customer"},
+	"POST /customers/:id":               {class: record, kind: "customer"},
+	"PUT /customers/:id":                {class: record, kind: "customer"},
+	"POST /customers/:id/delete":        {class: record, kind: "customer"},
+	"DELETE /customers/:id":             {class: record, kind: "customer"},
+	"POST /customers/duplicates":        {class: action},
+	"POST /customers/columns":           {class: action},
+	"POST /customers/bulk":              {class: action},
+	"POST /customers/export":            {class: action},
+	"GET /customers/trash":              {class: list},
+	"POST /customers/trash/restore":     {class: action},
+	"POST /customers/trash/purge":       {class: action},
+	"POST /customers/trash/empty":       {class: action},
+	"POST /customers/:id/restore":       {class: record, kind: "trashed customer"},
+	"POST /customers/:id/notes":         {class: record, kind: "customer"},
+	"GET /tags":                         {class: page},
+	"POST /tags":                        {class: action},
+	"POST /tags/:id/delete":             {class: record, kind: "tag"},
+	"GET /audit":                        {class: list},
+	"GET /account":                      {class: page},
+	"POST /account/sessions/end-others": {class: action},
+	"POST /account/sessions/:id/end":    {class: record, kind: "session"},
+	"POST /account/password":            {class: action},
+	"GET /team":                         {class: page},
+	"POST /team":                        {class: action},
+	"POST /team/invitations/:id/revoke": {class: record, kind: "invitation"},
+	"POST /team/:id/role":               {class: record, kind: "person"},
+	"POST /team/:id/deactivate":         {class: record, kind: "person"},
+	"POST /team/:id/reactivate":         {class: record, kind: "person"},
+	"POST /team/:id/remove":             {class: record, kind: "person"},
 }
 
 type classifiedRoute struct {
 	fiber.Route
 	class class
+	kind  string
 }
 
 func (r classifiedRoute) key() string { return r.Method + " " + r.Path }
@@ -106,8 +123,10 @@ func classify(t *testing.T, app *fiber.App) []classifiedRoute {
 			t.Errorf("record route %s takes no :id", key)
 		case c.class != record && strings.Contains(r.Path, ":id"):
 			t.Errorf("route %s takes an :id but is not classified as a record route", key)
+		case c.class == record && fixtures[c.kind] == nil:
+			t.Errorf("record route %s takes a %q, which fixtures cannot make: add it there", key, c.kind)
 		}
-		out = append(out, classifiedRoute{Route: r, class: c.class})
+		out = append(out, classifiedRoute{Route: r, class: c.class, kind: c.kind})
 	}
 	for key := range classes {
 		if !served[key] {
@@ -133,3 +152,33 @@ func TestEveryRouteIsClassified(t *testing.T) {
 }
 
 func fill(path, id string) string { return strings.ReplaceAll(path, ":id", url.PathEscape(id)) }
+
+// fixtures make a record of each kind a record route takes, for tenant u with c signed in as its
+// owner, and return its id: the attack suites use them for their own ids and for the other
+// tenant's alike. There is no default: a kind without a fixture fails classify.
+var fixtures = map[string]func(e *env, u tenantUser, c *client) string{
+	"customer":         func(_ *env, _ tenantUser, c *client) string { return c.createCustomer("Target " + suffix()) },
+	"trashed customer": func(_ *env, _ tenantUser, c *client) string { return c.trashedCustomer("Trashed " + suffix()) },
+	"tag":              func(_ *env, _ tenantUser, c *client) string { return c.createTag("Tag " + suffix()) },
+	"person": func(e *env, u tenantUser, _ *client) string {
+		return e.addMember(u, "member-"+suffix()+"@"+strings.ToLower(u.Tenant.String()[:8])+".test")
+	},
+	"session": func(e *env, u tenantUser, _ *client) string {
+		other := e.client()
+		other.signIn(u.Email, password)
+		return e.lastSession(u.UserID.String())
+	},
+	"invitation": func(e *env, u tenantUser, _ *client) string { return e.invite(u, "invited-"+suffix()+"@example.net") },
+}
+
+// record makes a record of r's kind for u.
+func (e *env) record(r classifiedRoute, u tenantUser, c *client) string {
+	e.t.Helper()
+	make, ok := fixtures[r.kind]
+	if !ok {
+		e.t.Fatalf("route %s takes a %q, which fixtures cannot make", r.key(), r.kind)
+	}
+	return make(e, u, c)
+}
+
+func suffix() string { return uuid.NewString()[:8] }

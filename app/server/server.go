@@ -15,6 +15,7 @@ import (
 	pgstorage "github.com/gofiber/storage/postgres/v3"
 
 	"moat/app/auth"
+	"moat/app/background"
 	"moat/app/crosstenant"
 	"moat/app/handlers"
 	"moat/app/htmx"
@@ -34,9 +35,11 @@ type Options struct {
 	Secure          bool // Secure cookies with the __Host- prefix; off only in development
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
-	Limits          middleware.Limits     // sign-in and sign-up rate limits
-	TrustedProxies  []string              // proxies whose X-Forwarded-For names the client; none by default
-	Probes          *crosstenant.Recorder // where misses on ids go after the response
+	Limits          middleware.Limits // sign-in and sign-up rate limits
+	TrustedProxies  []string          // proxies whose X-Forwarded-For names the client; none by default
+	After           *background.Queue // work after the response: cross-tenant probes, refused sign-ins' trail rows
+	BaseURL         string            // the site's public address, for links in emails
+	Outbox          bool              // serve the outbox page (development only)
 	Now             func() time.Time
 }
 
@@ -54,8 +57,12 @@ func New(db *store.DB, o Options) *fiber.App {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
-	if o.Probes == nil {
-		o.Probes = crosstenant.New(db.Pool, o.Metrics, o.Log)
+	if o.After == nil {
+		o.After = background.New(1024, 5*time.Second)
+	}
+	probes := crosstenant.New(db.Pool, o.Metrics, o.Log, o.After)
+	if o.BaseURL == "" {
+		o.BaseURL = "http://127.0.0.1:3000"
 	}
 	if o.Limits.Window == 0 {
 		o.Limits = middleware.Limits{PerIP: 100, PerEmail: 10, Window: 15 * time.Minute}
@@ -65,7 +72,7 @@ func New(db *store.DB, o Options) *fiber.App {
 		BodyLimit:             BodyLimit,
 		ReadBufferSize:        16 * 1024, // request line and headers: room for long search URLs
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(o.Log, o.Probes),
+		ErrorHandler:          errorHandler(o.Log, probes),
 		ReadTimeout:           15 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           60 * time.Second,
@@ -82,7 +89,7 @@ func New(db *store.DB, o Options) *fiber.App {
 		Store: session.New(session.Config{
 			// A request reads its session from PostgreSQL once, and saves it unchanged at most
 			// once a minute; Load checks every session against the database regardless.
-			Storage: store.NewSessionCache(store.HashedKeys(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.sessions", GCInterval: time.Minute})),
+			Storage: store.NewSessionCache(store.HashedKeys(store.Patient(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.sessions", GCInterval: time.Minute}))),
 				2*time.Second, time.Minute),
 			Expiration:     o.SessionIdle,
 			KeyLookup:      "cookie:" + cookie,
@@ -112,12 +119,12 @@ func New(db *store.DB, o Options) *fiber.App {
 	})
 	// Tokens are constant rows, so the cache makes a GET's token check read and write nothing
 	// most of the time.
-	tokens := store.NewSessionCache(store.HashedKeys(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.csrf_tokens", GCInterval: time.Minute})),
+	tokens := store.NewSessionCache(store.HashedKeys(store.Patient(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.csrf_tokens", GCInterval: time.Minute}))),
 		2*time.Second, time.Minute)
 	app.Use(middleware.CSRF(tokens, o.Secure, o.SessionIdle, db.Gorm))
 	app.Use(sessions.BindCSRF(o.Secure))
 
-	limits := middleware.RateLimits(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute}), o.Limits, ips, o.Metrics)
+	limits := middleware.RateLimits(store.Patient(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute})), o.Limits, ips, o.Metrics)
 	routes(app, db, sessions, limits, o)
 	return app
 }

@@ -1,31 +1,47 @@
 package store
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"moat/app/tenant"
+	"moat/app/token"
 )
 
-// SecretKey is how a cookie's secret value (a session id, a CSRF token) is stored: the hex
-// SHA-256 of it. Whoever reads the database gets keys that open nothing; a request that
-// carries the value finds its row. The values are random and long, so a fast hash suffices.
-func SecretKey(value string) string {
-	sum := sha256.Sum256([]byte(value))
-	return hex.EncodeToString(sum[:])
-}
-
-// HashedKeys is a fiber.Storage that stores each key as its SecretKey: Fiber's session and CSRF
-// middleware use the cookie value itself as the key.
+// HashedKeys is a fiber.Storage that stores each key as its token.Hash: Fiber's session and
+// CSRF middleware use the cookie value itself as the key.
 func HashedKeys(next fiber.Storage) fiber.Storage { return hashedKeys{next} }
 
 type hashedKeys struct{ fiber.Storage }
 
-func (h hashedKeys) Get(key string) ([]byte, error) { return h.Storage.Get(SecretKey(key)) }
+func (h hashedKeys) Get(key string) ([]byte, error) { return h.Storage.Get(token.Hash(key)) }
 
 func (h hashedKeys) Set(key string, val []byte, exp time.Duration) error {
-	return h.Storage.Set(SecretKey(key), val, exp)
+	return h.Storage.Set(token.Hash(key), val, exp)
 }
 
-func (h hashedKeys) Delete(key string) error { return h.Storage.Delete(SecretKey(key)) }
+func (h hashedKeys) Delete(key string) error { return h.Storage.Delete(token.Hash(key)) }
+
+// Patient is a fiber.Storage that waits for the database while it restarts (tenant.Retry):
+// reading a session or a CSRF token is then slow for a moment, not a failed request.
+func Patient(next fiber.Storage) fiber.Storage { return patient{next} }
+
+type patient struct{ fiber.Storage }
+
+func (p patient) Get(key string) (val []byte, err error) {
+	err = tenant.Retry(context.Background(), func() error {
+		val, err = p.Storage.Get(key)
+		return err
+	})
+	return val, err
+}
+
+func (p patient) Set(key string, val []byte, exp time.Duration) error {
+	return tenant.Retry(context.Background(), func() error { return p.Storage.Set(key, val, exp) })
+}
+
+func (p patient) Delete(key string) error {
+	return tenant.Retry(context.Background(), func() error { return p.Storage.Delete(key) })
+}

@@ -14,6 +14,7 @@ import (
 	"moat/app/audit"
 	"moat/app/auth"
 	"moat/app/tenant"
+	"moat/app/token"
 	"moat/models"
 )
 
@@ -29,10 +30,9 @@ func NewSessions(d *DB) *Sessions { return &Sessions{db: d.Gorm, pool: d.Pool} }
 
 // Current is what the database says of a signed-in session on each request.
 type Current struct {
-	Role               models.Role
-	Name               string
-	Email              string
-	MustChangePassword bool
+	Role  models.Role
+	Name  string
+	Email string
 }
 
 // Validate checks, on every request, that the session sid with server-side key is still
@@ -46,11 +46,19 @@ func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touc
 	if !has {
 		return cur, false, models.ErrNoTenant
 	}
+	err = tenant.Retry(ctx, func() error {
+		cur, ok, err = s.validate(ctx, t, sid, key, touch, now)
+		return err
+	})
+	return cur, ok, err
+}
+
+func (s *Sessions) validate(ctx context.Context, t tenant.ID, sid uuid.UUID, key string, touch bool, now time.Time) (cur Current, ok bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
-	b.Queue(`SELECT u.role, u.name, u.email, u.must_change_password
+	b.Queue(`SELECT u.role, u.name, u.email
 		FROM user_sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
-		WHERE s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, SecretKey(key))
+		WHERE s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, token.Hash(key))
 	if touch {
 		b.Queue("UPDATE user_sessions SET last_seen_at = $2 WHERE id = $1", sid, now)
 	}
@@ -59,7 +67,7 @@ func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touc
 	if _, err := br.Exec(); err != nil {
 		return cur, false, fmt.Errorf("session check: %w", err)
 	}
-	err = br.QueryRow().Scan(&cur.Role, &cur.Name, &cur.Email, &cur.MustChangePassword)
+	err = br.QueryRow().Scan(&cur.Role, &cur.Name, &cur.Email)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return cur, false, nil
@@ -77,7 +85,7 @@ func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touc
 // Record lists a new session of the person in ctx. us.SessionKey is the server-side session's
 // key as the cookie carries it; the list keeps only its SecretKey.
 func (s *Sessions) Record(ctx context.Context, us models.UserSession) error {
-	us.SessionKey = SecretKey(us.SessionKey)
+	us.SessionKey = token.Hash(us.SessionKey)
 	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Create(&us).Error; err != nil {
 			return fmt.Errorf("record session: %w", err)
@@ -90,10 +98,10 @@ func (s *Sessions) Record(ctx context.Context, us models.UserSession) error {
 // revokes the old key, so a request in flight with it cannot save it back.
 func (s *Sessions) Rekey(ctx context.Context, id uuid.UUID, old, key string) error {
 	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		if err := tx.Model(&models.UserSession{}).Where("id = ?", id).Update("session_key", SecretKey(key)).Error; err != nil {
+		if err := tx.Model(&models.UserSession{}).Where("id = ?", id).Update("session_key", token.Hash(key)).Error; err != nil {
 			return fmt.Errorf("rekey session: %w", err)
 		}
-		return tx.Exec("INSERT INTO revoked_sessions (k) VALUES (?) ON CONFLICT DO NOTHING", SecretKey(old)).Error
+		return tx.Exec("INSERT INTO revoked_sessions (k) VALUES (?) ON CONFLICT DO NOTHING", token.Hash(old)).Error
 	})
 }
 

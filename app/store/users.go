@@ -12,74 +12,119 @@ import (
 
 	"moat/app/audit"
 	"moat/app/auth"
+	"moat/app/mail"
 	"moat/app/tenant"
+	"moat/app/token"
 	"moat/models"
 )
 
-// Users is the team store: the people of a tenant and what owners and admins may change about
-// them. Every change that lowers or removes someone's access ends their sessions on the server
-// in the same transaction, so it takes effect on their next request.
-type Users struct{ db *gorm.DB }
+// Users is the team store: the people of a tenant, the invitations to join it, and what owners
+// and admins may change about them. Every change that lowers or removes someone's access ends
+// their sessions on the server in the same transaction, so it takes effect on their next
+// request.
+type Users struct {
+	db    *gorm.DB
+	links mail.Links
+}
 
-// NewUsers returns the team store over db.
-func NewUsers(db *gorm.DB) *Users { return &Users{db: db} }
+// NewUsers returns the team store over db, inviting with links.
+func NewUsers(db *gorm.DB, links mail.Links) *Users { return &Users{db: db, links: links} }
 
-// List returns the people of the tenant in ctx, by name.
-func (s *Users) List(ctx context.Context) ([]models.User, error) {
+// List returns the people of the tenant in ctx, by name, and its open invitations, newest
+// first.
+func (s *Users) List(ctx context.Context) ([]models.User, []models.Invitation, error) {
 	var list []models.User
+	var invited []models.Invitation
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Order("lower(name), id").Find(&list).Error; err != nil {
 			return fmt.Errorf("list users: %w", err)
 		}
+		if err := tx.Where("accepted_at IS NULL AND expires_at > now()").Order("created_at DESC, id").Find(&invited).Error; err != nil {
+			return fmt.Errorf("list invitations: %w", err)
+		}
 		return audit.Record(tx, audit.Event{Action: "user.list", Entity: "user", Outcome: models.OutcomeAllowed})
 	})
-	return list, err
+	return list, invited, err
 }
 
-// Add adds a person who must change the given first password when they first sign in. Admins
-// may not add owners (models.ErrForbidden); a taken email is a *models.ValidationError that does
-// not say where the email is used.
-func (s *Users) Add(ctx context.Context, in models.NewUserInput) (models.User, error) {
+// InvitationTTL is how long an invitation's link stays good.
+const InvitationTTL = 7 * 24 * time.Hour
+
+// Invite emails in.Email a link to join the tenant in ctx with in.Role, replacing any open
+// invitation of the address. It never looks beyond the tenant: whether the address has an
+// account, or belongs to other tenants, makes no difference to what it does or answers. Admins
+// may not invite owners; an address already on the team, or input the rules refuse, is a
+// *models.ValidationError. The token is returned for tests and the demo loader; a handler must
+// never show it.
+func (s *Users) Invite(ctx context.Context, in models.InviteInput) (string, error) {
 	actor, _ := auth.FromContext(ctx)
 	invalid := in.Validate()
 	if invalid == nil && in.Role == models.RoleOwner && actor.Role != models.RoleOwner {
-		invalid = &models.ValidationError{Fields: map[string]string{"role": "Only an owner can add an owner."}}
+		invalid = &models.ValidationError{Fields: map[string]string{"role": "Only an owner can invite an owner."}}
 	}
-	u := models.User{ID: uuid.New(), Email: in.Email, Name: in.Name, Role: in.Role, MustChangePassword: true}
-	if invalid == nil {
-		// Hashed before the transaction: it takes tens of milliseconds, and a pooled
-		// connection should not wait on it.
-		hash, err := auth.HashPassword(in.Password)
-		if err != nil {
-			return u, err
-		}
-		u.PasswordHash = hash
-	}
+	tok := token.New()
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		ev := audit.Event{Action: "user.create", Entity: "user", Outcome: models.OutcomeRejected}
+		ev := audit.Event{Action: "user.invite", Entity: "invitation", Outcome: models.OutcomeRejected}
+		if invalid == nil {
+			var members int64
+			if err := tx.Model(&models.User{}).Where("email = ?", in.Email).Count(&members).Error; err != nil {
+				return fmt.Errorf("check team: %w", err)
+			}
+			if members > 0 {
+				invalid = &models.ValidationError{Fields: map[string]string{"email": "This person is already on your team."}}
+			}
+		}
 		if invalid != nil {
 			ev.Details = invalid
 			return audit.Record(tx, ev)
 		}
-		if err := tx.Create(&u).Error; err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return models.ErrEmailTaken
-			}
-			return fmt.Errorf("create user: %w", err)
+		var org models.Tenant
+		if err := tx.Take(&org).Error; err != nil {
+			return fmt.Errorf("load organization: %w", err)
 		}
-		ev.EntityID, ev.Outcome = u.ID.String(), models.OutcomeAllowed
-		ev.Details = map[string]string{"email": u.Email, "name": u.Name, "role": string(u.Role)}
+		if err := tx.Where("email = ? AND accepted_at IS NULL", in.Email).Delete(&models.Invitation{}).Error; err != nil {
+			return fmt.Errorf("replace invitation: %w", err)
+		}
+		inv := models.Invitation{TokenHash: token.Hash(tok), Email: in.Email, Name: in.Name, Role: in.Role,
+			InvitedBy: requestUser(tx), ExpiresAt: time.Now().Add(InvitationTTL)}
+		if err := tx.Create(&inv).Error; err != nil {
+			return fmt.Errorf("create invitation: %w", err)
+		}
+		if err := mail.Queue(tx, s.links.Invitation(in.Email, org.Name, actor.Name, tok)); err != nil {
+			return err
+		}
+		ev.EntityID, ev.Outcome = inv.ID.String(), models.OutcomeAllowed
+		ev.Details = map[string]string{"email": inv.Email, "name": inv.Name, "role": string(inv.Role)}
 		return audit.Record(tx, ev)
 	})
-	if errors.Is(err, models.ErrEmailTaken) {
-		// The failed insert aborted the transaction; record the rejection in a new one.
-		invalid = &models.ValidationError{Fields: map[string]string{"email": "This email is already in use. Use another email."}}
-		err = audit.RecordAlone(ctx, s.db, audit.Event{Action: "user.create", Entity: "user", Outcome: models.OutcomeRejected, Details: invalid})
-	}
 	if err == nil {
 		err = invalid
 	}
-	return u, err
+	return tok, err
+}
+
+// RevokeInvitation withdraws the open invitation with id: its link no longer works.
+func (s *Users) RevokeInvitation(ctx context.Context, id string) error {
+	var miss error
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		uid := parseID(id)
+		var gone []models.Invitation
+		res := tx.Clauses(clause.Returning{}).Where("id = ? AND accepted_at IS NULL", uid).Delete(&gone)
+		if res.Error != nil {
+			return fmt.Errorf("revoke invitation: %w", res.Error)
+		}
+		ev := audit.Event{Action: "user.invite_revoke", Entity: "invitation", EntityID: entityID(id), Outcome: models.OutcomeAllowed}
+		if len(gone) == 0 {
+			miss, ev.Outcome = missing("invitations", uid), models.OutcomeDenied
+		} else {
+			ev.Details = map[string]string{"email": gone[0].Email}
+		}
+		return audit.Record(tx, ev)
+	})
+	if err == nil {
+		err = miss
+	}
+	return err
 }
 
 // ChangeRole gives the person with id a new role and ends their sessions.

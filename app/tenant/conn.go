@@ -28,8 +28,14 @@ func OpenDB(pool *pgxpool.Pool) *sql.DB {
 
 type connector struct{ driver.Connector }
 
+// Connect waits for the database while it restarts (Retry), so a request arriving then is
+// served late rather than failed.
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.Connector.Connect(ctx)
+	var dc driver.Conn
+	err := Retry(ctx, func() (err error) {
+		dc, err = c.Connector.Connect(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"moat/models"
@@ -21,21 +22,54 @@ import (
 // is transaction-local (set_config's is_local), so a pooled connection never carries one
 // tenant into another's work. With no tenant in ctx it returns models.ErrNoTenant and runs
 // nothing. If fn or any deferred write fails, nothing of the transaction commits.
-func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
+//
+// When the connection fails under it (the database restarted, say) before COMMIT went out, or
+// the server ended the session rather than answer, nothing of it committed, and it runs again,
+// fn included, on a new connection, for up to Patience: fn must leave its results in variables
+// it sets, not ones it appends to. A connection lost after COMMIT went out fails: its outcome
+// is unknown.
+func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	t, ok := FromContext(ctx)
 	if !ok {
 		return models.ErrNoTenant
 	}
+	// After a restart every pooled connection may be dead: each try discards one.
+	deadline := time.Now().Add(Patience)
+	for wait := time.Duration(0); ; wait = min(2*wait+10*time.Millisecond, 250*time.Millisecond) {
+		committing, err := attempt(ctx, db, t, fn)
+		if err == nil || !Transient(err) || committing && !pgconn.SafeToRetry(err) && !terminated(err) ||
+			time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// terminated reports whether the server said it ended the session (a shutdown): it does so
+// instead of completing what it was given, so nothing it had not acknowledged committed.
+func terminated(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03")
+}
+
+// attempt runs fn in one tenant transaction; committing reports whether COMMIT was sent, after
+// which the outcome of a failure is unknown.
+func attempt(ctx context.Context, db *gorm.DB, t ID, fn func(tx *gorm.DB) error) (committing bool, err error) {
 	sqlDB, err := db.DB()
 	if err != nil {
-		return err
+		return false, err
 	}
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("tenant transaction: %w", err)
+		return false, fmt.Errorf("tenant transaction: %w", err)
 	}
 	defer conn.Close()
 	tc := &txConn{Conn: conn, tenant: t.String()}
+	defer func() { committing = tc.committing }()
 	defer func() {
 		if tc.state == open {
 			// A failure or a panic: the transaction must not survive on the pooled connection.
@@ -53,12 +87,12 @@ func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) (err error
 	gtx := db.Session(&gorm.Session{Context: context.WithValue(ctx, deferredKey{}, tc), NewDB: true})
 	gtx.Statement.ConnPool = tc
 	if err := fn(gtx); err != nil {
-		return err
+		return false, err
 	}
 	if err := tc.commit(ctx); err != nil {
-		return fmt.Errorf("commit tenant transaction: %w", err)
+		return false, fmt.Errorf("commit tenant transaction: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
 // Last marks tx's next statement as the last of its tenant transaction: the statement travels
@@ -103,10 +137,11 @@ type deferred struct {
 // instead of a second BEGIN; the real end is Tx's.
 type txConn struct {
 	*sql.Conn
-	tenant   string
-	state    txState
-	deferred []deferred
-	pipe     *pipeConn // the driver connection, once a statement has reached it
+	tenant     string
+	state      txState
+	deferred   []deferred
+	pipe       *pipeConn // the driver connection, once a statement has reached it
+	committing bool      // COMMIT has been queued to send: a failure now may or may not have committed
 }
 
 // txState is how far a tenant transaction has got on the wire.
@@ -176,6 +211,7 @@ func (t *txConn) close(b *pgx.Batch) {
 		b.Queue(d.sql, d.args...)
 	}
 	b.Queue("COMMIT")
+	t.committing = true
 }
 
 // finish reads what close queued, if closing.
