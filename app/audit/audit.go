@@ -44,8 +44,8 @@ func RequestFrom(ctx context.Context) Request {
 
 // Event is one audited operation.
 type Event struct {
-	Action   string // verb-noun in dotted form: customer.view, auth.sign_in
-	Entity   string // customer, user, tenant, audit
+	Action   Action // one of the registry's
+	Entity   Entity // what the id names; the action's own entity when empty
 	EntityID string // as asked for; may be a malformed id, stored cleaned and truncated
 	Outcome  models.Outcome
 	Details  any // marshalled to JSON: changed fields, search terms
@@ -73,6 +73,9 @@ func RecordEach(tx *gorm.DB, e Event, ids []string) error {
 // record defers the insert of e's rows, whose values rows gives, taking the entity id (or ids)
 // as $4.
 func record(tx *gorm.DB, e Event, rows string, entity any) error {
+	if err := complete(&e); err != nil {
+		return err
+	}
 	r := RequestFrom(tx.Statement.Context)
 	var user *uuid.UUID
 	if r.UserID != uuid.Nil {
@@ -89,7 +92,7 @@ func record(tx *gorm.DB, e Event, rows string, entity any) error {
 	}
 	return tenant.Defer(tx, `INSERT INTO audit_events
 		(tenant_id, user_id, action, entity, entity_id, outcome, request_id, ip, user_agent, details) `+rows,
-		user, e.Action, e.Entity, entity, string(e.Outcome),
+		user, string(e.Action), string(e.Entity), entity, string(e.Outcome),
 		Clean(r.RequestID, 100), Clean(r.IP, 64), Clean(r.UserAgent, 400), details)
 }
 

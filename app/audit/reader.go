@@ -24,8 +24,8 @@ const PageSize = 50
 // event: the next page starts after it, which stays fast at any depth.
 type Filter struct {
 	UserID   uuid.UUID
-	Action   string
-	Entity   string
+	Action   Action
+	Entity   Entity
 	EntityID string
 	Outcome  models.Outcome
 	From, To time.Time // To is exclusive
@@ -55,7 +55,7 @@ func NewReader(db *gorm.DB) *Reader { return &Reader{db: db} }
 func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 	var p Page
 	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-		if err := Record(tx, Event{Action: "audit.list", Entity: "audit", Outcome: models.OutcomeAllowed, Details: f.details()}); err != nil {
+		if err := Record(tx, Event{Action: AuditList, Entity: EntityAudit, Outcome: models.OutcomeAllowed, Details: f.details()}); err != nil {
 			return err
 		}
 		rows, err := page(tx, f, PageSize+1)
@@ -78,7 +78,7 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 
 // History returns the newest events about one record (each view and change, by whom), for
 // showing beside it. Reading it is part of viewing the record, which is audited there.
-func (r *Reader) History(ctx context.Context, entity, id string, limit int) ([]Entry, error) {
+func (r *Reader) History(ctx context.Context, entity Entity, id string, limit int) ([]Entry, error) {
 	var out []Entry
 	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
 		var err error
@@ -95,7 +95,7 @@ const exportBatch = 1000
 // stream, so an export is audited even if the download breaks off.
 func (r *Reader) RecordExport(ctx context.Context, f Filter) error {
 	return tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-		return Record(tx, Event{Action: "audit.export", Entity: "audit", Outcome: models.OutcomeAllowed, Details: f.details()})
+		return Record(tx, Event{Action: AuditExport, Entity: EntityAudit, Outcome: models.OutcomeAllowed, Details: f.details()})
 	})
 }
 
@@ -143,10 +143,10 @@ func page(tx *gorm.DB, f Filter, limit int) ([]Entry, error) {
 		q = q.Where("user_id = ?", f.UserID)
 	}
 	if f.Action != "" {
-		q = q.Where("action = ?", f.Action)
+		q = q.Where("action = ?", string(f.Action))
 	}
 	if f.Entity != "" {
-		q = q.Where("entity = ?", f.Entity)
+		q = q.Where("entity = ?", string(f.Entity))
 	}
 	if f.EntityID != "" {
 		q = q.Where("entity_id = ?", f.EntityID)
@@ -180,8 +180,8 @@ func (f Filter) details() map[string]string {
 	if f.UserID != uuid.Nil {
 		add("user", f.UserID.String())
 	}
-	add("action", f.Action)
-	add("entity", f.Entity)
+	add("action", string(f.Action))
+	add("entity", string(f.Entity))
 	add("entity_id", f.EntityID)
 	add("outcome", string(f.Outcome))
 	if !f.From.IsZero() {

@@ -90,13 +90,13 @@ func TestFiltersAndKeysetPaging(t *testing.T) {
 		f    audit.Filter
 		want int
 	}{
-		"everything seeded": {audit.Filter{Entity: "customer"}, 250},
+		"everything seeded": {audit.Filter{Entity: audit.EntityCustomer}, 250},
 		"by person":         {audit.Filter{UserID: other}, 13},
-		"by action":         {audit.Filter{Action: "customer.view", UserID: pa.UserID}, 79},
+		"by action":         {audit.Filter{Action: audit.CustomerView, UserID: pa.UserID}, 79},
 		"by outcome":        {audit.Filter{Outcome: models.OutcomeDenied, UserID: pa.UserID}, 47},
-		"by record":         {audit.Filter{Entity: "customer", EntityID: "c-3", UserID: pa.UserID}, 34},
+		"by record":         {audit.Filter{Entity: audit.EntityCustomer, EntityID: "c-3", UserID: pa.UserID}, 34},
 		"by date range":     {audit.Filter{UserID: pa.UserID, From: at("2026-11-15 11:58:00"), To: at("2026-11-15 11:59:00")}, 60},
-		"nothing":           {audit.Filter{Action: "customer.delete"}, 0},
+		"nothing":           {audit.Filter{Action: audit.InvoiceVoid}, 0},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := count(c.f); got != c.want {
@@ -108,7 +108,7 @@ func TestFiltersAndKeysetPaging(t *testing.T) {
 	for _, n := range []int{audit.PageSize, audit.PageSize + 1} {
 		ctx, p := d.Tenant(t, fmt.Sprintf("edge%d", n))
 		seed(t, d, ctx, n, end, p.UserID)
-		page, err := r.List(ctx, audit.Filter{Entity: "customer"})
+		page, err := r.List(ctx, audit.Filter{Entity: audit.EntityCustomer})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func TestExportStreamsInConstantMemory(t *testing.T) {
 	w := &sampler{every: 5000}
 	runtime.GC()
 	w.base = heap()
-	if err := r.Export(a, audit.Filter{Entity: "customer"}, w); err != nil {
+	if err := r.Export(a, audit.Filter{Entity: audit.EntityCustomer}, w); err != nil {
 		t.Fatal(err)
 	}
 	if w.rows < 100_000 {
@@ -268,7 +268,7 @@ func TestDetailsAreAlwaysStorable(t *testing.T) {
 		map[string]string{"flood": strings.Repeat("x", 100_000)},
 	} {
 		err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
-			return audit.Record(tx, audit.Event{Action: "test.details", Entity: "test", EntityID: "id\x00\x1b[31m", Outcome: models.OutcomeAllowed, Details: details})
+			return audit.Record(tx, audit.Event{Action: audit.CustomerBulk, EntityID: "id\x00\x1b[31m", Outcome: models.OutcomeAllowed, Details: details})
 		})
 		if err != nil {
 			t.Fatalf("recording %.40v: %v", details, err)
@@ -276,7 +276,7 @@ func TestDetailsAreAlwaysStorable(t *testing.T) {
 	}
 	var stored []string
 	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
-		return tx.Raw("SELECT entity_id || ' ' || details::text FROM audit_events WHERE action = 'test.details' ORDER BY occurred_at").Scan(&stored).Error
+		return tx.Raw("SELECT entity_id || ' ' || details::text FROM audit_events WHERE action = 'customer.bulk' ORDER BY occurred_at").Scan(&stored).Error
 	})
 	if err != nil || len(stored) != 2 {
 		t.Fatalf("stored %q: %v", stored, err)

@@ -115,7 +115,7 @@ func (s *Service) ConfirmSignUp(ctx context.Context, tok string) (SignUp, error)
 		if err := tx.Create(&u).Error; err != nil {
 			return fmt.Errorf("create owner: %w", err)
 		}
-		return audit.Record(tx, audit.Event{Action: "tenant.sign_up", Entity: "tenant", EntityID: t.String(), Outcome: models.OutcomeAllowed,
+		return audit.Record(tx, audit.Event{Action: audit.TenantSignUp, Entity: audit.EntityTenant, EntityID: t.String(), Outcome: models.OutcomeAllowed,
 			Details: map[string]any{"organization": c.Organization, "owner": c.Email, "existing_account": existing}})
 	})
 	if err != nil {
@@ -236,7 +236,7 @@ func (s *Service) Enter(ctx context.Context, acc Account, m Membership) (Princip
 		Email: acc.Email, SessionID: uuid.New()}
 	ctx = asPrincipal(ctx, p)
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return audit.Record(tx, audit.Event{Action: "auth.sign_in", Entity: "user", EntityID: m.UserID.String(), Outcome: models.OutcomeAllowed})
+		return audit.Record(tx, audit.Event{Action: audit.AuthSignIn, Entity: audit.EntityUser, EntityID: m.UserID.String(), Outcome: models.OutcomeAllowed})
 	})
 	return p, err
 }
@@ -259,7 +259,7 @@ func (s *Service) ChangePassword(ctx context.Context, in models.PasswordChangeIn
 	if ok {
 		current = rows[0].PasswordHash
 	}
-	ev := audit.Event{Action: "user.password_change", Entity: "user", EntityID: p.UserID.String(), Outcome: models.OutcomeRejected}
+	ev := audit.Event{Action: audit.UserPasswordChange, Entity: audit.EntityUser, EntityID: p.UserID.String(), Outcome: models.OutcomeRejected}
 	var result error
 	switch {
 	case !ok:
@@ -417,7 +417,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, tok, password string, in
 			}
 			return fmt.Errorf("add member: %w", err)
 		}
-		return audit.Record(tx, audit.Event{Action: "user.join", Entity: "user", EntityID: u.ID.String(), Outcome: models.OutcomeAllowed,
+		return audit.Record(tx, audit.Event{Action: audit.UserJoin, Entity: audit.EntityUser, EntityID: u.ID.String(), Outcome: models.OutcomeAllowed,
 			Details: map[string]any{"invitation": c.InvitationID.String(), "role": string(c.Role), "existing_account": !c.Created}})
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"moat/app/audit"
 	"moat/app/auth"
 	"moat/app/htmx"
 	"moat/app/middleware"
@@ -43,7 +44,7 @@ func (h *Account) render(c *fiber.Ctx, status int, notice string, pwErrors map[s
 
 // EndSession ends one of the person's other sessions.
 func (h *Account) EndSession(c *fiber.Ctx) error {
-	if err := h.List.End(c.UserContext(), "session.end", utils.CopyString(c.Params("id")), "ended by the user"); err != nil {
+	if err := h.List.End(c.UserContext(), audit.SessionEnd, utils.CopyString(c.Params("id")), "ended by the user"); err != nil {
 		return err
 	}
 	return htmx.Redirect(c, "/account?notice=ended")

@@ -25,16 +25,36 @@ type Audit struct {
 	Log    *slog.Logger
 }
 
-// auditActions and auditEntities are what the filters offer; anything else is ignored.
+// auditActions and auditEntities are what the filters offer, from the registry; anything else
+// is ignored.
 var (
-	auditActions = []string{
-		"auth.sign_in", "auth.sign_out", "tenant.sign_up", "session.end", "session.end_others",
-		"customer.list", "customer.view", "customer.create", "customer.update", "customer.delete",
-		"user.list", "user.create", "user.role_change", "user.deactivate", "user.reactivate", "user.remove",
-		"user.password_change", "audit.list", "audit.export", "page.view", "request.csrf",
-	}
-	auditEntities = []string{"customer", "user", "session", "tenant", "audit", "page", "request"}
+	auditActions  = registeredActions()
+	auditEntities = audit.Entities()
 )
+
+func actionChoices() []fragments.Labelled {
+	var out []fragments.Labelled
+	for _, m := range audit.Actions() {
+		out = append(out, fragments.Labelled{Value: string(m.Action), Label: m.Label + " (" + string(m.Action) + ")"})
+	}
+	return out
+}
+
+func entityChoices() []string {
+	out := make([]string, len(auditEntities))
+	for i, e := range auditEntities {
+		out[i] = string(e)
+	}
+	return out
+}
+
+func registeredActions() []audit.Action {
+	var out []audit.Action
+	for _, m := range audit.Actions() {
+		out = append(out, m.Action)
+	}
+	return out
+}
 
 // filter reads the trail's filters from the query string; odd values are ignored.
 func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
@@ -45,11 +65,11 @@ func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
 	}
 	// Filter values are taken from the fixed lists, never from the request's buffers: the CSV
 	// export uses them after the handler returns.
-	if i := slices.Index(auditActions, c.Query("action")); i >= 0 {
-		f.Action, v.Action = auditActions[i], auditActions[i]
+	if i := slices.Index(auditActions, audit.Action(c.Query("action"))); i >= 0 {
+		f.Action, v.Action = auditActions[i], string(auditActions[i])
 	}
-	if i := slices.Index(auditEntities, c.Query("entity")); i >= 0 {
-		f.Entity, v.Entity = auditEntities[i], auditEntities[i]
+	if i := slices.Index(auditEntities, audit.Entity(c.Query("entity"))); i >= 0 {
+		f.Entity, v.Entity = auditEntities[i], string(auditEntities[i])
 	}
 	for _, o := range []models.Outcome{models.OutcomeAllowed, models.OutcomeDenied, models.OutcomeRejected} {
 		if c.Query("outcome") == string(o) {
@@ -86,7 +106,7 @@ func (h *Audit) ListAudit(c *fiber.Ctx) error {
 		return err
 	}
 	props := fragments.AuditProps{
-		Filter: v, Actions: auditActions, Entities: auditEntities, People: page.People,
+		Filter: v, Actions: actionChoices(), Entities: entityChoices(), People: page.People,
 		Pager: components.PagerProps{Target: "audit-results"},
 	}
 	for _, e := range page.Events {

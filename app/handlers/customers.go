@@ -110,7 +110,7 @@ func (h *Customers) detail(c *fiber.Ctx, status int, id, noteError string) error
 // timeline merges the customer's notes and audited changes, newest first.
 func (h *Customers) timeline(c *fiber.Ctx, cust models.Customer) ([]fragments.TimelineEntry, error) {
 	ctx := c.UserContext()
-	events, err := h.History.History(ctx, "customer", cust.ID.String(), historyLength)
+	events, err := h.History.History(ctx, audit.EntityCustomer, cust.ID.String(), historyLength)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (h *Customers) timeline(c *fiber.Ctx, cust models.Customer) ([]fragments.Ti
 		out = append(out, fragments.TimelineEntry{When: n.CreatedAt, Who: n.Author, Note: n.Body})
 	}
 	for _, e := range events {
-		if e.Action == "customer.note" && e.Outcome == models.OutcomeAllowed || e.Action == "customer.duplicate_check" {
+		if audit.Action(e.Action) == audit.CustomerNote && e.Outcome == models.OutcomeAllowed || audit.Action(e.Action) == audit.CustomerDuplicateCheck {
 			continue // the note itself is in the timeline; the page's own duplicate check is not news
 		}
 		t := fragments.TimelineEntry{When: e.OccurredAt, Who: e.UserName, Action: e.Action, Outcome: e.Outcome}
@@ -147,10 +147,10 @@ func (h *Customers) timeline(c *fiber.Ctx, cust models.Customer) ([]fragments.Ti
 // taggedWith is the tag a bulk tag or untag event put on or took off, as a change.
 func taggedWith(e audit.Entry) (fragments.Change, bool) {
 	var d struct{ Tag string }
-	if e.Action != "customer.tag" && e.Action != "customer.untag" || json.Unmarshal(e.Details, &d) != nil || d.Tag == "" {
+	if a := audit.Action(e.Action); a != audit.CustomerTag && a != audit.CustomerUntag || json.Unmarshal(e.Details, &d) != nil || d.Tag == "" {
 		return fragments.Change{}, false
 	}
-	if e.Action == "customer.tag" {
+	if audit.Action(e.Action) == audit.CustomerTag {
 		return fragments.Change{Field: "tags", To: "+ " + d.Tag}, true
 	}
 	return fragments.Change{Field: "tags", From: d.Tag}, true

@@ -68,7 +68,7 @@ func CSRF(tokens fiber.Storage, secure bool, idle time.Duration, db *gorm.DB) fi
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
 			if _, ok := auth.FromContext(c.UserContext()); ok {
 				if aerr := audit.RecordAlone(c.UserContext(), db, audit.Event{
-					Action: "request.csrf", Entity: "request", EntityID: audit.Clean(utils.CopyString(c.Method()+" "+c.Path()), 100), Outcome: models.OutcomeDenied,
+					Action: audit.RequestCSRF, Entity: audit.EntityRequest, EntityID: audit.Clean(utils.CopyString(c.Method()+" "+c.Path()), 100), Outcome: models.OutcomeDenied,
 				}); aerr != nil {
 					return aerr
 				}

@@ -33,7 +33,7 @@ func RequireRole(db *gorm.DB, roles ...models.Role) fiber.Handler {
 			return c.Next()
 		}
 		if err := audit.RecordAlone(c.UserContext(), db, audit.Event{
-			Action: "page.view", Entity: "page", EntityID: c.Route().Path, Outcome: models.OutcomeDenied,
+			Action: audit.PageView, Entity: audit.EntityPage, EntityID: c.Route().Path, Outcome: models.OutcomeDenied,
 		}); err != nil {
 			return err
 		}

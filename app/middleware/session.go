@@ -102,7 +102,7 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		if now.Sub(started) > s.Absolute {
 			reason = "lifetime reached"
 		}
-		if err := s.List.End(ctx, "session.end", p.SessionID.String(), reason); err != nil && !errors.Is(err, models.ErrNotFound) {
+		if err := s.List.End(ctx, audit.SessionEnd, p.SessionID.String(), reason); err != nil && !errors.Is(err, models.ErrNotFound) {
 			return err
 		}
 		if err := sess.Destroy(); err != nil {
@@ -208,7 +208,7 @@ func (s *Sessions) fill(sess *session.Session, p auth.Principal, started int64) 
 // their list.
 func (s *Sessions) End(c *fiber.Ctx) error {
 	if p, ok := auth.FromContext(c.UserContext()); ok {
-		if err := s.List.End(c.UserContext(), "auth.sign_out", p.SessionID.String(), "signed out"); err != nil && !errors.Is(err, models.ErrNotFound) {
+		if err := s.List.End(c.UserContext(), audit.AuthSignOut, p.SessionID.String(), "signed out"); err != nil && !errors.Is(err, models.ErrNotFound) {
 			return err
 		}
 	}

@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // pair is two requests on either side of a secret: an email Moat knows (in another
@@ -69,5 +72,41 @@ func TestEqualWorkOnBothSidesOfEverySecret(t *testing.T) {
 				t.Errorf("the answers differ:\n%s\n--- for an unknown address ---\n%s", answers[0], answers[1])
 			}
 		})
+	}
+}
+
+// A miss on an id asks nothing about other tenants before the response: the probe runs after
+// it, held here behind a job that blocks the background queue.
+func TestCrossTenantProbeRunsAfterTheResponse(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	b := e.signUp("globex")
+	bc := e.client()
+	bc.signIn(b.Email, password)
+	foreign := bc.createCustomer("Globex Secret")
+	ac := e.client()
+	ac.signIn(a.Email, password)
+
+	hold := make(chan struct{})
+	e.after.Do(func(context.Context) { <-hold })
+	var res *http.Response
+	during := e.queries.record(func() { res, _ = ac.do("GET", "/customers/"+foreign, "") })
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another tenant's customer: %d", res.StatusCode)
+	}
+	for _, sql := range during {
+		if strings.Contains(sql, "record_ids") || strings.Contains(sql, "cross_tenant_attempts") || strings.Contains(sql, "probe_record_id") {
+			t.Errorf("the request itself asked about other tenants: %s", sql)
+		}
+	}
+	after := e.queries.record(func() {
+		close(hold)
+		e.after.Wait()
+	})
+	if !slices.ContainsFunc(after, func(sql string) bool { return strings.Contains(sql, "probe_record_id") }) {
+		t.Errorf("no probe after the response: %q", after)
+	}
+	if got := testutil.ToFloat64(e.metrics.CrossTenant.WithLabelValues("/customers/:id")); got != 1 {
+		t.Errorf("cross-tenant attempts counted: %v, want 1", got)
 	}
 }

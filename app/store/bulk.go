@@ -83,7 +83,7 @@ func (s *Customers) Count(ctx context.Context, sel Selection, action string) (in
 		}
 		d := sel.details(n)
 		d["action"] = action
-		return audit.Record(tx, audit.Event{Action: "customer.bulk_count", Entity: "customer", Outcome: models.OutcomeAllowed, Details: d})
+		return audit.Record(tx, audit.Event{Action: audit.CustomerBulkCount, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed, Details: d})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("count selection: %w", err)
@@ -96,7 +96,7 @@ func (s *Customers) Count(ctx context.Context, sel Selection, action string) (in
 func (s *Customers) RejectBulk(ctx context.Context, sel Selection, action, reason string) error {
 	d := sel.details(-1)
 	d["action"], d["reason"] = action, reason
-	return audit.RecordAlone(ctx, s.db, audit.Event{Action: "customer.bulk", Entity: "customer", Outcome: models.OutcomeRejected, Details: d})
+	return audit.RecordAlone(ctx, s.db, audit.Event{Action: audit.CustomerBulk, Entity: audit.EntityCustomer, Outcome: models.OutcomeRejected, Details: d})
 }
 
 // BulkTrash moves the selected customers to the trash and says how many it moved; each gets
@@ -116,7 +116,7 @@ func (s *Customers) BulkTrash(ctx context.Context, sel Selection) (int64, error)
 			return fmt.Errorf("bulk trash: %w", res.Error)
 		}
 		n = int64(len(moved))
-		return audit.RecordEach(tx, audit.Event{Action: "customer.trash", Entity: "customer", Outcome: models.OutcomeAllowed,
+		return audit.RecordEach(tx, audit.Event{Action: audit.CustomerTrash, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed,
 			Details: map[string]int64{"batch": n}}, idsOf(moved))
 	})
 	return n, err
@@ -126,9 +126,9 @@ func (s *Customers) BulkTrash(ctx context.Context, sel Selection) (int64, error)
 // and says how many customers changed, each audited on its own. A tag the tenant does not
 // have is ErrNotFound.
 func (s *Customers) BulkTag(ctx context.Context, sel Selection, tagID string, add bool) (int64, error) {
-	action := "customer.untag"
+	action := audit.CustomerUntag
 	if add {
-		action = "customer.tag"
+		action = audit.CustomerTag
 	}
 	var n int64
 	var miss error
@@ -138,7 +138,7 @@ func (s *Customers) BulkTag(ctx context.Context, sel Selection, tagID string, ad
 			return err
 		}
 		if miss != nil {
-			return audit.Record(tx, audit.Event{Action: action, Entity: "tag", EntityID: entityID(tagID), Outcome: models.OutcomeDenied})
+			return audit.Record(tx, audit.Event{Action: action, Entity: audit.EntityTag, EntityID: entityID(tagID), Outcome: models.OutcomeDenied})
 		}
 		q, err := selected(tx, sel)
 		if err != nil {
@@ -162,7 +162,7 @@ func (s *Customers) BulkTag(ctx context.Context, sel Selection, tagID string, ad
 			return fmt.Errorf("%s: %w", action, err)
 		}
 		n = int64(len(changed))
-		return audit.RecordEach(tx, audit.Event{Action: action, Entity: "customer", Outcome: models.OutcomeAllowed,
+		return audit.RecordEach(tx, audit.Event{Action: action, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed,
 			Details: map[string]any{"tag": tag.Name, "batch": n}}, changed)
 	})
 	if err == nil {
@@ -177,7 +177,7 @@ const exportBatch = 1000
 // RecordExport records that sel is being exported. Callers record before they stream, so an
 // export is audited even if the download breaks off.
 func (s *Customers) RecordExport(ctx context.Context, sel Selection) error {
-	return audit.RecordAlone(ctx, s.db, audit.Event{Action: "customer.export", Entity: "customer", Outcome: models.OutcomeAllowed, Details: sel.details(-1)})
+	return audit.RecordAlone(ctx, s.db, audit.Event{Action: audit.CustomerExport, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed, Details: sel.details(-1)})
 }
 
 // Export writes the selected customers as CSV to w in name order, a batch at a time in short

@@ -116,7 +116,7 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		}
 		// Queued now, the audit row and COMMIT travel with the page: a list without search is
 		// one round trip, a search two.
-		if err := audit.Record(tx, audit.Event{Action: "customer.list", Entity: "customer", Outcome: models.OutcomeAllowed,
+		if err := audit.Record(tx, audit.Event{Action: audit.CustomerList, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed,
 			Details: map[string]any{"search": lq.Search, "filter": p.Query.Filter, "sort": lq.Sort, "page": p.Query.Page}}); err != nil {
 			return err
 		}

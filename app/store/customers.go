@@ -57,7 +57,7 @@ func (s *Customers) Get(ctx context.Context, id string) (models.Customer, error)
 		if c, miss, err = take(tx, id, false); err != nil {
 			return err
 		}
-		return audit.Record(tx, audit.Event{Action: "customer.view", Entity: "customer", EntityID: entityID(id), Outcome: outcome(miss)})
+		return audit.Record(tx, audit.Event{Action: audit.CustomerView, Entity: audit.EntityCustomer, EntityID: entityID(id), Outcome: outcome(miss)})
 	})
 	if err == nil {
 		err = miss
@@ -79,7 +79,7 @@ func (s *Customers) create(ctx context.Context, in models.CustomerInput, retried
 	if u := audit.RequestFrom(ctx).UserID; u != uuid.Nil {
 		c.CreatedBy = &u
 	}
-	ev := audit.Event{Action: "customer.create", Entity: "customer", Outcome: models.OutcomeRejected}
+	ev := audit.Event{Action: audit.CustomerCreate, Entity: audit.EntityCustomer, Outcome: models.OutcomeRejected}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		if invalid == nil {
 			invalid = checkRecord(tx, &c, in)
@@ -126,7 +126,7 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 	invalid := in.Validate()
 	var c models.Customer
 	var miss error
-	ev := audit.Event{Action: "customer.update", Entity: "customer", EntityID: entityID(id)}
+	ev := audit.Event{Action: audit.CustomerUpdate, Entity: audit.EntityCustomer, EntityID: entityID(id)}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		var err error
 		if c, miss, err = take(tx, id, true); err != nil {
@@ -261,7 +261,7 @@ func (s *Customers) Trash(ctx context.Context, id string) error {
 		if miss = m; err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "customer.trash", Entity: "customer", EntityID: entityID(id), Outcome: outcome(miss)}
+		ev := audit.Event{Action: audit.CustomerTrash, Entity: audit.EntityCustomer, EntityID: entityID(id), Outcome: outcome(miss)}
 		if miss == nil {
 			if err := trash(tx, tx.Where("id = ?", c.ID)); err != nil {
 				return err

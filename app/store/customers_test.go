@@ -392,7 +392,7 @@ func TestChangeAndAuditCommitTogether(t *testing.T) {
 		if err := tx.Create(&models.Customer{Name: "Half written"}).Error; err != nil {
 			return err
 		}
-		return audit.Record(tx, audit.Event{Action: "customer.create", Entity: "customer", Outcome: "bogus"})
+		return audit.Record(tx, audit.Event{Action: audit.CustomerCreate, Entity: audit.EntityCustomer, Outcome: "bogus"})
 	})
 	if err == nil {
 		t.Fatal("audit row with an invalid outcome was accepted")

@@ -92,7 +92,7 @@ func (s *Customers) Duplicates(ctx context.Context, in models.CustomerInput, exc
 				return err
 			}
 		}
-		ev := audit.Event{Action: "customer.duplicate_check", Entity: "customer", Outcome: models.OutcomeAllowed, Details: map[string]int{"matches": len(out)}}
+		ev := audit.Event{Action: audit.CustomerDuplicateCheck, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed, Details: map[string]int{"matches": len(out)}}
 		if !usable {
 			ev.Outcome = models.OutcomeRejected
 		}

@@ -45,7 +45,7 @@ func (s *Customers) AddNote(ctx context.Context, id string, in models.NoteInput)
 		if miss = m; err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "customer.note", Entity: "customer", EntityID: entityID(id), Outcome: outcome(miss)}
+		ev := audit.Event{Action: audit.CustomerNote, Entity: audit.EntityCustomer, EntityID: entityID(id), Outcome: outcome(miss)}
 		if miss == nil && invalid != nil {
 			ev.Outcome, ev.Details = models.OutcomeRejected, invalid
 		}

@@ -122,7 +122,7 @@ func (s *Sessions) List(ctx context.Context, now time.Time, idle, absolute time.
 // End ends one session of the person in ctx; another person's session is ErrNotFound. action
 // and reason go to the trail: auth.sign_out, or session.end with "ended by the user", "idle
 // timeout", "lifetime reached".
-func (s *Sessions) End(ctx context.Context, action, id, reason string) error {
+func (s *Sessions) End(ctx context.Context, action audit.Action, id, reason string) error {
 	p, _ := auth.FromContext(ctx)
 	uid, err := uuid.Parse(id)
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Sessions) End(ctx context.Context, action, id, reason string) error {
 		if n == 0 {
 			outcome = models.OutcomeDenied
 		}
-		return audit.Record(tx, audit.Event{Action: action, Entity: "session", EntityID: id, Outcome: outcome,
+		return audit.Record(tx, audit.Event{Action: action, Entity: audit.EntitySession, EntityID: id, Outcome: outcome,
 			Details: map[string]string{"reason": reason}})
 	})
 	if err == nil && n == 0 {
@@ -156,7 +156,7 @@ func (s *Sessions) EndOthers(ctx context.Context, keep uuid.UUID) (int64, error)
 		if n, err = endSessions(tx, "user_id = ? AND id <> ?", p.UserID, keep); err != nil {
 			return err
 		}
-		return audit.Record(tx, audit.Event{Action: "session.end_others", Entity: "session", Outcome: models.OutcomeAllowed,
+		return audit.Record(tx, audit.Event{Action: audit.SessionEndOthers, Entity: audit.EntitySession, Outcome: models.OutcomeAllowed,
 			Details: map[string]int64{"ended": n}})
 	})
 	return n, err

@@ -37,7 +37,7 @@ func (s *Customers) SetColumns(ctx context.Context, chosen []string) error {
 		if err != nil {
 			return fmt.Errorf("save columns: %w", err)
 		}
-		return audit.Record(tx, audit.Event{Action: "settings.columns", Entity: "user", EntityID: user.String(),
+		return audit.Record(tx, audit.Event{Action: audit.SettingsColumns, Entity: audit.EntityUser, EntityID: user.String(),
 			Outcome: models.OutcomeAllowed, Details: map[string]any{"columns": cols}})
 	})
 }

@@ -37,7 +37,7 @@ func (s *Tags) List(ctx context.Context) ([]TagUse, error) {
 		if err != nil {
 			return fmt.Errorf("list tags: %w", err)
 		}
-		return audit.Record(tx, audit.Event{Action: "tag.list", Entity: "tag", Outcome: models.OutcomeAllowed})
+		return audit.Record(tx, audit.Event{Action: audit.TagList, Entity: audit.EntityTag, Outcome: models.OutcomeAllowed})
 	})
 	return tags, err
 }
@@ -51,7 +51,7 @@ func (s *Tags) Create(ctx context.Context, in models.TagInput) (models.Tag, erro
 		fields = invalid.Fields
 	}
 	t := models.Tag{Name: in.Name, Color: in.Color}
-	ev := audit.Event{Action: "tag.create", Entity: "tag", Outcome: models.OutcomeRejected}
+	ev := audit.Event{Action: audit.TagCreate, Entity: audit.EntityTag, Outcome: models.OutcomeRejected}
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		if len(fields) == 0 {
 			var n int64
@@ -95,7 +95,7 @@ func (s *Tags) Get(ctx context.Context, id string) (models.Tag, error) {
 		if t, miss, err = takeTag(tx, id); err != nil {
 			return err
 		}
-		return audit.Record(tx, audit.Event{Action: "tag.view", Entity: "tag", EntityID: entityID(id), Outcome: outcome(miss)})
+		return audit.Record(tx, audit.Event{Action: audit.TagView, Entity: audit.EntityTag, EntityID: entityID(id), Outcome: outcome(miss)})
 	})
 	if err == nil {
 		err = miss
@@ -111,7 +111,7 @@ func (s *Tags) Delete(ctx context.Context, id string) error {
 		if miss = m; err != nil {
 			return err
 		}
-		ev := audit.Event{Action: "tag.delete", Entity: "tag", EntityID: entityID(id), Outcome: outcome(miss)}
+		ev := audit.Event{Action: audit.TagDelete, Entity: audit.EntityTag, EntityID: entityID(id), Outcome: outcome(miss)}
 		if miss == nil {
 			if err := tx.Delete(&t).Error; err != nil {
 				return fmt.Errorf("delete tag: %w", err)

@@ -49,7 +49,7 @@ func (s *Customers) Trashed(ctx context.Context, page int) (TrashPage, error) {
 		if err != nil {
 			return fmt.Errorf("list trash: %w", err)
 		}
-		return audit.Record(tx, audit.Event{Action: "customer.trash_list", Entity: "customer", Outcome: models.OutcomeAllowed,
+		return audit.Record(tx, audit.Event{Action: audit.CustomerTrashList, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed,
 			Details: map[string]int{"page": page}})
 	})
 	if len(p.Customers) > TrashPageSize {
@@ -62,7 +62,7 @@ func (s *Customers) Trashed(ctx context.Context, page int) (TrashPage, error) {
 // that name no customer in this tenant's trash are skipped; when none is restored the answer
 // is ErrNotFound, as for any unknown id.
 func (s *Customers) Restore(ctx context.Context, ids []string) (int64, error) {
-	return s.fromTrash(ctx, "customer.restore", ids, func(q *gorm.DB, moved *[]models.Customer) *gorm.DB {
+	return s.fromTrash(ctx, audit.CustomerRestore, ids, func(q *gorm.DB, moved *[]models.Customer) *gorm.DB {
 		return q.Model(moved).Clauses(returningID).Updates(map[string]any{"deleted_at": nil, "deleted_by": nil})
 	})
 }
@@ -70,7 +70,7 @@ func (s *Customers) Restore(ctx context.Context, ids []string) (int64, error) {
 // Purge deletes the customers with ids from the trash for good, with their notes and tags;
 // their audit trail stays. No ids empties the whole trash.
 func (s *Customers) Purge(ctx context.Context, ids []string) (int64, error) {
-	return s.fromTrash(ctx, "customer.purge", ids, func(q *gorm.DB, gone *[]models.Customer) *gorm.DB {
+	return s.fromTrash(ctx, audit.CustomerPurge, ids, func(q *gorm.DB, gone *[]models.Customer) *gorm.DB {
 		if len(ids) == 0 {
 			q = q.Session(&gorm.Session{AllowGlobalUpdate: true})
 		}
@@ -81,7 +81,7 @@ func (s *Customers) Purge(ctx context.Context, ids []string) (int64, error) {
 // returningID has a write return the ids it touched, for their audit rows.
 var returningID = clause.Returning{Columns: []clause.Column{{Name: "id"}}}
 
-func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, apply func(*gorm.DB, *[]models.Customer) *gorm.DB) (int64, error) {
+func (s *Customers) fromTrash(ctx context.Context, action audit.Action, ids []string, apply func(*gorm.DB, *[]models.Customer) *gorm.DB) (int64, error) {
 	uids := make([]uuid.UUID, 0, len(ids))
 	for _, id := range ids {
 		uids = append(uids, parseID(id))
@@ -104,9 +104,9 @@ func (s *Customers) fromTrash(ctx context.Context, action string, ids []string, 
 			if miss, err = trashMiss(tx, uids[0]); err != nil {
 				return err
 			}
-			return audit.Record(tx, audit.Event{Action: action, Entity: "customer", EntityID: uids[0].String(), Outcome: models.OutcomeDenied})
+			return audit.Record(tx, audit.Event{Action: action, Entity: audit.EntityCustomer, EntityID: uids[0].String(), Outcome: models.OutcomeDenied})
 		}
-		return audit.RecordEach(tx, audit.Event{Action: action, Entity: "customer", Outcome: models.OutcomeAllowed, Details: map[string]int64{"batch": n}}, idsOf(touched))
+		return audit.RecordEach(tx, audit.Event{Action: action, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed, Details: map[string]int64{"batch": n}}, idsOf(touched))
 	})
 	if err == nil {
 		err = miss

@@ -42,7 +42,7 @@ func (s *Users) List(ctx context.Context) ([]models.User, []models.Invitation, e
 		if err := tx.Where("accepted_at IS NULL AND expires_at > now()").Order("created_at DESC, id").Find(&invited).Error; err != nil {
 			return fmt.Errorf("list invitations: %w", err)
 		}
-		return audit.Record(tx, audit.Event{Action: "user.list", Entity: "user", Outcome: models.OutcomeAllowed})
+		return audit.Record(tx, audit.Event{Action: audit.UserList, Entity: audit.EntityUser, Outcome: models.OutcomeAllowed})
 	})
 	return list, invited, err
 }
@@ -64,7 +64,7 @@ func (s *Users) Invite(ctx context.Context, in models.InviteInput) (string, erro
 	}
 	tok := token.New()
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		ev := audit.Event{Action: "user.invite", Entity: "invitation", Outcome: models.OutcomeRejected}
+		ev := audit.Event{Action: audit.UserInvite, Entity: audit.EntityInvitation, Outcome: models.OutcomeRejected}
 		if invalid == nil {
 			var members int64
 			if err := tx.Model(&models.User{}).Where("email = ?", in.Email).Count(&members).Error; err != nil {
@@ -113,7 +113,7 @@ func (s *Users) RevokeInvitation(ctx context.Context, id string) error {
 		if res.Error != nil {
 			return fmt.Errorf("revoke invitation: %w", res.Error)
 		}
-		ev := audit.Event{Action: "user.invite_revoke", Entity: "invitation", EntityID: entityID(id), Outcome: models.OutcomeAllowed}
+		ev := audit.Event{Action: audit.UserInviteRevoke, Entity: audit.EntityInvitation, EntityID: entityID(id), Outcome: models.OutcomeAllowed}
 		if len(gone) == 0 {
 			miss, ev.Outcome = missing("invitations", uid), models.OutcomeDenied
 		} else {
@@ -129,7 +129,7 @@ func (s *Users) RevokeInvitation(ctx context.Context, id string) error {
 
 // ChangeRole gives the person with id a new role and ends their sessions.
 func (s *Users) ChangeRole(ctx context.Context, id string, role models.Role) error {
-	return s.change(ctx, id, "user.role_change", func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
+	return s.change(ctx, id, audit.UserRoleChange, func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
 		if !role.Valid() {
 			return nil, &models.ValidationError{Fields: map[string]string{"role": "Choose one of the offered values."}}
 		}
@@ -151,7 +151,7 @@ func (s *Users) ChangeRole(ctx context.Context, id string, role models.Role) err
 
 // Deactivate stops the person with id from signing in and ends their sessions.
 func (s *Users) Deactivate(ctx context.Context, id string, now time.Time) error {
-	return s.change(ctx, id, "user.deactivate", func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
+	return s.change(ctx, id, audit.UserDeactivate, func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
 		if actor.Role != models.RoleOwner && u.Role == models.RoleOwner {
 			return nil, models.ErrForbidden
 		}
@@ -166,7 +166,7 @@ func (s *Users) Deactivate(ctx context.Context, id string, now time.Time) error 
 
 // Reactivate lets a deactivated person sign in again.
 func (s *Users) Reactivate(ctx context.Context, id string) error {
-	return s.change(ctx, id, "user.reactivate", func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
+	return s.change(ctx, id, audit.UserReactivate, func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
 		if actor.Role != models.RoleOwner && u.Role == models.RoleOwner {
 			return nil, models.ErrForbidden
 		}
@@ -177,7 +177,7 @@ func (s *Users) Reactivate(ctx context.Context, id string) error {
 // Remove deletes the person with id and ends their sessions. Their past actions stay in the
 // trail.
 func (s *Users) Remove(ctx context.Context, id string) error {
-	return s.change(ctx, id, "user.remove", func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
+	return s.change(ctx, id, audit.UserRemove, func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
 		if actor.Role != models.RoleOwner && u.Role == models.RoleOwner {
 			return nil, models.ErrForbidden
 		}
@@ -193,7 +193,7 @@ func (s *Users) Remove(ctx context.Context, id string) error {
 
 // change loads the person with id under lock, applies fn, ends the person's sessions and audits
 // the outcome, all in one transaction. Only owners and admins may change anyone.
-func (s *Users) change(ctx context.Context, id, action string,
+func (s *Users) change(ctx context.Context, id string, action audit.Action,
 	fn func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error)) error {
 	actor, _ := auth.FromContext(ctx)
 	var result error
@@ -203,7 +203,7 @@ func (s *Users) change(ctx context.Context, id, action string,
 		if perr != nil || len(id) != 36 {
 			uid = uuid.Nil
 		}
-		ev := audit.Event{Action: action, Entity: "user", EntityID: id, Outcome: models.OutcomeDenied}
+		ev := audit.Event{Action: action, Entity: audit.EntityUser, EntityID: id, Outcome: models.OutcomeDenied}
 		// Team changes of one tenant run one at a time, so two owners demoting each other at
 		// once cannot both pass the last-owner check.
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(current_setting('app.tenant_id'), 0))").Error; err != nil {

@@ -28,10 +28,16 @@ import (
 // fn included, on a new connection, for up to Patience: fn must leave its results in variables
 // it sets, not ones it appends to. A connection lost after COMMIT went out fails: its outcome
 // is unknown.
+//
+// A Tx whose ctx is already in a tenant transaction (see Within) joins it: fn's statements and
+// deferred writes become part of it, Last marks nothing, and the enclosing transaction commits.
 func Tx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	t, ok := FromContext(ctx)
 	if !ok {
 		return models.ErrNoTenant
+	}
+	if tc, ok := ctx.Value(deferredKey{}).(*txConn); ok {
+		return tc.join(ctx, db, t, fn)
 	}
 	// After a restart every pooled connection may be dead: each try discards one.
 	deadline := time.Now().Add(Patience)
@@ -95,17 +101,43 @@ func attempt(ctx context.Context, db *gorm.DB, t ID, fn func(tx *gorm.DB) error)
 	return false, nil
 }
 
+// Within runs fn in one tenant transaction for the tenant in ctx: every Tx that fn's ctx reaches
+// joins it, so the work of several stores (the reads of one page, say) is one transaction, and
+// all its audit rows commit with it, in one round trip with COMMIT.
+func Within(ctx context.Context, db *gorm.DB, fn func(ctx context.Context) error) error {
+	return Tx(ctx, db, func(tx *gorm.DB) error { return fn(tx.Statement.Context) })
+}
+
+// join runs fn as part of tc, the transaction ctx is in.
+func (t *txConn) join(ctx context.Context, db *gorm.DB, tenant ID, fn func(tx *gorm.DB) error) error {
+	switch {
+	case t.tenant != tenant.String():
+		return errors.New("tenant: the context's transaction works for another tenant")
+	case t.state == ended:
+		return errEnded
+	}
+	gtx := db.Session(&gorm.Session{Context: context.WithValue(ctx, joinedKey{}, true), NewDB: true})
+	gtx.Statement.ConnPool = t
+	return fn(gtx)
+}
+
+// joinedKey marks the context of a Tx that joined an enclosing one.
+type joinedKey struct{}
+
 // Last marks tx's next statement as the last of its tenant transaction: the statement travels
 // in one round trip with the deferred writes and COMMIT (and, if it is also the first, with
 // BEGIN and the tenant setting). The transaction has committed once it returns; a statement
-// after it fails, and so does Defer.
+// after it fails, and so does Defer. In a Tx that joined an enclosing one it marks nothing: the
+// enclosing transaction decides when it ends.
 func Last(tx *gorm.DB) *gorm.DB {
 	return tx.WithContext(context.WithValue(tx.Statement.Context, lastKey{}, true))
 }
 
 type lastKey struct{}
 
-func isLast(ctx context.Context) bool { return ctx.Value(lastKey{}) != nil }
+func isLast(ctx context.Context) bool {
+	return ctx.Value(lastKey{}) != nil && ctx.Value(joinedKey{}) == nil
+}
 
 // Defer queues a write to run at the end of tx's tenant transaction, in the same round trip as
 // its COMMIT: for writes nothing later in the transaction reads, such as the audit row. sql

@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -90,14 +91,14 @@ func TestLastStatementIsOneRoundTrip(t *testing.T) {
 	var rows []models.Customer
 	var after, deferAfter error
 	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
-		if err := audit.Record(tx, audit.Event{Action: "test.read", Entity: "customer", Outcome: models.OutcomeAllowed}); err != nil {
+		if err := audit.Record(tx, audit.Event{Action: audit.CustomerList, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed}); err != nil {
 			return err
 		}
 		if err := tenant.Last(tx).Find(&rows).Error; err != nil {
 			return err
 		}
 		after = tx.Find(&[]models.Customer{}).Error
-		deferAfter = audit.Record(tx, audit.Event{Action: "test.late", Entity: "customer", Outcome: models.OutcomeAllowed})
+		deferAfter = audit.Record(tx, audit.Event{Action: audit.CustomerTrashList, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed})
 		return nil
 	})
 	if err != nil {
@@ -113,7 +114,7 @@ func TestLastStatementIsOneRoundTrip(t *testing.T) {
 	if after == nil || deferAfter == nil {
 		t.Fatalf("work after the last statement: query %v, deferred write %v", after, deferAfter)
 	}
-	if got := audited(t, d, "test.read"); got != 1 {
+	if got := audited(t, d, "customer.list"); got != 1 {
 		t.Fatalf("%d audit rows, want 1", got)
 	}
 }
@@ -126,7 +127,7 @@ func TestFailedLastStatementCommitsNothing(t *testing.T) {
 	conns := d.Pool.Stat().NewConnsCount()
 	var n int
 	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
-		if err := audit.Record(tx, audit.Event{Action: "test.failed", Entity: "customer", Outcome: models.OutcomeAllowed}); err != nil {
+		if err := audit.Record(tx, audit.Event{Action: audit.TagList, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed}); err != nil {
 			return err
 		}
 		return tenant.Last(tx).Raw("SELECT 1 / 0").Scan(&n).Error
@@ -145,7 +146,7 @@ func TestFailedLastStatementCommitsNothing(t *testing.T) {
 	if err == nil {
 		t.Fatal("a failed deferred write went unreported")
 	}
-	if got := audited(t, d, "test.failed"); got != 0 {
+	if got := audited(t, d, "tag.list"); got != 0 {
 		t.Fatalf("%d audit rows of the failed read", got)
 	}
 	var setting string
@@ -176,14 +177,14 @@ func TestDeferredWritesAloneAreOneRoundTrip(t *testing.T) {
 		t.Fatalf("an empty transaction sent %q", stmts)
 	}
 	if err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
-		return audit.Record(tx, audit.Event{Action: "test.alone", Entity: "customer", Outcome: models.OutcomeAllowed})
+		return audit.Record(tx, audit.Event{Action: audit.CustomerBulkCount, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed})
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if n, stmts := tr.count(); n != 1 || len(stmts) != 4 {
 		t.Fatalf("%d round trips carrying %q", n, stmts)
 	}
-	if got := audited(t, d, "test.alone"); got != 1 {
+	if got := audited(t, d, "customer.bulk_count"); got != 1 {
 		t.Fatalf("%d audit rows, want 1", got)
 	}
 }
@@ -242,4 +243,73 @@ func TestBatchedRowsScanLikeStdlib(t *testing.T) {
 			t.Errorf("%s: stdlib %#v, batch %#v", pv.Type().Field(i).Name, p, b)
 		}
 	}
+}
+
+// Work of several stores inside Within is one transaction: one BEGIN, one COMMIT carrying every
+// audit row, a Last inside it ends nothing, and a failure anywhere commits nothing.
+func TestWithinComposesStores(t *testing.T) {
+	tr := &trips{}
+	d := dbtest.NewWith(t, store.Config{Tracer: tr})
+	a, _ := d.Tenant(t, "acme")
+	b, _ := d.Tenant(t, "globex")
+	customers := store.NewCustomers(d.Gorm)
+	c, err := customers.Create(a, models.CustomerInput{Name: "Ada Lovelace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error { return tx.Raw("SELECT count(*) FROM audit_events").Scan(&n).Error })
+		return n
+	}
+	before := count()
+	tr.reset()
+	err = tenant.Within(a, d.Gorm, func(ctx context.Context) error {
+		if _, err := customers.Get(ctx, c.ID.String()); err != nil {
+			return err
+		}
+		if _, err := customers.Notes(ctx, c.ID.String(), 10); err != nil { // marks its read Last
+			return err
+		}
+		_, err := customers.List(ctx, store.ListQuery{}) // so does the list
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stmts := tr.count()
+	begins, commits := 0, 0
+	for _, s := range stmts {
+		begins += strings.Count(s, "BEGIN")
+		commits += strings.Count(s, "COMMIT")
+	}
+	if begins != 1 || commits != 1 || stmts[len(stmts)-1] != "COMMIT" {
+		t.Fatalf("%d BEGIN and %d COMMIT, last %q; want one of each, COMMIT last:\n%s", begins, commits, stmts[len(stmts)-1], strings.Join(stmts, "\n"))
+	}
+	if got := count(); got != before+2 {
+		t.Fatalf("%d audit rows committed, want 2 (the view and the list)", got-before)
+	}
+
+	// A failure after the reads commits none of their audit rows.
+	before = count()
+	err = tenant.Within(a, d.Gorm, func(ctx context.Context) error {
+		if _, err := customers.Get(ctx, c.ID.String()); err != nil {
+			return err
+		}
+		return errors.New("the page failed")
+	})
+	if err == nil || count() != before {
+		t.Fatalf("a failed composition: %v, %d audit rows committed", err, count()-before)
+	}
+	// Another tenant's context cannot join.
+	err = tenant.Within(a, d.Gorm, func(ctx context.Context) error {
+		return tenant.Tx(tenant.NewContext(ctx, mustTenant(b)), d.Gorm, func(*gorm.DB) error { return nil })
+	})
+	if err == nil {
+		t.Fatal("a transaction of another tenant was joined")
+	}
+}
+
+func mustTenant(ctx context.Context) tenant.ID {
+	t, _ := tenant.FromContext(ctx)
+	return t
 }

@@ -1,0 +1,200 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Action names an audited operation as the trail records it: entity.verb. Every action Moat
+// emits is one of the constants below, listed in the registry with what it is about and how a
+// person reads it; Record refuses any other.
+type Action string
+
+// Entity names the kind of record an action is about.
+type Entity string
+
+// Kind groups actions for people reading the trail.
+type Kind string
+
+// The kinds of action.
+const (
+	KindChange Kind = "change" // creates, edits, deletions, team and account changes
+	KindView   Kind = "view"   // reads of records and lists
+	KindAccess Kind = "access" // signing in and out, sessions, refused requests
+	KindExport Kind = "export" // data leaving Moat
+)
+
+// The entities.
+const (
+	EntityTenant     Entity = "tenant"
+	EntityUser       Entity = "user"
+	EntitySession    Entity = "session"
+	EntityInvitation Entity = "invitation"
+	EntityCustomer   Entity = "customer"
+	EntityTag        Entity = "tag"
+	EntityInvoice    Entity = "invoice"
+	EntityAudit      Entity = "audit"
+	EntityPage       Entity = "page"
+	EntityRequest    Entity = "request"
+)
+
+// The actions.
+const (
+	TenantSignUp Action = "tenant.sign_up"
+
+	AuthSignIn         Action = "auth.sign_in"
+	AuthSignOut        Action = "auth.sign_out"
+	SessionEnd         Action = "session.end"
+	SessionEndOthers   Action = "session.end_others"
+	UserList           Action = "user.list"
+	UserInvite         Action = "user.invite"
+	UserInviteRevoke   Action = "user.invite_revoke"
+	UserJoin           Action = "user.join"
+	UserRoleChange     Action = "user.role_change"
+	UserDeactivate     Action = "user.deactivate"
+	UserReactivate     Action = "user.reactivate"
+	UserRemove         Action = "user.remove"
+	UserPasswordChange Action = "user.password_change"
+	UserPasswordReset  Action = "user.password_reset"
+	SettingsColumns    Action = "settings.columns"
+
+	CustomerList           Action = "customer.list"
+	CustomerView           Action = "customer.view"
+	CustomerCreate         Action = "customer.create"
+	CustomerUpdate         Action = "customer.update"
+	CustomerNote           Action = "customer.note"
+	CustomerTrash          Action = "customer.trash"
+	CustomerTrashList      Action = "customer.trash_list"
+	CustomerRestore        Action = "customer.restore"
+	CustomerPurge          Action = "customer.purge"
+	CustomerTag            Action = "customer.tag"
+	CustomerUntag          Action = "customer.untag"
+	CustomerBulk           Action = "customer.bulk"
+	CustomerBulkCount      Action = "customer.bulk_count"
+	CustomerExport         Action = "customer.export"
+	CustomerDuplicateCheck Action = "customer.duplicate_check"
+
+	TagList   Action = "tag.list"
+	TagView   Action = "tag.view"
+	TagCreate Action = "tag.create"
+	TagDelete Action = "tag.delete"
+
+	InvoiceList          Action = "invoice.list"
+	InvoiceView          Action = "invoice.view"
+	InvoiceCreate        Action = "invoice.create"
+	InvoiceUpdate        Action = "invoice.update"
+	InvoiceDelete        Action = "invoice.delete"
+	InvoiceFinalize      Action = "invoice.finalize"
+	InvoiceDocument      Action = "invoice.document"
+	InvoicePayment       Action = "invoice.payment"
+	InvoiceVoid          Action = "invoice.void"
+	InvoiceUncollectible Action = "invoice.uncollectible"
+	InvoiceCredit        Action = "invoice.credit"
+	InvoiceExport        Action = "invoice.export"
+
+	AuditList   Action = "audit.list"
+	AuditExport Action = "audit.export"
+
+	PageView    Action = "page.view"    // a page the role may not see
+	RequestCSRF Action = "request.csrf" // a state change refused for its CSRF token
+)
+
+// Meta is what the registry knows of an action.
+type Meta struct {
+	Action Action
+	Entity Entity
+	Kind   Kind
+	Label  string // how the trail reads it: "viewed a customer"
+}
+
+// registry is every action, in the order the trail's filter offers them.
+var registry = []Meta{
+	{TenantSignUp, EntityTenant, KindChange, "created the organization"},
+	{AuthSignIn, EntityUser, KindAccess, "signed in"},
+	{AuthSignOut, EntitySession, KindAccess, "signed out"},
+	{SessionEnd, EntitySession, KindAccess, "ended a session"},
+	{SessionEndOthers, EntitySession, KindAccess, "ended their other sessions"},
+	{UserList, EntityUser, KindView, "viewed the team"},
+	{UserInvite, EntityInvitation, KindChange, "invited someone"},
+	{UserInviteRevoke, EntityInvitation, KindChange, "withdrew an invitation"},
+	{UserJoin, EntityUser, KindChange, "joined the organization"},
+	{UserRoleChange, EntityUser, KindChange, "changed a role"},
+	{UserDeactivate, EntityUser, KindChange, "deactivated someone"},
+	{UserReactivate, EntityUser, KindChange, "reactivated someone"},
+	{UserRemove, EntityUser, KindChange, "removed someone"},
+	{UserPasswordChange, EntityUser, KindAccess, "changed their password"},
+	{UserPasswordReset, EntityUser, KindAccess, "reset their password"},
+	{SettingsColumns, EntityUser, KindChange, "chose the list's columns"},
+	{CustomerList, EntityCustomer, KindView, "listed customers"},
+	{CustomerView, EntityCustomer, KindView, "viewed a customer"},
+	{CustomerCreate, EntityCustomer, KindChange, "added a customer"},
+	{CustomerUpdate, EntityCustomer, KindChange, "changed a customer"},
+	{CustomerNote, EntityCustomer, KindChange, "added a note"},
+	{CustomerTrash, EntityCustomer, KindChange, "moved a customer to the trash"},
+	{CustomerTrashList, EntityCustomer, KindView, "viewed the trash"},
+	{CustomerRestore, EntityCustomer, KindChange, "restored a customer"},
+	{CustomerPurge, EntityCustomer, KindChange, "deleted a customer for good"},
+	{CustomerTag, EntityCustomer, KindChange, "tagged a customer"},
+	{CustomerUntag, EntityCustomer, KindChange, "untagged a customer"},
+	{CustomerBulk, EntityCustomer, KindChange, "asked for a bulk action"},
+	{CustomerBulkCount, EntityCustomer, KindView, "counted a selection"},
+	{CustomerExport, EntityCustomer, KindExport, "exported customers"},
+	{CustomerDuplicateCheck, EntityCustomer, KindView, "checked for duplicates"},
+	{TagList, EntityTag, KindView, "listed tags"},
+	{TagView, EntityTag, KindView, "viewed a tag"},
+	{TagCreate, EntityTag, KindChange, "added a tag"},
+	{TagDelete, EntityTag, KindChange, "deleted a tag"},
+	{InvoiceList, EntityInvoice, KindView, "listed invoices"},
+	{InvoiceView, EntityInvoice, KindView, "viewed an invoice"},
+	{InvoiceCreate, EntityInvoice, KindChange, "drafted an invoice"},
+	{InvoiceUpdate, EntityInvoice, KindChange, "changed a draft invoice"},
+	{InvoiceDelete, EntityInvoice, KindChange, "deleted a draft invoice"},
+	{InvoiceFinalize, EntityInvoice, KindChange, "finalized an invoice"},
+	{InvoiceDocument, EntityInvoice, KindChange, "stored an invoice's PDF"},
+	{InvoicePayment, EntityInvoice, KindChange, "recorded a payment"},
+	{InvoiceVoid, EntityInvoice, KindChange, "voided an invoice"},
+	{InvoiceUncollectible, EntityInvoice, KindChange, "marked an invoice uncollectible"},
+	{InvoiceCredit, EntityInvoice, KindChange, "issued a credit note"},
+	{InvoiceExport, EntityInvoice, KindExport, "exported invoices"},
+	{AuditList, EntityAudit, KindView, "read the audit trail"},
+	{AuditExport, EntityAudit, KindExport, "exported the audit trail"},
+	{PageView, EntityPage, KindAccess, "opened a page"},
+	{RequestCSRF, EntityRequest, KindAccess, "sent a request without a valid form token"},
+}
+
+// Actions lists every action, in the registry's order.
+func Actions() []Meta { return slices.Clone(registry) }
+
+// Lookup returns what the registry knows of a; ok is false for an action it does not list.
+func Lookup(a Action) (Meta, bool) {
+	for _, m := range registry {
+		if m.Action == a {
+			return m, true
+		}
+	}
+	return Meta{}, false
+}
+
+// Entities lists every entity that has an action, in the registry's order.
+func Entities() []Entity {
+	var out []Entity
+	for _, m := range registry {
+		if !slices.Contains(out, m.Entity) {
+			out = append(out, m.Entity)
+		}
+	}
+	return out
+}
+
+// complete refuses an action the registry does not list, and fills in e's entity from the
+// registry when e names none.
+func complete(e *Event) error {
+	m, ok := Lookup(e.Action)
+	if !ok {
+		return fmt.Errorf("audit: action %q is not in the registry", e.Action)
+	}
+	if e.Entity == "" {
+		e.Entity = m.Entity
+	}
+	return nil
+}
