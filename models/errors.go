@@ -43,3 +43,22 @@ func (e *MissError) Error() string { return "not found" }
 
 // Is makes a MissError match ErrNotFound.
 func (e *MissError) Is(target error) bool { return target == ErrNotFound }
+
+// ParseID parses id as a UUID in its canonical form (what Moat's pages and links carry);
+// anything else is the nil UUID, which names no record.
+func ParseID(id string) uuid.UUID {
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return uuid.Nil
+	}
+	return u
+}
+
+// CleanID returns id as a canonical UUID string, or "" when it is not one: an id from a request
+// that is kept or echoed, never the request's own bytes.
+func CleanID(id string) string {
+	if u := ParseID(id); u != uuid.Nil {
+		return u.String()
+	}
+	return ""
+}

@@ -10,6 +10,7 @@ import (
 	"moat/app/htmx"
 	"moat/app/middleware"
 	"moat/app/store"
+	"moat/models"
 	"moat/views/fragments"
 	"moat/views/pages"
 )
@@ -21,7 +22,7 @@ func (h *Customers) Bulk(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	sel := selection(c)
 	p := fragments.BulkProps{
-		Action: bulkAction(c.FormValue("action")), TagID: store.CleanID(c.FormValue("bulk_tag")),
+		Action: bulkAction(c.FormValue("action")), TagID: models.CleanID(c.FormValue("bulk_tag")),
 		Return: listReturn(c.FormValue("return")), Hidden: hidden(sel), CSRF: middleware.CSRFToken(c),
 	}
 	n, err := h.Store.Count(ctx, sel, p.Action)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -35,7 +36,7 @@ func (sel Selection) Clean() Selection {
 	sel.Filter = sel.Filter.Clean()
 	var ids []string
 	for _, id := range sel.IDs {
-		if parseID(id) != uuid.Nil && len(ids) < MaxSelected {
+		if models.ParseID(id) != uuid.Nil && len(ids) < MaxSelected {
 			ids = append(ids, id)
 		}
 	}
@@ -131,14 +132,15 @@ func (s *Customers) BulkTag(ctx context.Context, sel Selection, tagID string, ad
 		action = audit.CustomerTag
 	}
 	var n int64
-	var miss error
+	var miss error // a tag the tenant does not have: one denied row, about the tag
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		tag, m, err := takeTag(tx, tagID)
-		if miss = m; err != nil {
-			return err
-		}
-		if miss != nil {
+		tag, err := takeTag(tx, tagID)
+		if errors.Is(err, models.ErrNotFound) {
+			miss = err
 			return audit.Record(tx, audit.Event{Action: action, Entity: audit.EntityTag, EntityID: entityID(tagID), Outcome: models.OutcomeDenied})
+		}
+		if err != nil {
+			return err
 		}
 		q, err := selected(tx, sel)
 		if err != nil {

@@ -13,7 +13,6 @@ import (
 	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
-	"moat/app/tenant"
 	"moat/models"
 )
 
@@ -41,6 +40,9 @@ type customerRow struct {
 	Summary         summaryRow `gorm:"embedded"` // the list's, on its page's rows
 }
 
+// TableName is the customers table: a customerRow is a customer read with more.
+func (customerRow) TableName() string { return "customers" }
+
 func (r customerRow) customer() models.Customer {
 	c := r.Customer
 	c.Tags = r.TagList
@@ -49,46 +51,40 @@ func (r customerRow) customer() models.Customer {
 
 // Get returns the customer with id, with its tags. ErrNotFound covers unknown, trashed,
 // foreign and malformed ids alike; each is audited as a denied view.
-func (s *Customers) Get(ctx context.Context, id string) (models.Customer, error) {
-	var c models.Customer
-	var miss error
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		var err error
-		if c, miss, err = take(tx, id, false); err != nil {
-			return err
-		}
-		return audit.Record(tx, audit.Event{Action: audit.CustomerView, Entity: audit.EntityCustomer, EntityID: entityID(id), Outcome: outcome(miss)})
+func (s *Customers) Get(ctx context.Context, id string) (c models.Customer, err error) {
+	err = audited(ctx, s.db, audit.Event{Action: audit.CustomerView, EntityID: entityID(id)}, func(tx *gorm.DB, _ *audit.Event) error {
+		c, err = take(tx, id, false)
+		return err
 	})
-	if err == nil {
-		err = miss
-	}
 	return c, err
 }
 
 // Create validates in and adds a customer to the tenant in ctx, numbered by the database when
 // in has no number. Invalid input, a taken number and tags the tenant does not have return a
 // *models.ValidationError and are audited as rejected.
-func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (models.Customer, error) {
-	return s.create(ctx, in, false)
-}
-
-func (s *Customers) create(ctx context.Context, in models.CustomerInput, retried bool) (models.Customer, error) {
+func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c models.Customer, err error) {
 	invalid := in.Validate()
-	c := models.Customer{}
-	fill(&c, in)
-	if u := audit.RequestFrom(ctx).UserID; u != uuid.Nil {
-		c.CreatedBy = &u
-	}
-	ev := audit.Event{Action: audit.CustomerCreate, Entity: audit.EntityCustomer, Outcome: models.OutcomeRejected}
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		if invalid == nil {
-			invalid = checkRecord(tx, &c, in)
-		}
+	err = audited(ctx, s.db, audit.Event{Action: audit.CustomerCreate}, func(tx *gorm.DB, ev *audit.Event) error {
+		c = models.Customer{}
+		fill(&c, in)
+		c.CreatedBy = requestUser(tx)
 		if invalid != nil {
-			ev.Details = invalid
-			return audit.Record(tx, ev)
+			return invalid
 		}
-		if err := tx.Create(&c).Error; err != nil {
+		if err := checkRecord(tx, &c, in); err != nil {
+			return err
+		}
+		err := tx.Transaction(func(sp *gorm.DB) error { return sp.Create(&c).Error })
+		if taken(err) && in.Number == "" {
+			// A number typed by hand in another request took the one counted out for this
+			// customer between the check and the insert: count again.
+			c.ID, c.Number = uuid.Nil, ""
+			err = tx.Transaction(func(sp *gorm.DB) error { return sp.Create(&c).Error })
+		}
+		switch {
+		case taken(err):
+			return numberTaken() // another request took the number between the check and the insert
+		case err != nil:
 			return fmt.Errorf("create customer: %w", err)
 		}
 		if err := setTags(tx, c.ID, c.Tags); err != nil {
@@ -99,53 +95,35 @@ func (s *Customers) create(ctx context.Context, in models.CustomerInput, retried
 				return fmt.Errorf("create customer note: %w", err)
 			}
 		}
-		ev.EntityID, ev.Outcome, ev.Details = c.ID.String(), models.OutcomeAllowed, changes(models.Customer{}, c)
-		return audit.Record(tx, ev)
+		ev.EntityID, ev.Details = c.ID.String(), changes(models.Customer{}, c)
+		return nil
 	})
-	switch {
-	case taken(err) && in.Number == "" && !retried:
-		// A number typed by hand in another request took the one counted out for this
-		// customer between the check and the insert: count again.
-		return s.create(ctx, in, true)
-	case taken(err):
-		// Another request took the number between the check and the insert.
-		invalid = numberTaken()
-		ev.Details = invalid
-		err = audit.RecordAlone(ctx, s.db, ev)
-	}
-	if err == nil {
-		err = invalid
-	}
 	return c, err
 }
 
 // Update validates in and replaces the editable fields of the customer with id. A customer the
 // caller cannot see answers ErrNotFound before the input is looked at, so invalid input never
 // reveals that a foreign id exists.
-func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInput) (models.Customer, error) {
+func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInput) (c models.Customer, err error) {
 	invalid := in.Validate()
-	var c models.Customer
-	var miss error
-	ev := audit.Event{Action: audit.CustomerUpdate, Entity: audit.EntityCustomer, EntityID: entityID(id)}
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+	err = audited(ctx, s.db, audit.Event{Action: audit.CustomerUpdate, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
 		var err error
-		if c, miss, err = take(tx, id, true); err != nil {
+		if c, err = take(tx, id, true); err != nil {
 			return err
-		}
-		ev.Outcome = outcome(miss)
-		if miss != nil {
-			return audit.Record(tx, ev)
 		}
 		before := c
 		fill(&c, in)
-		if invalid == nil {
-			invalid = checkRecord(tx, &c, in)
-		}
 		if invalid != nil {
-			ev.Outcome, ev.Details = models.OutcomeRejected, invalid
-			return audit.Record(tx, ev)
+			return invalid
 		}
-		if err := tx.Model(&c).Select(editable).Updates(&c).Error; err != nil {
+		if err := checkRecord(tx, &c, in); err != nil {
+			return err
+		}
+		err = tx.Transaction(func(sp *gorm.DB) error { return sp.Model(&c).Select(editable).Updates(&c).Error })
+		switch {
+		case taken(err):
+			return numberTaken()
+		case err != nil:
 			return fmt.Errorf("update customer: %w", err)
 		}
 		if err := tx.Where("customer_id = ?", c.ID).Delete(&models.CustomerTag{}).Error; err != nil {
@@ -155,20 +133,9 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 			return err
 		}
 		ev.Details = changes(before, c)
-		return audit.Record(tx, ev)
+		return nil
 	})
-	if taken(err) {
-		invalid = numberTaken()
-		ev.Outcome, ev.Details = models.OutcomeRejected, invalid
-		err = audit.RecordAlone(ctx, s.db, ev)
-	}
-	switch {
-	case err != nil:
-		return c, err
-	case miss != nil:
-		return c, miss
-	}
-	return c, invalid
+	return c, err
 }
 
 // editable are the columns an edit writes.
@@ -255,25 +222,17 @@ func setTags(tx *gorm.DB, id uuid.UUID, tags []models.Tag) error {
 // Trash moves the customer with id to the trash: from then on it answers like an unknown id
 // everywhere but the trash.
 func (s *Customers) Trash(ctx context.Context, id string) error {
-	var miss error
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		c, m, err := take(tx, id, true)
-		if miss = m; err != nil {
+	return audited(ctx, s.db, audit.Event{Action: audit.CustomerTrash, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
+		c, err := take(tx, id, true)
+		if err != nil {
 			return err
 		}
-		ev := audit.Event{Action: audit.CustomerTrash, Entity: audit.EntityCustomer, EntityID: entityID(id), Outcome: outcome(miss)}
-		if miss == nil {
-			if err := trash(tx, tx.Where("id = ?", c.ID)); err != nil {
-				return err
-			}
-			ev.Details = map[string]string{"name": c.Name, "number": c.Number}
+		if err := trash(tx, tx.Where("id = ?", c.ID)); err != nil {
+			return err
 		}
-		return audit.Record(tx, ev)
+		ev.Details = map[string]string{"name": c.Name, "number": c.Number}
+		return nil
 	})
-	if err == nil {
-		err = miss
-	}
-	return err
 }
 
 // trash moves the customers q selects to the trash, as the person in the request.
@@ -295,31 +254,16 @@ func requestUser(tx *gorm.DB) *uuid.UUID {
 }
 
 // take loads the customer with id, with its tags, optionally locking it for update. A trashed
-// customer is a miss. On a miss it returns the miss as its second result (see missing); the
-// third is for real failures. A malformed id is looked up as the nil UUID, which never
-// exists, so every miss by another tenant costs the same.
-func take(tx *gorm.DB, id string, lock bool) (c models.Customer, miss, err error) {
-	uid := parseID(id)
-	q := tx.Model(&models.Customer{}).Select("*", tagList)
-	if lock {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	var r customerRow
-	err = q.Where("id = ?", uid).Take(&r).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound), err == nil && r.DeletedAt != nil:
-		return c, missing("customers", uid), nil
-	case err != nil:
-		return c, nil, fmt.Errorf("load customer: %w", err)
-	}
-	return r.customer(), nil, nil
-}
-
-func outcome(miss error) models.Outcome {
-	if miss == nil {
-		return models.OutcomeAllowed
-	}
-	return models.OutcomeDenied
+// customer is a miss like an unknown one (see byID).
+func take(tx *gorm.DB, id string, lock bool) (models.Customer, error) {
+	r, err := byID[customerRow](tx, id, func(q *gorm.DB) *gorm.DB {
+		q = q.Select("*", tagList).Where("deleted_at IS NULL")
+		if lock {
+			q = forUpdate(q)
+		}
+		return q
+	})
+	return r.customer(), err
 }
 
 // change is one field's value before and after.
@@ -369,8 +313,8 @@ func parseIDs(ids []string) ([]uuid.UUID, bool) {
 	out := make([]uuid.UUID, 0, len(ids))
 	seen := map[uuid.UUID]bool{}
 	for _, s := range ids {
-		id, err := uuid.Parse(s)
-		if err != nil || len(s) != 36 {
+		id := models.ParseID(s)
+		if id == uuid.Nil {
 			return nil, false
 		}
 		if !seen[id] {
@@ -379,32 +323,4 @@ func parseIDs(ids []string) ([]uuid.UUID, bool) {
 		}
 	}
 	return out, true
-}
-
-// CleanID returns id as a canonical UUID string, or "" when it is not one: an id from a request
-// that is kept or echoed, never the request's own bytes.
-func CleanID(id string) string {
-	if u := parseID(id); u != uuid.Nil {
-		return u.String()
-	}
-	return ""
-}
-
-// parseID parses id as a UUID in its canonical form; anything else is the nil UUID, which
-// names no record.
-func parseID(id string) uuid.UUID {
-	uid, err := uuid.Parse(id)
-	if err != nil || len(id) != 36 {
-		return uuid.Nil
-	}
-	return uid
-}
-
-// entityID is id as the trail records it: a UUID in its canonical form, so that a record's
-// history finds it however the request spelled it; anything else as it was asked for.
-func entityID(id string) string {
-	if u, err := uuid.Parse(id); err == nil {
-		return u.String()
-	}
-	return id
 }

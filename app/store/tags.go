@@ -87,55 +87,31 @@ func (s *Tags) Create(ctx context.Context, in models.TagInput) (models.Tag, erro
 
 // Get returns the tag with id; misses answer ErrNotFound like every unknown id, and each look
 // is audited as a view.
-func (s *Tags) Get(ctx context.Context, id string) (models.Tag, error) {
-	var t models.Tag
-	var miss error
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		var err error
-		if t, miss, err = takeTag(tx, id); err != nil {
-			return err
-		}
-		return audit.Record(tx, audit.Event{Action: audit.TagView, Entity: audit.EntityTag, EntityID: entityID(id), Outcome: outcome(miss)})
+func (s *Tags) Get(ctx context.Context, id string) (t models.Tag, err error) {
+	err = audited(ctx, s.db, audit.Event{Action: audit.TagView, EntityID: entityID(id)}, func(tx *gorm.DB, _ *audit.Event) error {
+		t, err = takeTag(tx, id)
+		return err
 	})
-	if err == nil {
-		err = miss
-	}
 	return t, err
 }
 
 // Delete removes the tag with id from the tenant and from every customer.
 func (s *Tags) Delete(ctx context.Context, id string) error {
-	var miss error
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		t, m, err := takeTag(tx, id)
-		if miss = m; err != nil {
+	return audited(ctx, s.db, audit.Event{Action: audit.TagDelete, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
+		t, err := takeTag(tx, id)
+		if err != nil {
 			return err
 		}
-		ev := audit.Event{Action: audit.TagDelete, Entity: audit.EntityTag, EntityID: entityID(id), Outcome: outcome(miss)}
-		if miss == nil {
-			if err := tx.Delete(&t).Error; err != nil {
-				return fmt.Errorf("delete tag: %w", err)
-			}
-			ev.Details = map[string]string{"name": t.Name}
+		if err := tx.Delete(&t).Error; err != nil {
+			return fmt.Errorf("delete tag: %w", err)
 		}
-		return audit.Record(tx, ev)
+		ev.Details = map[string]string{"name": t.Name}
+		return nil
 	})
-	if err == nil {
-		err = miss
-	}
-	return err
 }
 
-// takeTag loads the tag with id; misses are answered like take's.
-func takeTag(tx *gorm.DB, id string) (t models.Tag, miss, err error) {
-	uid := parseID(id)
-	// FOR SHARE: a bulk tagging must not meet a tag deleted between its read and its insert.
-	err = tx.Clauses(clause.Locking{Strength: "SHARE"}).Where("id = ?", uid).Take(&t).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		miss, err = missing("tags", uid), nil
-	case err != nil:
-		err = fmt.Errorf("load tag: %w", err)
-	}
-	return t, miss, err
+// takeTag loads the tag with id (see byID), FOR SHARE: a bulk tagging must not meet a tag
+// deleted between its read and its insert.
+func takeTag(tx *gorm.DB, id string) (models.Tag, error) {
+	return byID[models.Tag](tx, id, func(q *gorm.DB) *gorm.DB { return q.Clauses(clause.Locking{Strength: "SHARE"}) })
 }

@@ -84,7 +84,7 @@ var returningID = clause.Returning{Columns: []clause.Column{{Name: "id"}}}
 func (s *Customers) fromTrash(ctx context.Context, action audit.Action, ids []string, apply func(*gorm.DB, *[]models.Customer) *gorm.DB) (int64, error) {
 	uids := make([]uuid.UUID, 0, len(ids))
 	for _, id := range ids {
-		uids = append(uids, parseID(id))
+		uids = append(uids, models.ParseID(id))
 	}
 	var n int64
 	var miss error

@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
 	"moat/app/auth"
@@ -105,26 +103,17 @@ func (s *Users) Invite(ctx context.Context, in models.InviteInput) (string, erro
 
 // RevokeInvitation withdraws the open invitation with id: its link no longer works.
 func (s *Users) RevokeInvitation(ctx context.Context, id string) error {
-	var miss error
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		uid := parseID(id)
-		var gone []models.Invitation
-		res := tx.Clauses(clause.Returning{}).Where("id = ? AND accepted_at IS NULL", uid).Delete(&gone)
-		if res.Error != nil {
-			return fmt.Errorf("revoke invitation: %w", res.Error)
+	return audited(ctx, s.db, audit.Event{Action: audit.UserInviteRevoke, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
+		inv, err := byID[models.Invitation](tx, id, func(q *gorm.DB) *gorm.DB { return forUpdate(q.Where("accepted_at IS NULL")) })
+		if err != nil {
+			return err
 		}
-		ev := audit.Event{Action: audit.UserInviteRevoke, Entity: audit.EntityInvitation, EntityID: entityID(id), Outcome: models.OutcomeAllowed}
-		if len(gone) == 0 {
-			miss, ev.Outcome = missing("invitations", uid), models.OutcomeDenied
-		} else {
-			ev.Details = map[string]string{"email": gone[0].Email}
+		if err := tx.Delete(&inv).Error; err != nil {
+			return fmt.Errorf("revoke invitation: %w", err)
 		}
-		return audit.Record(tx, ev)
+		ev.Details = map[string]string{"email": inv.Email}
+		return nil
 	})
-	if err == nil {
-		err = miss
-	}
-	return err
 }
 
 // ChangeRole gives the person with id a new role and ends their sessions.
@@ -196,29 +185,18 @@ func (s *Users) Remove(ctx context.Context, id string) error {
 func (s *Users) change(ctx context.Context, id string, action audit.Action,
 	fn func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error)) error {
 	actor, _ := auth.FromContext(ctx)
-	var result error
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		var u models.User
-		uid, perr := uuid.Parse(id)
-		if perr != nil || len(id) != 36 {
-			uid = uuid.Nil
-		}
-		ev := audit.Event{Action: action, Entity: audit.EntityUser, EntityID: id, Outcome: models.OutcomeDenied}
+	return audited(ctx, s.db, audit.Event{Action: action, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
 		// Team changes of one tenant run one at a time, so two owners demoting each other at
 		// once cannot both pass the last-owner check.
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(current_setting('app.tenant_id'), 0))").Error; err != nil {
 			return fmt.Errorf("team lock: %w", err)
 		}
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", uid).Take(&u).Error
-		switch {
-		case errors.Is(err, gorm.ErrRecordNotFound):
-			result = missing("users", uid)
-			return audit.Record(tx, ev)
-		case err != nil:
-			return fmt.Errorf("load user: %w", err)
-		case !actor.Role.ManagesTeam():
-			result = models.ErrForbidden
-			return audit.Record(tx, ev)
+		u, err := byID[models.User](tx, id, forUpdate)
+		if err != nil {
+			return err
+		}
+		if !actor.Role.ManagesTeam() {
+			return models.ErrForbidden
 		}
 		// The change runs in a savepoint so that a refusal still commits its audit row. The
 		// person's sessions end first: removing them deletes their list of sessions with them.
@@ -232,22 +210,12 @@ func (s *Users) change(ctx context.Context, id string, action audit.Action,
 			details, err = fn(sp, actor, &u)
 			return err
 		})
-		var invalid *models.ValidationError
-		switch {
-		case errors.Is(err, models.ErrLastOwner), errors.Is(err, models.ErrForbidden), errors.As(err, &invalid):
-			result = err
-			ev.Details = map[string]string{"refused": err.Error()}
-			return audit.Record(tx, ev)
-		case err != nil:
-			return fmt.Errorf("%s: %w", action, err)
+		if err != nil {
+			return err
 		}
-		ev.Outcome, ev.Details = models.OutcomeAllowed, map[string]any{"change": details, "sessions_ended": ended}
-		return audit.Record(tx, ev)
+		ev.Details = map[string]any{"change": details, "sessions_ended": ended}
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return result
 }
 
 // keepAnOwner refuses a change that would leave no active owner but the one with id.
