@@ -2,9 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -12,7 +9,8 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
-	"moat/app/csvcell"
+	"moat/app/csvexport"
+	"moat/app/keyset"
 	"moat/app/tenant"
 	"moat/models"
 )
@@ -65,7 +63,7 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 		if len(rows) > PageSize {
 			rows = rows[:PageSize]
 			last := rows[len(rows)-1]
-			p.Next = encodeCursor(last.OccurredAt, last.ID)
+			p.Next = keyset.Cursor{At: last.OccurredAt, ID: last.ID}.Encode()
 		}
 		p.Events = rows
 		if err := tenant.Last(tx).Select("id", "name").Order("lower(name)").Find(&p.People).Error; err != nil {
@@ -102,36 +100,24 @@ func (r *Reader) RecordExport(ctx context.Context, f Filter) error {
 // Export writes the filtered trail as CSV to w, newest first, a batch at a time in short
 // transactions, so memory stays the same at any size.
 func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
-	out := csv.NewWriter(w)
-	out.Write([]string{"occurred_at", "user_id", "user", "action", "entity", "entity_id", "outcome", "ip", "user_agent", "request_id", "details"}) //nolint:errcheck // checked at Flush
-	for {
-		var rows []Entry
-		err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-			var err error
+	header := []string{"occurred_at", "user_id", "user", "action", "entity", "entity_id", "outcome", "ip", "user_agent", "request_id", "details"}
+	return csvexport.Stream(w, header, exportBatch, func(last *Entry) (rows []Entry, err error) {
+		if last != nil {
+			f.Before = keyset.Cursor{At: last.OccurredAt, ID: last.ID}.Encode()
+		}
+		err = tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
 			rows, err = page(tenant.Last(tx), f, exportBatch)
 			return err
 		})
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
+		return rows, err
+	}, func(e Entry) []string {
+		user := ""
+		if e.UserID != nil {
+			user = e.UserID.String()
 		}
-		for _, e := range rows {
-			user := ""
-			if e.UserID != nil {
-				user = e.UserID.String()
-			}
-			out.Write(csvcell.Safe(e.OccurredAt.UTC().Format(time.RFC3339Nano), user, e.UserName, e.Action, e.Entity, e.EntityID, //nolint:errcheck
-				string(e.Outcome), e.IP, e.UserAgent, e.RequestID, string(e.Details)))
-		}
-		out.Flush()
-		if err := out.Error(); err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		if len(rows) < exportBatch {
-			return nil
-		}
-		last := rows[len(rows)-1]
-		f.Before = encodeCursor(last.OccurredAt, last.ID)
-	}
+		return []string{e.OccurredAt.UTC().Format(time.RFC3339Nano), user, e.UserName, e.Action, e.Entity, e.EntityID,
+			string(e.Outcome), e.IP, e.UserAgent, e.RequestID, string(e.Details)}
+	})
 }
 
 // page runs the filtered, keyset-paged query inside tx.
@@ -160,8 +146,8 @@ func page(tx *gorm.DB, f Filter, limit int) ([]Entry, error) {
 	if !f.To.IsZero() {
 		q = q.Where("occurred_at < ?", f.To)
 	}
-	if at, id, ok := decodeCursor(f.Before); ok {
-		q = q.Where("(occurred_at, id) < (?, ?)", at, id)
+	if c, ok := keyset.Decode(f.Before, ""); ok && !c.At.IsZero() {
+		q = q.Where("(occurred_at, id) < (?, ?)", c.At, c.ID)
 	}
 	var rows []Entry
 	if err := q.Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
@@ -191,26 +177,4 @@ func (f Filter) details() map[string]string {
 		add("to", f.To.Format(time.DateOnly))
 	}
 	return d
-}
-
-type cursor struct {
-	At time.Time `json:"t"`
-	ID uuid.UUID `json:"i"`
-}
-
-func encodeCursor(at time.Time, id uuid.UUID) string {
-	raw, _ := json.Marshal(cursor{At: at, ID: id})
-	return base64.RawURLEncoding.EncodeToString(raw)
-}
-
-func decodeCursor(s string) (time.Time, uuid.UUID, bool) {
-	var c cursor
-	if s == "" || len(s) > 200 {
-		return c.At, c.ID, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.ID == uuid.Nil || c.At.IsZero() {
-		return c.At, c.ID, false
-	}
-	return c.At, c.ID, true
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
-	"moat/app/csvcell"
+	"moat/app/csvexport"
 	"moat/app/tenant"
 	"moat/models"
 )
@@ -185,43 +184,28 @@ func (s *Customers) RecordExport(ctx context.Context, sel Selection) error {
 // Export writes the selected customers as CSV to w in name order, a batch at a time in short
 // transactions, so memory stays the same at any size.
 func (s *Customers) Export(ctx context.Context, sel Selection, w io.Writer) error {
-	out := csv.NewWriter(w)
-	out.Write([]string{"number", "name", "kind", "company", "emails", "phones", "website", "tax_id", //nolint:errcheck // checked at Flush
-		"billing_address", "shipping_address", "currency", "payment_terms", "tags", "created_at"})
-	var after *cursor
-	for {
-		var rows []customerRow
-		err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+	header := []string{"number", "name", "kind", "company", "emails", "phones", "website", "tax_id",
+		"billing_address", "shipping_address", "currency", "payment_terms", "tags", "created_at"}
+	return csvexport.Stream(w, header, exportBatch, func(last *customerRow) (rows []customerRow, err error) {
+		err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 			q, err := selected(tx, sel)
 			if err != nil {
 				return err
 			}
-			if after != nil {
-				q = q.Where("(lower(name), id) > (?, ?)", after.Value, after.ID)
+			if last != nil {
+				q = q.Where("(lower(name), id) > (?, ?)", last.SortKey, last.ID)
 			}
 			return q.Select("*", tagList, "lower(name) AS sort_key").Order("lower(name), id").Limit(exportBatch).Find(&rows).Error
 		})
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
+		return rows, err
+	}, func(r customerRow) []string {
+		c := r.customer()
+		tags := make([]string, len(c.Tags))
+		for i, t := range c.Tags {
+			tags[i] = t.Name
 		}
-		for _, r := range rows {
-			c := r.customer()
-			tags := make([]string, len(c.Tags))
-			for i, t := range c.Tags {
-				tags[i] = t.Name
-			}
-			out.Write(csvcell.Safe(c.Number, c.Name, string(c.Kind), c.Company, contactText(c.Emails), contactText(c.Phones), c.Website, //nolint:errcheck
-				c.TaxID, c.BillingAddress, c.ShippingAddress, c.Currency, strconv.Itoa(c.PaymentTerms), strings.Join(tags, ", "),
-				c.CreatedAt.UTC().Format(time.RFC3339)))
-		}
-		out.Flush()
-		if err := out.Error(); err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		if len(rows) < exportBatch {
-			return nil
-		}
-		last := rows[len(rows)-1]
-		after = &cursor{Value: last.SortKey, ID: last.ID}
-	}
+		return []string{c.Number, c.Name, string(c.Kind), c.Company, contactText(c.Emails), contactText(c.Phones), c.Website,
+			c.TaxID, c.BillingAddress, c.ShippingAddress, c.Currency, strconv.Itoa(c.PaymentTerms), strings.Join(tags, ", "),
+			c.CreatedAt.UTC().Format(time.RFC3339)}
+	})
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"moat/app/audit"
+	"moat/app/keyset"
 	"moat/app/tenant"
 	"moat/models"
 )
@@ -97,15 +97,15 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		lq.Sort = "name" // the default order; its URL leaves out sort=name
 	}
 	p := CustomerPage{Query: lq}
-	after, keyset := decodeCursor(lq.After)
-	keyset = keyset && after.Sort == lq.Sort && after.Desc == lq.Desc
+	after, ok := keyset.Decode(lq.After, sortNames()...)
+	paged := ok && after.Sort == lq.Sort && after.Desc == lq.Desc
 	switch {
-	case keyset && (lq.Page < 2 || lq.Page > 100000):
+	case paged && (lq.Page < 2 || lq.Page > 100000):
 		p.Query.Page = 2 // the number is only a label; a cursor always points past the first page
-	case !keyset && (lq.Page < 1 || lq.Page > 100000):
+	case !paged && (lq.Page < 1 || lq.Page > 100000):
 		p.Query.Page = 1
 	}
-	if !keyset {
+	if !paged {
 		p.Query.After = ""
 	}
 	var words []string
@@ -121,14 +121,14 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 			return err
 		}
 		// The summary rides with the page as uncorrelated subqueries, evaluated once.
-		rows, err := listPage(tenant.Last(tx), p.Query, words, after, keyset)
+		rows, err := listPage(tenant.Last(tx), p.Query, words, after, paged)
 		if err != nil {
 			return err
 		}
 		if len(rows) > PageSize {
 			rows = rows[:PageSize]
 			last := rows[len(rows)-1]
-			p.Next = encodeCursor(cursor{Sort: lq.Sort, Desc: lq.Desc, Value: last.SortKey, At: last.CreatedAt, ID: last.ID})
+			p.Next = keyset.Cursor{Sort: lq.Sort, Desc: lq.Desc, Value: last.SortKey, At: last.CreatedAt, ID: last.ID}.Encode()
 		}
 		p.Customers = make([]models.Customer, len(rows))
 		for i, r := range rows {
@@ -200,13 +200,13 @@ func (p *CustomerPage) setSummary(sum summaryRow) error {
 const listColumns = "id, kind, number, name, email, phone, company, created_at"
 
 // listPage reads one page (and one row more, to know whether a next page exists).
-func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bool) ([]customerRow, error) {
+func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, paged bool) ([]customerRow, error) {
 	expr, dir, cmp := Sorts[lq.Sort], "", ">"
 	if lq.Desc {
 		dir, cmp = " DESC", "<"
 	}
 	offset := (lq.Page - 1) * PageSize
-	if keyset {
+	if paged {
 		offset = 0 // the cursor says where the page starts
 	}
 	var q *gorm.DB
@@ -216,7 +216,7 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bo
 		// one, and only they are fetched.
 		pick, args := termsMatch(words)
 		pick = "SELECT DISTINCT customer_id, sort_key FROM (" + pick + ") m" // a customer can have several words with one prefix
-		if keyset {
+		if paged {
 			pick += " WHERE (sort_key, customer_id) > (?, ?)"
 			args = append(args, after.Value, after.ID)
 		}
@@ -226,9 +226,9 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after cursor, keyset bo
 	} else {
 		q = filtered(tx, lq.Filter, words)
 		switch {
-		case keyset && lq.Sort == "created":
+		case paged && lq.Sort == "created":
 			q = q.Where("(created_at, id) "+cmp+" (?, ?)", after.At, after.ID)
-		case keyset:
+		case paged:
 			q = q.Where("("+expr+", id) "+cmp+" (?, ?)", after.Value, after.ID)
 		case offset > 0:
 			q = q.Offset(offset)
@@ -340,31 +340,11 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// cursor is where a page ends, in the order it was listed by.
-type cursor struct {
-	Sort  string    `json:"s"`
-	Desc  bool      `json:"d,omitempty"`
-	Value string    `json:"v,omitempty"` // the sort expression's value, for text orders
-	At    time.Time `json:"t,omitzero"`  // created_at, for the created order
-	ID    uuid.UUID `json:"i"`
-}
-
-func encodeCursor(c cursor) string {
-	raw, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(raw)
-}
-
-func decodeCursor(s string) (cursor, bool) {
-	var c cursor
-	if s == "" || len(s) > 1200 {
-		return c, false
+// sortNames are the names of the list's orders, which a cursor must be made for.
+func sortNames() []string {
+	names := make([]string, 0, len(Sorts))
+	for n := range Sorts {
+		names = append(names, n)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.ID == uuid.Nil || !utf8.ValidString(c.Value) || strings.ContainsRune(c.Value, 0) {
-		return c, false
-	}
-	if _, ok := Sorts[c.Sort]; !ok {
-		return c, false
-	}
-	return c, true
+	return names
 }
