@@ -62,3 +62,10 @@ func CleanID(id string) string {
 	}
 	return ""
 }
+
+// IsAnswer reports whether err is an answer to the request (not found, not permitted, invalid
+// input) rather than a failure: the work that gave it, and its audit row, stand.
+func IsAnswer(err error) bool {
+	var invalid *ValidationError
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrLastOwner) || errors.As(err, &invalid)
+}

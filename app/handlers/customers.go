@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 
@@ -21,6 +22,7 @@ import (
 
 // Customers serves the customer pages.
 type Customers struct {
+	DB      *store.DB // for the transaction a page's reads share
 	Store   *store.Customers
 	Tags    *store.Tags
 	History *audit.Reader
@@ -91,25 +93,29 @@ func (h *Customers) ShowCustomer(c *fiber.Ctx) error {
 
 // detail renders the customer page with status; noteError is the note form's error, if any.
 func (h *Customers) detail(c *fiber.Ctx, status int, id, noteError string) error {
-	ctx := c.UserContext()
-	cust, err := h.Store.Get(ctx, id)
+	props := fragments.CustomerDetailProps{CSRF: middleware.CSRFToken(c), NoteError: noteError, CanPurge: canPurge(c)}
+	// The record, its timeline and its possible duplicates: one transaction.
+	err := h.DB.Within(c.UserContext(), func(ctx context.Context) error {
+		var err error
+		if props.Customer, err = h.Store.Get(ctx, id); err != nil {
+			return err
+		}
+		if props.Timeline, err = h.timeline(ctx, props.Customer); err != nil {
+			return err
+		}
+		props.Duplicates, err = h.Store.Duplicates(ctx, models.InputOf(props.Customer), props.Customer.ID)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	props := fragments.CustomerDetailProps{Customer: cust, CSRF: middleware.CSRFToken(c), NoteError: noteError, CanPurge: canPurge(c)}
-	if props.Timeline, err = h.timeline(c, cust); err != nil {
-		return err
-	}
-	if props.Duplicates, err = h.Store.Duplicates(ctx, models.InputOf(cust), cust.ID); err != nil {
-		return err
-	}
+	cust := props.Customer
 	frag := fragments.CustomerDetail(props)
 	return htmx.Render(c, status, pages.Page(meta(c, cust.Name, "customers"), frag), frag)
 }
 
 // timeline merges the customer's notes and audited changes, newest first.
-func (h *Customers) timeline(c *fiber.Ctx, cust models.Customer) ([]fragments.TimelineEntry, error) {
-	ctx := c.UserContext()
+func (h *Customers) timeline(ctx context.Context, cust models.Customer) ([]fragments.TimelineEntry, error) {
 	events, err := h.History.History(ctx, audit.EntityCustomer, cust.ID.String(), historyLength)
 	if err != nil {
 		return nil, err

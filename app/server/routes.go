@@ -16,7 +16,7 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	service := auth.NewService(db.Gorm, o.Log, o.BaseURL, o.After)
 	reader := audit.NewReader(db.Gorm)
 	tags := store.NewTags(db.Gorm)
-	customers := &handlers.Customers{Store: store.NewCustomers(db.Gorm), Tags: tags, History: reader, Log: o.Log}
+	customers := &handlers.Customers{DB: db, Store: store.NewCustomers(db.Gorm), Tags: tags, History: reader, Log: o.Log}
 	labels := &handlers.Tags{Store: tags}
 	accounts := &handlers.Auth{Service: service, Sessions: sessions, Failures: o.Metrics.SignInFailures}
 	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}

@@ -69,6 +69,12 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	return &DB{Pool: pool, Gorm: gdb, sql: sqlDB}, nil
 }
 
+// Within runs fn in one tenant transaction that every store call made with fn's context joins:
+// the reads of one page, with their audit rows, commit together (tenant.Within).
+func (d *DB) Within(ctx context.Context, fn func(ctx context.Context) error) error {
+	return tenant.Within(ctx, d.Gorm, fn)
+}
+
 // Ping reports whether the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.Pool.Ping(ctx) }
 

@@ -103,9 +103,22 @@ func attempt(ctx context.Context, db *gorm.DB, t ID, fn func(tx *gorm.DB) error)
 
 // Within runs fn in one tenant transaction for the tenant in ctx: every Tx that fn's ctx reaches
 // joins it, so the work of several stores (the reads of one page, say) is one transaction, and
-// all its audit rows commit with it, in one round trip with COMMIT.
+// all its audit rows commit with it, in one round trip with COMMIT. When fn returns an answer
+// (models.IsAnswer: a miss, a refusal, invalid input) rather than a failure, what it did stands,
+// its denied or rejected audit rows included, and the answer is returned.
 func Within(ctx context.Context, db *gorm.DB, fn func(ctx context.Context) error) error {
-	return Tx(ctx, db, func(tx *gorm.DB) error { return fn(tx.Statement.Context) })
+	var answer error
+	err := Tx(ctx, db, func(tx *gorm.DB) error {
+		answer = fn(tx.Statement.Context)
+		if answer != nil && !models.IsAnswer(answer) {
+			return answer
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return answer
 }
 
 // join runs fn as part of tc, the transaction ctx is in.

@@ -300,6 +300,15 @@ func TestWithinComposesStores(t *testing.T) {
 	if err == nil || count() != before {
 		t.Fatalf("a failed composition: %v, %d audit rows committed", err, count()-before)
 	}
+	// A miss is an answer, not a failure: its denied row commits.
+	before = count()
+	err = tenant.Within(a, d.Gorm, func(ctx context.Context) error {
+		_, err := customers.Get(ctx, uuid.NewString())
+		return err
+	})
+	if !errors.Is(err, models.ErrNotFound) || count() != before+1 {
+		t.Fatalf("a miss inside Within: %v, %d audit rows committed, want the denied view", err, count()-before)
+	}
 	// Another tenant's context cannot join.
 	err = tenant.Within(a, d.Gorm, func(ctx context.Context) error {
 		return tenant.Tx(tenant.NewContext(ctx, mustTenant(b)), d.Gorm, func(*gorm.DB) error { return nil })
