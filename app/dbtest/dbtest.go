@@ -213,17 +213,25 @@ func (d *DB) Superuser(t testing.TB) *pgx.Conn {
 	return conn
 }
 
-// TenantTables are the tables Checksum reads by default.
-var TenantTables = []string{"tenants", "users", "customers", "audit_events", "tags", "customer_tags", "customer_notes", "customer_counters", "user_settings", "invitations"}
-
-// Checksum returns a digest of every row of tenant tid in the given tables (TenantTables when
-// none are named), to prove an attack changed nothing.
+// Checksum returns a digest of every row of tenant tid in the given tables (when none are named,
+// every table with a tenant_id column, and the tenant's own row), to prove an attack changed
+// nothing.
 func (d *DB) Checksum(t testing.TB, tid string, tables ...string) string {
 	t.Helper()
-	if len(tables) == 0 {
-		tables = TenantTables
-	}
 	conn := d.Superuser(t)
+	if len(tables) == 0 {
+		tables = append(tables, "tenants")
+		rows, err := conn.Query(context.Background(), `SELECT table_name FROM information_schema.columns
+			WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY table_name`)
+		if err != nil {
+			t.Fatalf("dbtest: tenant tables: %v", err)
+		}
+		named, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("dbtest: tenant tables: %v", err)
+		}
+		tables = append(tables, named...)
+	}
 	h := sha256.New()
 	for _, table := range tables {
 		col := "tenant_id"

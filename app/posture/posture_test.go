@@ -45,10 +45,10 @@ func TestEveryWeaknessIsNamed(t *testing.T) {
 		{name: "forgotten FORCE", sql: "ALTER TABLE customers NO FORCE ROW LEVEL SECURITY", want: "table customers: row level security is not forced"},
 		{name: "RLS off", sql: "ALTER TABLE customers DISABLE ROW LEVEL SECURITY", want: "table customers: row level security is not enabled"},
 		{name: "policy dropped", sql: "DROP POLICY tenant_isolation ON customers", want: "table customers: no policy limits it to the tenant"},
-		{name: "new table without policy", sql: `CREATE TABLE invoices (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id));
-			ALTER TABLE invoices ENABLE ROW LEVEL SECURITY; ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
-			GRANT SELECT ON invoices TO moat_app`, want: "table invoices: no policy limits it to the tenant"},
-		{name: "new table without RLS", sql: `CREATE TABLE products (tenant_id uuid NOT NULL, id uuid NOT NULL)`, want: "table products: row level security is not enabled"},
+		{name: "new table without policy", sql: `CREATE TABLE untested_module (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id));
+			ALTER TABLE untested_module ENABLE ROW LEVEL SECURITY; ALTER TABLE untested_module FORCE ROW LEVEL SECURITY;
+			GRANT SELECT ON untested_module TO moat_app`, want: "table untested_module: no policy limits it to the tenant"},
+		{name: "new table without RLS", sql: `CREATE TABLE other_module (tenant_id uuid NOT NULL, id uuid NOT NULL)`, want: "table other_module: row level security is not enabled"},
 		{name: "policy with an OR", sql: `DROP POLICY tenant_isolation ON customers;
 			CREATE POLICY tenant_isolation ON customers USING (tenant_id = current_tenant_id() OR true) WITH CHECK (tenant_id = current_tenant_id())`,
 			want: "table customers: policy tenant_isolation reads through"},

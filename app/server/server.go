@@ -90,7 +90,7 @@ func New(db *store.DB, o Options) *fiber.App {
 			// A request reads its session from PostgreSQL once, and saves it unchanged at most
 			// once a minute; Load checks every session against the database regardless.
 			Storage: store.NewSessionCache(store.HashedKeys(store.Patient(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.sessions", GCInterval: time.Minute}))),
-				2*time.Second, time.Minute),
+				2*time.Second, time.Minute, o.Now),
 			Expiration:     o.SessionIdle,
 			KeyLookup:      "cookie:" + cookie,
 			CookieSecure:   o.Secure,
@@ -120,7 +120,7 @@ func New(db *store.DB, o Options) *fiber.App {
 	// Tokens are constant rows, so the cache makes a GET's token check read and write nothing
 	// most of the time.
 	tokens := store.NewSessionCache(store.HashedKeys(store.Patient(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.csrf_tokens", GCInterval: time.Minute}))),
-		2*time.Second, time.Minute)
+		2*time.Second, time.Minute, o.Now)
 	app.Use(middleware.CSRF(tokens, o.Secure, o.SessionIdle, db.Gorm))
 	app.Use(sessions.BindCSRF(o.Secure))
 

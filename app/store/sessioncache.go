@@ -38,9 +38,9 @@ type cached struct {
 // maxCached bounds memory: past it the cache starts over.
 const maxCached = 100_000
 
-// NewSessionCache wraps next.
-func NewSessionCache(next fiber.Storage, ttl, refresh time.Duration) *SessionCache {
-	return &SessionCache{next: next, ttl: ttl, refresh: refresh, now: time.Now, entries: map[string]cached{}}
+// NewSessionCache wraps next, telling time with now.
+func NewSessionCache(next fiber.Storage, ttl, refresh time.Duration, now func() time.Time) *SessionCache {
+	return &SessionCache{next: next, ttl: ttl, refresh: refresh, now: now, entries: map[string]cached{}}
 }
 
 // Get returns the session stored under key.

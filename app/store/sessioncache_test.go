@@ -27,7 +27,8 @@ func (c *countingStorage) Close() error          { return nil }
 
 func TestSessionCache(t *testing.T) {
 	under := &countingStorage{data: map[string][]byte{"k": []byte("v1")}}
-	c := store.NewSessionCache(under, time.Hour, time.Hour)
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	c := store.NewSessionCache(under, time.Hour, time.Hour, func() time.Time { return now })
 	for i := 0; i < 3; i++ {
 		if v, _ := c.Get("k"); string(v) != "v1" {
 			t.Fatalf("got %q", v)
@@ -35,6 +36,10 @@ func TestSessionCache(t *testing.T) {
 	}
 	if under.reads != 1 {
 		t.Fatalf("%d reads for three Gets, want 1", under.reads)
+	}
+	now = now.Add(time.Hour) // a read goes stale after ttl
+	if c.Get("k"); under.reads != 2 {
+		t.Fatalf("%d reads after the ttl, want 2", under.reads)
 	}
 	c.Set("k", []byte("v2"), time.Minute)
 	c.Set("k", []byte("v2"), time.Minute)
