@@ -96,7 +96,7 @@ go-test: postgres ## Go tests against real PostgreSQL (the private cluster start
 	go test -count=1 ./...
 
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzRecordID FuzzSearch FuzzCustomerForm FuzzBulk FuzzTags FuzzNotes FuzzTeam FuzzAccount
+FUZZ_TARGETS := FuzzRecordID FuzzSearch FuzzCustomerForm FuzzInvoiceForm FuzzBulk FuzzTags FuzzNotes FuzzTeam FuzzAccount
 
 .PHONY: soak
 soak: postgres ## a 10-minute soak at 64 connections: no errors, flat memory, no leaked goroutines (make test runs 8 s of it)
@@ -119,15 +119,16 @@ e2e: postgres chromium build ## the Playwright suite in headless Chromium
 TENANTS   ?= 1000
 CUSTOMERS ?= 1000
 WHALE     ?= 100000
+INVOICES  ?= 10
 # Totals of the databases list latency is compared across (the first is the baseline). 10
 # million customers take 31 GB and 25 minutes to load, once; without the disk for them the
 # bench says so and skips that size.
 GROWTH    ?= 100000,10000000
 
 .PHONY: seed
-seed: postgres build ## synthetic tenants for benchmarks: make seed TENANTS=1000 CUSTOMERS=1000 WHALE=100000
+seed: postgres build ## synthetic tenants for benchmarks: make seed TENANTS=1000 CUSTOMERS=1000 WHALE=100000 INVOICES=10
 	$(BIN) migrate
-	$(BIN) seed $(TENANTS) $(CUSTOMERS) $(WHALE)
+	$(BIN) seed $(TENANTS) $(CUSTOMERS) $(WHALE) $(INVOICES)
 
 .PHONY: wrk
 wrk: # Debian's wrk, the load generator
@@ -137,4 +138,4 @@ wrk: # Debian's wrk, the load generator
 bench: postgres build wrk ## benchmarks: Go benchmarks, then Moat under wrk against pgbench's limit; prints figures, asserts nothing about speed
 	go test -run '^$$' -bench . -benchmem ./...
 	go test -run '^$$' -bench '^BenchmarkSecretTimings$$' -benchtime 300x ./app/server
-	MOAT_DB_NAME=moat_bench go run ./bench -tenants $(TENANTS) -customers $(CUSTOMERS) -whale $(WHALE) -growth $(GROWTH)
+	MOAT_DB_NAME=moat_bench go run ./bench -tenants $(TENANTS) -customers $(CUSTOMERS) -whale $(WHALE) -invoices $(INVOICES) -growth $(GROWTH)

@@ -21,6 +21,7 @@ import (
 	"moat/app/mail"
 	"moat/app/metrics"
 	"moat/app/middleware"
+	"moat/app/pdf"
 	"moat/app/posture"
 	"moat/app/seed"
 	"moat/app/server"
@@ -38,9 +39,10 @@ commands:
   check     check the database posture (row level security, the app role's rights); exit 1 on
             any problem. serve runs the same check and refuses to start on a problem
   demo      load the demo tenants Acme and Globex unless present (development only)
-  seed TENANTS CUSTOMERS [WHALE]
-            load synthetic tenants with CUSTOMERS customers each, and a WHALE-sized tenant,
-            through COPY (development only; re-running skips tenants that exist)
+  seed TENANTS CUSTOMERS [WHALE [INVOICES]]
+            load synthetic tenants with CUSTOMERS customers each, a WHALE-sized tenant, and
+            INVOICES invoices per customer (default 10), through COPY (development only;
+            re-running skips tenants, and invoices of tenants, that exist)
   db start|stop|reset
             manage the private PostgreSQL cluster used when DATABASE_URL is unset
   db fresh  drop the database $MOAT_DB_NAME in the private cluster; the next command
@@ -136,10 +138,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	m := metrics.New()
 	m.RegisterPool(db.Pool)
+	printer := pdf.New(cfg.Chromium)
+	defer printer.Close()
 	after := background.New(1024, 5*time.Second)
 	defer after.Close() // after the server has stopped: what the last requests left is done
 	web := server.New(db, server.Options{
 		After:           after,
+		Printer:         printer,
 		Log:             log,
 		Metrics:         m,
 		Secure:          !cfg.Development(),
@@ -180,8 +185,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func seedPlan(args []string) (seed.Plan, error) {
-	var n [3]int
-	if len(args) < 2 || len(args) > 3 {
+	n := [4]int{2: 0, 3: 10}
+	if len(args) < 2 || len(args) > 4 {
 		return seed.Plan{}, errors.New(usage)
 	}
 	for i, a := range args {
@@ -191,7 +196,7 @@ func seedPlan(args []string) (seed.Plan, error) {
 		}
 		n[i] = v
 	}
-	return seed.Plan{Tenants: n[0], Customers: n[1], Whale: n[2]}, nil
+	return seed.Plan{Tenants: n[0], Customers: n[1], Whale: n[2], Invoices: n[3]}, nil
 }
 
 // checkPosture returns an error naming every posture problem, or nil.

@@ -57,6 +57,7 @@ func main() {
 	tenants := flag.Int("tenants", 1000, "synthetic tenants")
 	customers := flag.Int("customers", 1000, "customers per tenant")
 	whale := flag.Int("whale", 100000, "customers of the whale tenant")
+	invoices := flag.Int("invoices", 10, "invoices per customer")
 	conns := flag.Int("c", 16, "connections for the main runs")
 	dur := flag.Duration("d", 10*time.Second, "duration of each run")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
@@ -72,8 +73,8 @@ func main() {
 	db := "moat_bench"
 	check(cl.CreateDatabase(ctx, db, ""))
 	check(migrations.Up(ctx, cl.URL(cluster.OwnerRole, db)))
-	log.Printf("seeding (skips what exists): %d tenants x %d customers, whale %d", *tenants, *customers, *whale)
-	check(seed.Load(ctx, cl.URL(cluster.OwnerRole, db), seed.Plan{Tenants: *tenants, Customers: *customers, Whale: *whale}, io.Discard))
+	log.Printf("seeding (skips what exists): %d tenants x %d customers, whale %d, %d invoices per customer", *tenants, *customers, *whale, *invoices)
+	check(seed.Load(ctx, cl.URL(cluster.OwnerRole, db), seed.Plan{Tenants: *tenants, Customers: *customers, Whale: *whale, Invoices: *invoices}, io.Discard))
 
 	rep := report{When: time.Now().UTC(), Machine: machine(), Connections: *conns, Duration: dur.String(),
 		Ratios: map[string]float64{}, Figures: map[string]float64{}}
@@ -100,6 +101,7 @@ func main() {
 	id := regexp.MustCompile(`customer-row-([0-9a-f-]{36})`).FindStringSubmatch(page)[1]
 	foreign := regexp.MustCompile(`customer-row-([0-9a-f-]{36})`).FindStringSubmatch(get(base+"/customers", whaleCookie))[1]
 	deep := deepPage(base, cookie, 20)
+	invoice := regexp.MustCompile(`href="/invoices/([0-9a-f-]{36})"`).FindStringSubmatch(get(base+"/invoices", cookie))[1]
 	// A fresh server prepares its statements on each pooled connection and grows its heap in
 	// its first seconds: not what the first run should measure.
 	wrk("warm-up", base+"/customers", cookie, nil, *conns, 5*time.Second)
@@ -116,6 +118,9 @@ func main() {
 		{"search, whale tenant", base + "/customers?q=ada", whaleCookie, searchSQL},
 		{"customer page", base + "/customers/" + id, cookie, ""},
 		{"foreign id (404)", base + "/customers/" + foreign, cookie, ""},
+		{"invoice list", base + "/invoices", cookie, ""},
+		{"invoice list, overdue", base + "/invoices?overdue=1", cookie, ""},
+		{"invoice page", base + "/invoices/" + invoice, cookie, ""},
 	}
 	for _, r := range runs {
 		res := wrk(r.name, r.url, r.cookie, nil, *conns, *dur)

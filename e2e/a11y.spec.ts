@@ -112,3 +112,28 @@ test('a11y: trash, tags, team, account, password, audit trail, 404', async ({ pa
   expect(res?.status()).toBe(404);
   await expectAccessible(page, 'the 404 page');
 });
+
+test('a11y: invoices: the list, an invoice, a credit note, the printable copy, the editor with errors', async ({ page }) => {
+  await signIn(page, acmeOwner);
+  await page.goto('/invoices');
+  await expect(page.getByTestId('invoice-row').first()).toBeVisible();
+  await expectAccessible(page, 'the invoice list');
+  await page.goto('/invoices?overdue=1');
+  await expectAccessible(page, 'the overdue invoices');
+  await page.getByTestId('invoice-row').first().getByRole('link').first().click();
+  await expect(page.getByTestId('invoice-title')).toHaveText(/^INV-/);
+  await expectAccessible(page, 'an overdue invoice');
+  await page.goto(page.url() + '/print');
+  await expectAccessible(page, 'the printable invoice');
+  await page.goto('/invoices?q=CN-');
+  await page.getByTestId('invoice-row').first().getByRole('link').first().click();
+  await expect(page.getByTestId('invoice-status')).toHaveText('Issued');
+  await expectAccessible(page, 'a credit note');
+  await page.goto('/invoices/new?q=anvil');
+  await expectAccessible(page, 'choosing the customer of a new invoice');
+  await page.getByTestId('customer-choice').first().click();
+  await page.getByTestId('invoice-lines-editor').getByLabel('Unit price').fill('twelve');
+  await page.getByRole('button', { name: 'Save draft' }).last().click();
+  await expect(page.getByTestId('error-line_description[1]')).toBeVisible();
+  await expectAccessible(page, 'the invoice editor with errors (422)');
+});

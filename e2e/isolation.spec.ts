@@ -86,3 +86,33 @@ test("a bulk action naming another tenant's customers changes nothing of theirs"
   expect(await rowNames(other)).toContain('Mara Jensen');
   await other.close();
 });
+
+test("another tenant's invoice answers 404 on every page of it, and its customer cannot be billed", async ({ page }) => {
+  await signIn(page, globexOwner);
+  await page.goto('/invoices?status=open');
+  await page.getByTestId('invoice-row').first().getByRole('link').first().click();
+  await expect(page.getByTestId('invoice-title')).toHaveText(/^INV-/);
+  const invoice = new URL(page.url()).pathname.split('/').pop() as string;
+  const globex = await globexIds(page);
+  await signIn(page, acmeOwner);
+  for (const path of [`/invoices/${invoice}`, `/invoices/${invoice}/print`, `/invoices/${invoice}/pdf`, `/invoices/new?customer=${globex.customer}`]) {
+    const res = await page.goto(path);
+    expect(res?.status(), path).toBe(404);
+    await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+    await expectNothingOfGlobex(page);
+  }
+  const token = await csrfToken(page);
+  const res = await page.request.post('/invoices', {
+    form: { _csrf: token, customer_id: globex.customer, currency: 'EUR', payment_terms: '30', exchange_rate: '1', rounding: 'line',
+      line_description: 'Planted', line_quantity: '1', line_unit_price: '1', line_discount: '0', line_tax_rate: '0', tenant_id: 'globex' },
+    maxRedirects: 0,
+  });
+  expect(res.status()).toBe(422);
+  const body = await res.text();
+  expect(body).toContain('Choose a customer from the list.');
+  for (const name of globexNames) expect(body).not.toContain(name);
+  for (const payment of [`/invoices/${invoice}/payments`, `/invoices/${invoice}/void`, `/invoices/${invoice}/credit`]) {
+    const r = await page.request.post(payment, { form: { _csrf: token, confirm: 'yes', amount: '1' }, maxRedirects: 0 });
+    expect(r.status(), payment).toBe(404);
+  }
+});

@@ -145,3 +145,45 @@ document.addEventListener('click', (event) => {
 });
 document.addEventListener('DOMContentLoaded', () => enableRepeats(document));
 document.addEventListener('htmx:afterSettle', (event) => enableRepeats(event.detail.target));
+
+// The invoice editor's line buttons: with JavaScript they add and remove rows in place (and the
+// totals follow); without it they post the form, which comes back with a line more or fewer.
+function renumberLines(list) {
+  list.querySelectorAll('[data-line]').forEach((row, i) => {
+    const n = i + 1;
+    row.querySelectorAll('input, label').forEach((el) => {
+      if (el.id) el.id = el.id.replace(/-(\d+|new)$/, `-${n}`);
+      if (el.htmlFor) el.htmlFor = el.htmlFor.replace(/-(\d+|new)$/, `-${n}`);
+    });
+    const remove = row.querySelector('[data-remove-line]');
+    remove.value = `remove-${n}`;
+    remove.setAttribute('aria-label', `Remove line ${n}`);
+  });
+  document.body.dispatchEvent(new Event('moat:lines'));
+}
+document.addEventListener('click', (event) => {
+  const button = event.target.closest && event.target.closest('[data-add-line], [data-remove-line]');
+  if (!button) return;
+  const list = document.getElementById('lines');
+  const template = document.getElementById('line-template');
+  if (!list || !template) return;
+  event.preventDefault();
+  if (button.matches('[data-add-line]')) {
+    const rows = list.querySelectorAll('[data-line]');
+    if (rows.length >= 200) return;
+    const row = template.content.firstElementChild.cloneNode(true);
+    row.querySelector('[name="line_quantity"]').value = '1';
+    row.querySelector('[name="line_discount"]').value = '0';
+    const last = rows[rows.length - 1];
+    if (last) row.querySelector('[name="line_tax_rate"]').value = last.querySelector('[name="line_tax_rate"]').value;
+    list.append(row);
+    renumberLines(list);
+    row.querySelector('input').focus();
+    return;
+  }
+  const row = button.closest('[data-line]');
+  const next = row.nextElementSibling || row.previousElementSibling;
+  row.remove();
+  renumberLines(list);
+  (next ? next.querySelector('input') : document.querySelector('[data-add-line]')).focus();
+});

@@ -28,6 +28,7 @@ type Config struct {
 	BaseURL              string        // the site's public address, for links in emails
 	SMTP                 *url.URL      // where mail goes: smtp://user:password@host:port; nil keeps it in the outbox
 	MailFrom             string        // the sender of Moat's mail
+	Chromium             string        // the headless Chromium that prints invoices to PDF
 }
 
 // FromEnv reads the configuration, with defaults for everything.
@@ -75,6 +76,7 @@ func FromEnv() (Config, error) {
 		}
 		c.SMTP = u
 	}
+	c.Chromium = env("CHROMIUM", "/usr/bin/chromium")
 	c.MailFrom = env("MAIL_FROM", "Moat <no-reply@"+hostOf(c.BaseURL)+">")
 	return c, nil
 }

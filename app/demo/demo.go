@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode"
 
 	"gorm.io/gorm"
@@ -90,6 +91,7 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 				return -1
 			}, strings.Fields(s)[0])
 		}
+		var billed []models.Customer
 		for i, company := range o.companies {
 			in := models.CustomerInput{
 				Kind: models.KindCompany, Name: company, Website: slug(company) + ".example",
@@ -97,9 +99,14 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 				TaxID: fmt.Sprintf("DE%09d", 123456789+i*1111), BillingAddress: fmt.Sprintf("%d Harbour Street\n10115 Berlin\nGermany", 10+i),
 				Currency: "EUR", PaymentTerms: "30", TagIDs: tagIDs[1:2],
 			}
-			if _, err := customers.Create(tctx, in); err != nil {
+			c, err := customers.Create(tctx, in)
+			if err != nil {
 				return fmt.Errorf("demo %s company: %w", o.name, err)
 			}
+			billed = append(billed, c)
+		}
+		if err := invoices(tctx, store.NewInvoices(db), billed); err != nil {
+			return fmt.Errorf("demo %s invoices: %w", o.name, err)
 		}
 		for i := 0; i < 36; i++ {
 			person := o.people[i%len(o.people)]
@@ -135,5 +142,58 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 		fmt.Fprintf(out, "  %-7s owner@%s (owner)   member@%s (member)\n", o.name, o.domain, o.domain)
 	}
 	fmt.Fprintf(out, "  both    %s (a member of each: signing in asks which)\n", Consultant)
+	return nil
+}
+
+// invoices gives the companies an invoice in each state: paid, partly paid, overdue, credited
+// and re-issued, and a draft.
+func invoices(ctx context.Context, s *store.Invoices, companies []models.Customer) error {
+	today := time.Now().UTC()
+	lines := [][]models.LineInput{
+		{{Description: "Consulting, November", Quantity: "12", UnitPrice: "95.00", TaxRate: "19"}, {Description: "Travel", Quantity: "1", UnitPrice: "240.00", TaxRate: "19"}},
+		{{Description: "Support plan, annual", Quantity: "1", UnitPrice: "1800.00", TaxRate: "19"}},
+		{{Description: "Spare parts", Quantity: "40", UnitPrice: "12.50", TaxRate: "19", Discount: "10"}, {Description: "Handbook", Quantity: "2", UnitPrice: "19.90", TaxRate: "7"}},
+	}
+	issue := func(c models.Customer, l []models.LineInput, daysAgo int) (models.Invoice, error) {
+		d, err := s.CreateDraft(ctx, models.InvoiceInput{CustomerID: c.ID.String(), Currency: "EUR", PaymentTerms: "30", ExchangeRate: "1", Lines: l})
+		if err != nil {
+			return d, err
+		}
+		return s.Finalize(ctx, d.ID.String(), today.AddDate(0, 0, -daysAgo))
+	}
+	pay := func(inv models.Invoice, amount string) error {
+		return s.RecordPayment(ctx, inv.ID.String(), models.PaymentInput{Amount: amount, PaidOn: today.Format(time.DateOnly), Method: "bank transfer"}, today)
+	}
+	for i, c := range companies {
+		paid, err := issue(c, lines[i%len(lines)], 60)
+		if err == nil {
+			err = pay(paid, paid.Total)
+		}
+		if err != nil {
+			return err
+		}
+		overdue, err := issue(c, lines[(i+1)%len(lines)], 45)
+		if err == nil && i == 0 {
+			err = pay(overdue, "500.00") // partly paid, the rest overdue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := issue(c, lines[(i+2)%len(lines)], 5); err != nil {
+			return err
+		}
+		if i == 1 {
+			wrong, err := issue(c, lines[0], 20)
+			if err == nil {
+				_, _, err = s.Credit(ctx, wrong.ID.String(), true, today.AddDate(0, 0, -18))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := s.CreateDraft(ctx, models.InvoiceInput{CustomerID: c.ID.String(), Currency: "EUR", PaymentTerms: "14", ExchangeRate: "1", Lines: lines[2]}); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -22,11 +23,12 @@ import (
 
 // Customers serves the customer pages.
 type Customers struct {
-	DB      *store.DB // for the transaction a page's reads share
-	Store   *store.Customers
-	Tags    *store.Tags
-	History *audit.Reader
-	Log     *slog.Logger
+	DB       *store.DB // for the transaction a page's reads share
+	Store    *store.Customers
+	Invoices *store.Invoices
+	Tags     *store.Tags
+	History  *audit.Reader
+	Log      *slog.Logger
 }
 
 // historyLength is how many events and notes a customer's timeline shows.
@@ -103,8 +105,21 @@ func (h *Customers) detail(c *fiber.Ctx, status int, id, noteError string) error
 		if props.Timeline, err = h.timeline(ctx, props.Customer); err != nil {
 			return err
 		}
-		props.Duplicates, err = h.Store.Duplicates(ctx, models.InputOf(props.Customer), props.Customer.ID)
-		return err
+		if props.Duplicates, err = h.Store.Duplicates(ctx, models.InputOf(props.Customer), props.Customer.ID); err != nil {
+			return err
+		}
+		invoices, err := h.Invoices.ForCustomer(ctx, props.Customer.ID, 10)
+		if err != nil {
+			return err
+		}
+		today := time.Now().UTC()
+		for _, inv := range invoices.Invoices {
+			props.Invoices = append(props.Invoices, rowView(inv, props.Customer.Name, today))
+		}
+		for _, o := range invoices.Outstanding {
+			props.Outstanding = append(props.Outstanding, fragments.MoneyTotal{Currency: o.Currency, Total: format(o.Total, o.Currency), Due: format(o.Due, o.Currency)})
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -68,11 +68,11 @@ func (h *Customers) PurgeSelected(c *fiber.Ctx) error {
 			Action: "/customers/trash/purge", Fields: map[string][]string{"id": ids}, Button: "Delete for good", Cancel: "/customers/trash",
 		})
 	}
-	n, err := h.Store.Purge(c.UserContext(), ids)
+	n, kept, err := h.Store.Purge(c.UserContext(), ids)
 	if err != nil {
 		return err
 	}
-	htmx.Toast(c, fragments.Plural(n, "customer")+" deleted for good.")
+	htmx.Toast(c, purgedMessage(n, kept))
 	return htmx.Redirect(c, "/customers/trash")
 }
 
@@ -84,12 +84,20 @@ func (h *Customers) EmptyTrash(c *fiber.Ctx) error {
 			Action: "/customers/trash/empty", Button: "Empty the trash", Cancel: "/customers/trash",
 		})
 	}
-	n, err := h.Store.Purge(c.UserContext(), nil)
+	n, kept, err := h.Store.Purge(c.UserContext(), nil)
 	if err != nil {
 		return err
 	}
-	htmx.Toast(c, "Trash emptied: "+fragments.Plural(n, "customer")+" deleted for good.")
+	htmx.Toast(c, purgedMessage(n, kept))
 	return htmx.Redirect(c, "/customers/trash")
+}
+
+func purgedMessage(purged, kept int64) string {
+	msg := fragments.Plural(purged, "customer") + " deleted for good."
+	if kept > 0 {
+		msg += " " + fragments.Plural(kept, "customer") + " with invoices stayed: invoices are kept, and name their customer."
+	}
+	return msg
 }
 
 // selectedIDs are the ids chosen in the trash: a page's worth, at most store.MaxSelected.

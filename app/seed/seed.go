@@ -1,4 +1,4 @@
-// Package seed loads synthetic tenants and customers for benchmarks, through COPY: owner
+// Package seed loads synthetic tenants, customers and invoices for benchmarks, through COPY: owner
 // o@tNNNN.example style accounts sharing one development password, and realistic customers.
 // Development only; safe to re-run (tenants that exist are skipped).
 package seed
@@ -26,6 +26,7 @@ type Plan struct {
 	Tenants   int // synthetic tenants t0001 ... tNNNN
 	Customers int // customers per synthetic tenant
 	Whale     int // customers of one extra tenant, "whale"; 0 for none
+	Invoices  int // invoices per customer of every tenant above
 }
 
 // OwnerEmail is the sign-in of synthetic tenant n (from 1), or of the whale for n = 0.
@@ -162,8 +163,15 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 		fmt.Fprintf(log, "\rseeded %d of %d tenants, %d customers (%.0fs)", min(i+perTx, len(jobs)), len(jobs), total, time.Since(start).Seconds())
 	}
 	fmt.Fprintln(log)
+	emails := make([]string, len(jobs))
+	for i, j := range jobs {
+		emails[i] = OwnerEmail(j.n)
+	}
+	if err := loadInvoices(ctx, conn, emails, p.Invoices, time.Now().UTC().Truncate(24*time.Hour), log); err != nil {
+		return err
+	}
 	// VACUUM sets the visibility map, so searches read the terms index alone.
-	if _, err := conn.Exec(ctx, "VACUUM ANALYZE tenants, users, customers, record_ids, customer_terms, customer_counters"); err != nil {
+	if _, err := conn.Exec(ctx, "VACUUM ANALYZE tenants, users, customers, record_ids, customer_terms, customer_counters, invoices, invoice_lines, invoice_payments"); err != nil {
 		return err
 	}
 	return nil

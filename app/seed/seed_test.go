@@ -14,7 +14,7 @@ import (
 func TestSeedIsRepeatableAndLeavesRLSForced(t *testing.T) {
 	d := dbtest.New(t, 0)
 	ctx := context.Background()
-	plan := seed.Plan{Tenants: 3, Customers: 40, Whale: 100}
+	plan := seed.Plan{Tenants: 3, Customers: 40, Whale: 100, Invoices: 3}
 	for i := 0; i < 2; i++ {
 		if err := seed.Load(ctx, d.OwnerURL, plan, &strings.Builder{}); err != nil {
 			t.Fatal(err)
@@ -29,6 +29,17 @@ func TestSeedIsRepeatableAndLeavesRLSForced(t *testing.T) {
 	su.QueryRow(ctx, "SELECT count(*) FROM record_ids WHERE entity = 'customers'").Scan(&ids)
 	if customers != 3*40+100 || ids != customers {
 		t.Fatalf("%d customers, %d registered ids; want 220 of each", customers, ids)
+	}
+	// Every invoice adds up from its lines, and numbers run 1..n in each year without a gap.
+	var invoices, wrong, gaps int
+	su.QueryRow(ctx, "SELECT count(*) FROM invoices").Scan(&invoices)
+	su.QueryRow(ctx, `SELECT count(*) FROM invoices i WHERE (i.net_total, i.tax_total, i.total) IS DISTINCT FROM
+		(SELECT sum(l.net), sum(l.tax), sum(l.net + l.tax) FROM invoice_lines l WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.id)`).Scan(&wrong)
+	su.QueryRow(ctx, `SELECT count(*) FROM (SELECT tenant_id, number_year, max(number_seq) AS top, count(*) AS n FROM invoices
+		WHERE number IS NOT NULL GROUP BY 1, 2) s WHERE top <> n OR top <> (SELECT last FROM invoice_counters c
+		WHERE c.tenant_id = s.tenant_id AND c.kind = 'invoice' AND c.year = s.number_year)`).Scan(&gaps)
+	if invoices != customers*3 || wrong != 0 || gaps != 0 {
+		t.Fatalf("%d invoices (want %d), %d whose totals differ from their lines, %d years with gaps", invoices, customers*3, wrong, gaps)
 	}
 	var unsearchable int
 	su.QueryRow(ctx, "SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id)").Scan(&unsearchable)

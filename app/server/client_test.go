@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"moat/app/dbtest"
 	"moat/app/metrics"
 	"moat/app/middleware"
+	"moat/app/pdf"
 	"moat/app/server"
 	"moat/app/store"
 	"moat/models"
@@ -40,6 +42,15 @@ type env struct {
 	metrics *metrics.Metrics
 	after   *background.Queue // work after responses: probes, refused sign-ins' trail rows
 	queries *queryCounter
+}
+
+// printer is the one Chromium every test app prints invoices with.
+var printer = pdf.New("/usr/bin/chromium")
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	printer.Close()
+	os.Exit(code)
 }
 
 func newEnv(t testing.TB) *env {
@@ -72,6 +83,7 @@ func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *q
 		Limits:          limits,
 		Outbox:          true,
 		Now:             e.clock.Now,
+		Printer:         printer,
 	})
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -375,6 +387,34 @@ func (c *client) trashedCustomer(name string) string {
 	id := c.createCustomer(name)
 	if res, _ := c.do("POST", "/customers/"+id+"/delete", c.form()); res.StatusCode != fiber.StatusSeeOther {
 		c.t.Fatalf("trash %s: %d", name, res.StatusCode)
+	}
+	return id
+}
+
+// invoiceForm is a valid draft for customer: two lines at two tax rates.
+func (c *client) invoiceForm(customer string, extra ...string) string {
+	return c.form(append([]string{"customer_id", customer, "currency", "EUR", "payment_terms", "30", "rounding", "line", "exchange_rate", "1",
+		"line_description", "Consulting", "line_quantity", "2", "line_unit_price", "100.00", "line_discount", "0", "line_tax_rate", "20",
+		"line_description", "Books", "line_quantity", "1", "line_unit_price", "19.99", "line_discount", "0", "line_tax_rate", "7"}, extra...)...)
+}
+
+// draftInvoice creates a draft invoice for a new customer and returns its id.
+func (c *client) draftInvoice() string {
+	c.t.Helper()
+	res, body := c.do("POST", "/invoices", c.invoiceForm(c.createCustomer("Billed "+suffix())))
+	loc := res.Header.Get("Location")
+	if res.StatusCode != fiber.StatusSeeOther || !strings.HasPrefix(loc, "/invoices/") {
+		c.t.Fatalf("create invoice: %d %q\n%s", res.StatusCode, loc, body)
+	}
+	return strings.TrimPrefix(loc, "/invoices/")
+}
+
+// issuedInvoice creates an invoice and finalizes it.
+func (c *client) issuedInvoice() string {
+	c.t.Helper()
+	id := c.draftInvoice()
+	if res, body := c.do("POST", "/invoices/"+id+"/finalize", c.form("confirm", "yes")); res.StatusCode != fiber.StatusSeeOther {
+		c.t.Fatalf("finalize %s: %d\n%s", id, res.StatusCode, body)
 	}
 	return id
 }

@@ -24,11 +24,16 @@ func newFuzzWorld(f *testing.F) *fuzzWorld {
 	bc := e.client()
 	bc.signIn(b.Email, password)
 	foreign := bc.createCustomer("Qwzx Onlyinb")
+	res, body := bc.do("POST", "/invoices", bc.invoiceForm(foreign, "notes", "Qwzx invoice"))
+	if res.StatusCode != fiber.StatusSeeOther {
+		f.Fatalf("B's invoice: %d\n%s", res.StatusCode, body)
+	}
+	foreignInvoice := strings.TrimPrefix(res.Header.Get("Location"), "/invoices/")
 	ac := e.client()
 	ac.signIn(a.Email, password)
 	own := ac.createCustomer("Alice Anders")
 	return &fuzzWorld{e: e, a: ac, own: own, foreign: foreign,
-		secrets: []string{"Qwzx", "Onlyinb", foreign, b.Tenant.String(), b.UserID.String(), b.Email}}
+		secrets: []string{"Qwzx", "Onlyinb", foreign, b.Tenant.String(), b.UserID.String(), b.Email, foreignInvoice}}
 }
 
 // check fails on a server error or a value of B's in what A was shown (the echo of A's own
@@ -123,6 +128,37 @@ func FuzzCustomerForm(f *testing.F) {
 			w.check(t, target.method+" "+target.path, res.StatusCode, body, name, email, phone, company, notes)
 			if res.StatusCode != fiber.StatusSeeOther && res.StatusCode != fiber.StatusUnprocessableEntity {
 				t.Fatalf("%s %s: %d, want 303 or 422", target.method, target.path, res.StatusCode)
+			}
+		}
+	})
+}
+
+// FuzzInvoiceForm sends any line to the draft editor, its preview and its line buttons: a draft
+// saved (303), the form again with what is wrong (422), or the totals; never a 5xx, never B's
+// data, and a draft only ever for A's own customer.
+func FuzzInvoiceForm(f *testing.F) {
+	w := newFuzzWorld(f)
+	f.Add("Consulting", "2", "100.00", "0", "20", "EUR", "")
+	f.Add("", "0", "-1", "101", "-5", "JPY", "add")
+	f.Add("\x00", "1e309", "NaN", "Infinity", "0x10", "\xff", "remove-1")
+	f.Add(strings.Repeat("é", 3000), "99999999999999999999", "0.000001", "33.333333", "9.975", "BHD", "remove-99999999999999999999")
+	f.Add("Planted", "1", "1", "0", "0", "EUR", "tenant_id")
+	f.Fuzz(func(t *testing.T, desc, qty, price, discount, rate, currency, op string) {
+		c := w.a.as(t)
+		for _, customer := range []string{w.own, w.foreign} {
+			form := c.form("customer_id", customer, "currency", currency, "exchange_rate", qty, "payment_terms", qty, "rounding", op,
+				"line_description", desc, "line_quantity", qty, "line_unit_price", price, "line_discount", discount, "line_tax_rate", rate,
+				"line_description", "Second", "line_quantity", "1", "line_unit_price", price, "op", op, "tenant_id", w.secrets[3])
+			for _, path := range []string{"/invoices", "/invoices/preview"} {
+				res, body := c.do("POST", path, form)
+				w.check(t, "POST "+path, res.StatusCode, body, desc, qty, price, discount, rate, currency, op, w.foreign)
+				switch {
+				case path == "/invoices/preview" || res.StatusCode == fiber.StatusOK: // totals, or a line added or removed
+				case res.StatusCode == fiber.StatusSeeOther && customer == w.own:
+				case res.StatusCode == fiber.StatusUnprocessableEntity:
+				default:
+					t.Fatalf("POST %s for customer %s: %d", path, customer, res.StatusCode)
+				}
 			}
 		}
 	})

@@ -38,6 +38,15 @@ var fields = map[string][]string{
 	"DELETE /customers/:id":             {},
 	"POST /customers/:id/restore":       {},
 	"POST /customers/:id/notes":         {"body"},
+	"POST /invoices":                    invoiceFields,
+	"POST /invoices/preview":            invoiceFields,
+	"POST /invoices/:id":                invoiceFields,
+	"POST /invoices/:id/delete":         {"confirm"},
+	"POST /invoices/:id/finalize":       {"confirm"},
+	"POST /invoices/:id/payments":       {"amount", "paid_on", "method", "reference"},
+	"POST /invoices/:id/void":           {"confirm"},
+	"POST /invoices/:id/uncollectible":  {"confirm"},
+	"POST /invoices/:id/credit":         {"confirm", "reissue"},
 	"POST /tags":                        {"name", "color"},
 	"POST /tags/:id/delete":             {"confirm"},
 	"POST /team":                        {"name", "email", "role"},
@@ -50,6 +59,9 @@ var fields = map[string][]string{
 
 var customerFields = []string{"kind", "number", "name", "company", "email", "email_type", "phone", "phone_type", "website",
 	"tax_id", "billing_address", "shipping_address", "currency", "payment_terms", "tag", "notes"}
+
+var invoiceFields = []string{"customer_id", "currency", "prices_include_tax", "rounding", "exchange_rate", "payment_terms", "notes", "op",
+	"line_description", "line_quantity", "line_unit_price", "line_discount", "line_tax_rate"}
 
 // oversize is longer than any field accepts, and easy to find if it lands anywhere.
 var oversize = strings.Repeat("Ж", 20000)

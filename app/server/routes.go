@@ -16,8 +16,10 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	service := auth.NewService(db.Gorm, o.Log, o.BaseURL, o.After)
 	reader := audit.NewReader(db.Gorm)
 	tags := store.NewTags(db.Gorm)
-	customers := &handlers.Customers{DB: db, Store: store.NewCustomers(db.Gorm), Tags: tags, History: reader, Log: o.Log}
+	invoiceStore := store.NewInvoices(db.Gorm)
+	customers := &handlers.Customers{DB: db, Store: store.NewCustomers(db.Gorm), Invoices: invoiceStore, Tags: tags, History: reader, Log: o.Log}
 	labels := &handlers.Tags{Store: tags}
+	invoices := &handlers.Invoices{DB: db, Store: invoiceStore, Customers: customers.Store, Printer: o.Printer, Log: o.Log, Now: o.Now}
 	accounts := &handlers.Auth{Service: service, Sessions: sessions, Failures: o.Metrics.SignInFailures}
 	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}
 	team := &handlers.Team{Users: store.NewUsers(db.Gorm, service.Links()), Sessions: sessions}
@@ -76,6 +78,25 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Delete("/customers/:id", user, customers.DeleteCustomer)
 	app.Post("/customers/:id/restore", user, customers.RestoreCustomer)
 	app.Post("/customers/:id/notes", user, customers.AddNote)
+
+	// Anyone in the organization drafts, issues and records payments; corrections (voids,
+	// write-offs, credit notes) are for owners and admins.
+	app.Get("/invoices", user, invoices.ListInvoices)
+	app.Get("/invoices/new", user, invoices.NewInvoice)
+	app.Get("/invoices/export", user, invoices.ExportInvoices)
+	app.Post("/invoices", user, invoices.CreateInvoice)
+	app.Post("/invoices/preview", user, invoices.Preview)
+	app.Get("/invoices/:id", user, invoices.ShowInvoice)
+	app.Get("/invoices/:id/edit", user, invoices.EditInvoice)
+	app.Get("/invoices/:id/print", user, invoices.PrintInvoice)
+	app.Get("/invoices/:id/pdf", user, invoices.InvoicePDF)
+	app.Post("/invoices/:id", user, invoices.UpdateInvoice)
+	app.Post("/invoices/:id/delete", user, invoices.DeleteInvoice)
+	app.Post("/invoices/:id/finalize", user, invoices.FinalizeInvoice)
+	app.Post("/invoices/:id/payments", user, invoices.RecordPayment)
+	app.Post("/invoices/:id/void", user, managers, invoices.VoidInvoice)
+	app.Post("/invoices/:id/uncollectible", user, managers, invoices.MarkUncollectible)
+	app.Post("/invoices/:id/credit", user, managers, invoices.CreditInvoice)
 
 	app.Get("/tags", user, labels.ShowTags)
 	app.Post("/tags", user, labels.CreateTag)

@@ -71,6 +71,22 @@ var classes = map[string]routeClass{
 	"POST /customers/trash/empty":       {class: action},
 	"POST /customers/:id/restore":       {class: record, kind: "trashed customer"},
 	"POST /customers/:id/notes":         {class: record, kind: "customer"},
+	"GET /invoices":                     {class: list},
+	"GET /invoices/new":                 {class: page},
+	"GET /invoices/export":              {class: list},
+	"POST /invoices":                    {class: action},
+	"POST /invoices/preview":            {class: action},
+	"GET /invoices/:id":                 {class: record, kind: "invoice"},
+	"GET /invoices/:id/edit":            {class: record, kind: "draft invoice"},
+	"GET /invoices/:id/print":           {class: record, kind: "invoice"},
+	"GET /invoices/:id/pdf":             {class: record, kind: "invoice"},
+	"POST /invoices/:id":                {class: record, kind: "draft invoice"},
+	"POST /invoices/:id/delete":         {class: record, kind: "draft invoice"},
+	"POST /invoices/:id/finalize":       {class: record, kind: "draft invoice"},
+	"POST /invoices/:id/payments":       {class: record, kind: "invoice"},
+	"POST /invoices/:id/void":           {class: record, kind: "invoice"},
+	"POST /invoices/:id/uncollectible":  {class: record, kind: "invoice"},
+	"POST /invoices/:id/credit":         {class: record, kind: "invoice"},
 	"GET /tags":                         {class: page},
 	"POST /tags":                        {class: action},
 	"POST /tags/:id/delete":             {class: record, kind: "tag"},
@@ -168,7 +184,9 @@ var fixtures = map[string]func(e *env, u tenantUser, c *client) string{
 		other.signIn(u.Email, password)
 		return e.lastSession(u.UserID.String())
 	},
-	"invitation": func(e *env, u tenantUser, _ *client) string { return e.invite(u, "invited-"+suffix()+"@example.net") },
+	"draft invoice": func(_ *env, _ tenantUser, c *client) string { return c.draftInvoice() },
+	"invoice":       func(_ *env, _ tenantUser, c *client) string { return c.issuedInvoice() },
+	"invitation":    func(e *env, u tenantUser, _ *client) string { return e.invite(u, "invited-"+suffix()+"@example.net") },
 }
 
 // record makes a record of r's kind for u.

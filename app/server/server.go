@@ -21,6 +21,7 @@ import (
 	"moat/app/htmx"
 	"moat/app/metrics"
 	"moat/app/middleware"
+	"moat/app/pdf"
 	"moat/app/store"
 	"moat/models"
 	"moat/static"
@@ -40,6 +41,7 @@ type Options struct {
 	After           *background.Queue // work after the response: cross-tenant probes, refused sign-ins' trail rows
 	BaseURL         string            // the site's public address, for links in emails
 	Outbox          bool              // serve the outbox page (development only)
+	Printer         handlers.Printer  // prints invoices to PDF; Debian's Chromium when nil
 	Now             func() time.Time
 }
 
@@ -61,6 +63,9 @@ func New(db *store.DB, o Options) *fiber.App {
 		o.After = background.New(1024, 5*time.Second)
 	}
 	probes := crosstenant.New(db.Pool, o.Metrics, o.Log, o.After)
+	if o.Printer == nil {
+		o.Printer = pdf.New("/usr/bin/chromium")
+	}
 	if o.BaseURL == "" {
 		o.BaseURL = "http://127.0.0.1:3000"
 	}

@@ -308,7 +308,7 @@ func TestTrashAndRestoreStayInTheTenant(t *testing.T) {
 	if n, err := s.Restore(a, []string{bc.ID.String()}); !errors.Is(err, models.ErrNotFound) || n != 0 {
 		t.Fatalf("A restores B's customer: %d %v", n, err)
 	}
-	if n, err := s.Purge(a, []string{bc.ID.String(), keep.ID.String()}); err == nil || n != 0 {
+	if n, _, err := s.Purge(a, []string{bc.ID.String(), keep.ID.String()}); err == nil || n != 0 {
 		t.Fatalf("A purges B's customer and a live one: %d %v", n, err)
 	}
 	if trash, _ := s.Trashed(b, 1); len(trash.Customers) != 1 {
@@ -327,7 +327,7 @@ func TestTrashAndRestoreStayInTheTenant(t *testing.T) {
 	if err := s.Trash(a, c.ID.String()); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Purge(a, nil); err != nil || n != 1 {
+	if n, _, err := s.Purge(a, nil); err != nil || n != 1 {
 		t.Fatalf("empty A's trash: %d %v", n, err)
 	}
 	if trash, _ := s.Trashed(b, 1); len(trash.Customers) != 1 {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,7 +26,12 @@ type Trashed struct {
 	Company   string
 	DeletedAt time.Time
 	DeletedBy string // the person's name; empty if they have since been removed
+	Invoiced  bool   // it has invoices, which are kept, so it stays in the trash
 }
+
+// uninvoiced keeps customers with invoices out of a purge: invoices are kept for years and name
+// their customer.
+const uninvoiced = "NOT EXISTS (SELECT 1 FROM invoices i WHERE i.tenant_id = customers.tenant_id AND i.customer_id = customers.id)"
 
 // TrashPage is one page of the trash, most recently trashed first.
 type TrashPage struct {
@@ -43,7 +49,8 @@ func (s *Customers) Trashed(ctx context.Context, page int) (TrashPage, error) {
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		err := tx.Model(&models.Customer{}).
 			Select("id", "number", "name", "company", "deleted_at",
-				"coalesce((SELECT u.name FROM users u WHERE u.tenant_id = customers.tenant_id AND u.id = customers.deleted_by), '') AS deleted_by").
+				"coalesce((SELECT u.name FROM users u WHERE u.tenant_id = customers.tenant_id AND u.id = customers.deleted_by), '') AS deleted_by",
+				"NOT "+uninvoiced+" AS invoiced").
 			Where("deleted_at IS NOT NULL").Order("deleted_at DESC, id").
 			Offset((page - 1) * TrashPageSize).Limit(TrashPageSize + 1).Find(&p.Customers).Error
 		if err != nil {
@@ -68,14 +75,34 @@ func (s *Customers) Restore(ctx context.Context, ids []string) (int64, error) {
 }
 
 // Purge deletes the customers with ids from the trash for good, with their notes and tags;
-// their audit trail stays. No ids empties the whole trash.
-func (s *Customers) Purge(ctx context.Context, ids []string) (int64, error) {
-	return s.fromTrash(ctx, audit.CustomerPurge, ids, func(q *gorm.DB, gone *[]models.Customer) *gorm.DB {
-		if len(ids) == 0 {
-			q = q.Session(&gorm.Session{AllowGlobalUpdate: true})
+// their audit trail stays. No ids empties the whole trash. Customers with invoices stay, and
+// kept says how many of those were asked for.
+func (s *Customers) Purge(ctx context.Context, ids []string) (purged, kept int64, err error) {
+	err = tenant.Within(ctx, s.db, func(ctx context.Context) error {
+		err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+			q := tx.Model(&models.Customer{}).Where("deleted_at IS NOT NULL").Not(uninvoiced)
+			if len(ids) > 0 {
+				uids, _ := parseIDs(ids) // none when any is not an id: that counts nothing
+				q = q.Where("id IN ?", uids)
+			}
+			return q.Count(&kept).Error
+		})
+		if err != nil {
+			return fmt.Errorf("count invoiced: %w", err)
 		}
-		return q.Clauses(returningID).Delete(gone)
+		purged, err = s.fromTrash(ctx, audit.CustomerPurge, ids, func(q *gorm.DB, gone *[]models.Customer) *gorm.DB {
+			q = q.Where(uninvoiced)
+			if len(ids) == 0 {
+				q = q.Session(&gorm.Session{AllowGlobalUpdate: true})
+			}
+			return q.Clauses(returningID).Delete(gone)
+		})
+		if kept > 0 && errors.Is(err, models.ErrNotFound) {
+			return nil // it named customers, which were kept
+		}
+		return err
 	})
+	return purged, kept, err
 }
 
 // returningID has a write return the ids it touched, for their audit rows.
