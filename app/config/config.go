@@ -29,6 +29,7 @@ type Config struct {
 	SMTP                 *url.URL      // where mail goes: smtp://user:password@host:port; nil keeps it in the outbox
 	MailFrom             string        // the sender of Moat's mail
 	Chromium             string        // the headless Chromium that prints invoices to PDF
+	Profiling            bool          // serve pprof on the metrics listener (PPROF=1), never on the public one
 }
 
 // FromEnv reads the configuration, with defaults for everything.
@@ -77,6 +78,7 @@ func FromEnv() (Config, error) {
 		c.SMTP = u
 	}
 	c.Chromium = env("CHROMIUM", "/usr/bin/chromium")
+	c.Profiling = os.Getenv("PPROF") == "1"
 	c.MailFrom = env("MAIL_FROM", "Moat <no-reply@"+hostOf(c.BaseURL)+">")
 	return c, nil
 }
