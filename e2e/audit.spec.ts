@@ -39,5 +39,12 @@ test("the owner filters the trail and reads a customer's history after a member 
   const history = owner.locator('#history');
   const change = history.getByTestId('history-entry').filter({ hasText: 'Acme Member' }).filter({ hasText: 'changed' });
   await expect(change.getByTestId('history-change')).toContainText(`name: ${before} → ${after}`);
-  await expect(history.getByTestId('history-entry').filter({ hasText: 'viewed' }).first()).toBeVisible();
+  // Views stay out of the timeline; its link shows them in the trail, for this record only.
+  await expect(history.getByTestId('history-entry').filter({ hasText: 'viewed' })).toHaveCount(0);
+  await history.getByTestId('customer-trail').click();
+  await expect(owner).toHaveURL(/record=/);
+  await expect(owner.getByTestId('audit-record')).toBeVisible();
+  await expect(rows.filter({ hasText: 'customer.view' }).first()).toBeVisible();
+  await owner.getByLabel('Person').selectOption({ label: 'Acme Member' });
+  await expect(owner).toHaveURL(/record=.*person=|person=.*record=/);
 });

@@ -113,7 +113,9 @@ type Customer struct {
 	UpdatedAt       time.Time
 	DeletedAt       *time.Time // in the trash since; nil when not
 	DeletedBy       *uuid.UUID `gorm:"type:uuid"`
-	Tags            []Tag      `gorm:"-"` // loaded by the store where a page shows them
+	// DuplicatesChecked is set once its look-alikes are kept (store.keepDuplicates).
+	DuplicatesChecked bool  `gorm:"->"`
+	Tags              []Tag `gorm:"-"` // loaded by the store where a page shows them
 }
 
 // Contact is one typed email address or phone number.

@@ -167,12 +167,8 @@ func Actions() []Meta { return slices.Clone(registry) }
 
 // Lookup returns what the registry knows of a; ok is false for an action it does not list.
 func Lookup(a Action) (Meta, bool) {
-	for _, m := range registry {
-		if m.Action == a {
-			return m, true
-		}
-	}
-	return Meta{}, false
+	m, ok := byAction[a]
+	return m, ok
 }
 
 // Entities lists every entity that has an action, in the registry's order.
@@ -186,15 +182,24 @@ func Entities() []Entity {
 	return out
 }
 
-// complete refuses an action the registry does not list, and fills in e's entity from the
-// registry when e names none.
-func complete(e *Event) error {
-	m, ok := Lookup(e.Action)
+// complete refuses an action the registry does not list, fills in e's entity from the registry
+// when e names none, and returns the action's kind.
+func complete(e *Event) (Kind, error) {
+	m, ok := byAction[e.Action]
 	if !ok {
-		return fmt.Errorf("audit: action %q is not in the registry", e.Action)
+		return "", fmt.Errorf("audit: action %q is not in the registry", e.Action)
 	}
 	if e.Entity == "" {
 		e.Entity = m.Entity
 	}
-	return nil
+	return m.Kind, nil
 }
+
+// byAction is the registry by action, for Record, which runs on every request.
+var byAction = func() map[Action]Meta {
+	m := make(map[Action]Meta, len(registry))
+	for _, meta := range registry {
+		m[meta.Action] = meta
+	}
+	return m
+}()

@@ -57,7 +57,7 @@ type Event struct {
 // transaction. The tenant is the transaction's own (current_tenant_id()), which row level
 // security checks again.
 func Record(tx *gorm.DB, e Event) error {
-	return record(tx, e, `VALUES (current_tenant_id(), $1, $2, $3, $4, $5, $6, $7, $8, $9)`, Clean(e.EntityID, 100))
+	return record(tx, e, `VALUES (current_tenant_id(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, Clean(e.EntityID, 100))
 }
 
 // RecordEach writes e once for each of ids (as its EntityID), as part of tx like Record: one
@@ -67,13 +67,14 @@ func RecordEach(tx *gorm.DB, e Event, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return record(tx, e, `SELECT current_tenant_id(), $1, $2, $3, id, $5, $6, $7, $8, $9 FROM unnest($4::text[]) AS id`, ids)
+	return record(tx, e, `SELECT current_tenant_id(), $1, $2, $3, id, $5, $6, $7, $8, $9, $10 FROM unnest($4::text[]) AS id`, ids)
 }
 
 // record defers the insert of e's rows, whose values rows gives, taking the entity id (or ids)
 // as $4.
 func record(tx *gorm.DB, e Event, rows string, entity any) error {
-	if err := complete(&e); err != nil {
+	kind, err := complete(&e)
+	if err != nil {
 		return err
 	}
 	r := RequestFrom(tx.Statement.Context)
@@ -91,9 +92,9 @@ func record(tx *gorm.DB, e Event, rows string, entity any) error {
 		details = bounded(raw)
 	}
 	return tenant.Defer(tx, `INSERT INTO audit_events
-		(tenant_id, user_id, action, entity, entity_id, outcome, request_id, ip, user_agent, details) `+rows,
+		(tenant_id, user_id, action, entity, entity_id, outcome, request_id, ip, user_agent, details, kind) `+rows,
 		user, string(e.Action), string(e.Entity), entity, string(e.Outcome),
-		Clean(r.RequestID, 100), Clean(r.IP, 64), Clean(r.UserAgent, 400), details)
+		Clean(r.RequestID, 100), Clean(r.IP, 64), Clean(r.UserAgent, 400), details, string(kind))
 }
 
 // maxDetails bounds what one audit row's details may hold. Details are built from validated

@@ -76,6 +76,9 @@ func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
 			f.Outcome, v.Outcome = o, string(o)
 		}
 	}
+	if id, err := uuid.Parse(c.Query("record")); err == nil {
+		f.EntityID, v.Record = id.String(), id.String()
+	}
 	if d, err := time.Parse(time.DateOnly, c.Query("from")); err == nil {
 		f.From, v.From = d, d.Format(time.DateOnly)
 	}
@@ -89,7 +92,7 @@ func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
 // query is the filter as URL parameters, for links that keep it.
 func query(v fragments.AuditFilter) url.Values {
 	q := url.Values{}
-	for k, val := range map[string]string{"person": v.Person, "action": v.Action, "entity": v.Entity, "outcome": v.Outcome, "from": v.From, "to": v.To} {
+	for k, val := range map[string]string{"person": v.Person, "action": v.Action, "entity": v.Entity, "outcome": v.Outcome, "from": v.From, "to": v.To, "record": v.Record} {
 		if val != "" {
 			q.Set(k, val)
 		}

@@ -95,7 +95,7 @@ func (h *Customers) ShowCustomer(c *fiber.Ctx) error {
 
 // detail renders the customer page with status; noteError is the note form's error, if any.
 func (h *Customers) detail(c *fiber.Ctx, status int, id, noteError string) error {
-	props := fragments.CustomerDetailProps{CSRF: middleware.CSRFToken(c), NoteError: noteError, CanPurge: canPurge(c)}
+	props := fragments.CustomerDetailProps{CSRF: middleware.CSRFToken(c), NoteError: noteError, CanPurge: canPurge(c), CanSeeTrail: canSeeTrail(c)}
 	// The record, its timeline and its possible duplicates: one transaction.
 	err := h.DB.Within(c.UserContext(), func(ctx context.Context) error {
 		var err error
@@ -105,7 +105,7 @@ func (h *Customers) detail(c *fiber.Ctx, status int, id, noteError string) error
 		if props.Timeline, err = h.timeline(ctx, props.Customer); err != nil {
 			return err
 		}
-		if props.Duplicates, err = h.Store.Duplicates(ctx, models.InputOf(props.Customer), props.Customer.ID); err != nil {
+		if props.Duplicates, err = h.Store.KeptDuplicates(ctx, props.Customer); err != nil {
 			return err
 		}
 		invoices, err := h.Invoices.ForCustomer(ctx, props.Customer.ID, 10)
@@ -144,8 +144,8 @@ func (h *Customers) timeline(ctx context.Context, cust models.Customer) ([]fragm
 		out = append(out, fragments.TimelineEntry{When: n.CreatedAt, Who: n.Author, Note: n.Body})
 	}
 	for _, e := range events {
-		if audit.Action(e.Action) == audit.CustomerNote && e.Outcome == models.OutcomeAllowed || audit.Action(e.Action) == audit.CustomerDuplicateCheck {
-			continue // the note itself is in the timeline; the page's own duplicate check is not news
+		if audit.Action(e.Action) == audit.CustomerNote && e.Outcome == models.OutcomeAllowed {
+			continue // the note itself is in the timeline
 		}
 		t := fragments.TimelineEntry{When: e.OccurredAt, Who: e.UserName, Action: e.Action, Outcome: e.Outcome}
 		if tag, ok := taggedWith(e); ok {
@@ -309,4 +309,10 @@ func bindCustomer(c *fiber.Ctx) models.CustomerInput {
 func canPurge(c *fiber.Ctx) bool {
 	p, ok := auth.FromContext(c.UserContext())
 	return ok && p.Role == models.RoleOwner
+}
+
+// canSeeTrail reports whether the signed-in person may read the audit trail.
+func canSeeTrail(c *fiber.Ctx) bool {
+	p, ok := auth.FromContext(c.UserContext())
+	return ok && p.Role.ManagesTeam()
 }

@@ -93,9 +93,9 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 					return err
 				}
 			}
-			// The id registry and the search terms are filled below in bulk rather than by a
-			// trigger call a row.
-			if _, err := tx.Exec(ctx, "ALTER TABLE customers DISABLE TRIGGER customers_record_ids, DISABLE TRIGGER customers_terms"); err != nil {
+			// The id registry, the search terms and the counts are filled below in bulk rather
+			// than by triggers.
+			if _, err := tx.Exec(ctx, "ALTER TABLE customers DISABLE TRIGGER customers_record_ids, DISABLE TRIGGER customers_terms, DISABLE TRIGGER customers_count_insert"); err != nil {
 				return err
 			}
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tenants"}, []string{"id", "name"}, pgx.CopyFromRows(tenants)); err != nil {
@@ -132,10 +132,10 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"record_ids"}, []string{"id", "entity", "tenant_id"}, pgx.CopyFromRows(ids)); err != nil {
 					return err
 				}
-				counters = append(counters, []any{tid, int64(j.customers)})
+				counters = append(counters, []any{tid, int64(j.customers), int64(j.customers)})
 				total += int(n)
 			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"customer_counters"}, []string{"tenant_id", "last"}, pgx.CopyFromRows(counters)); err != nil {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"customer_counters"}, []string{"tenant_id", "last", "live"}, pgx.CopyFromRows(counters)); err != nil {
 				return err
 			}
 			var fresh []uuid.UUID
@@ -147,7 +147,7 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 				WHERE c.tenant_id = ANY($1) ON CONFLICT DO NOTHING`, fresh); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, "ALTER TABLE customers ENABLE TRIGGER customers_record_ids, ENABLE TRIGGER customers_terms"); err != nil {
+			if _, err := tx.Exec(ctx, "ALTER TABLE customers ENABLE TRIGGER customers_record_ids, ENABLE TRIGGER customers_terms, ENABLE TRIGGER customers_count_insert"); err != nil {
 				return err
 			}
 			for _, t := range []string{"tenants", "users", "customers", "customer_terms", "customer_counters"} {

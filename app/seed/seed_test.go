@@ -41,6 +41,12 @@ func TestSeedIsRepeatableAndLeavesRLSForced(t *testing.T) {
 	if invoices != customers*3 || wrong != 0 || gaps != 0 {
 		t.Fatalf("%d invoices (want %d), %d whose totals differ from their lines, %d years with gaps", invoices, customers*3, wrong, gaps)
 	}
+	var miscounted int
+	su.QueryRow(ctx, `SELECT count(*) FROM customer_counters c WHERE live <> (SELECT count(*) FROM customers x
+		WHERE x.tenant_id = c.tenant_id AND x.deleted_at IS NULL)`).Scan(&miscounted)
+	if miscounted != 0 {
+		t.Fatalf("%d tenants' live counts differ from their customers", miscounted)
+	}
 	var unsearchable int
 	su.QueryRow(ctx, "SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id)").Scan(&unsearchable)
 	if unsearchable != 0 {

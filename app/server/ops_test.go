@@ -40,6 +40,12 @@ func TestMetricsExposure(t *testing.T) {
 	c := e.client()
 	c.signIn(a.Email, password)
 	c.do("GET", "/customers", "")
+	// Profiles live on the private metrics listener, when asked for, never on the public app.
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/profile", "/metrics"} {
+		if res, _ := c.do("GET", path, ""); res.StatusCode != fiber.StatusNotFound {
+			t.Errorf("the public app answers %s: %d", path, res.StatusCode)
+		}
+	}
 	rec := httptest.NewRecorder()
 	e.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
@@ -73,12 +79,27 @@ func TestAuditTrailFiltersExportAndHistory(t *testing.T) {
 		t.Fatalf("member edit: %d", res.StatusCode)
 	}
 
-	// The customer's page shows who viewed and changed it, with before and after.
+	// The customer's page shows who changed it, with before and after; views would crowd the
+	// changes out, so it links managers to the trail of both.
 	_, body := owner.do("GET", "/customers/"+id, "")
-	for _, want := range []string{`data-testid="history-entry"`, "Member", "changed", "Ada Lovelace", "Ada King", "viewed", "created"} {
+	for _, want := range []string{`data-testid="history-entry"`, "Member", "changed", "Ada Lovelace", "Ada King", "created", `data-testid="customer-trail"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("history lacks %q", want)
 		}
+	}
+	if strings.Contains(body, "viewed") {
+		t.Error("the timeline lists views")
+	}
+	if _, body := member.do("GET", "/customers/"+id, ""); strings.Contains(body, `data-testid="customer-trail"`) {
+		t.Error("a member is linked to the trail")
+	}
+	_, body = owner.do("GET", "/audit?entity=customer&record="+id, "", "HX-Request", "true")
+	if n := strings.Count(body, `data-testid="audit-row"`); n < 5 || !strings.Contains(body, "customer.view") || !strings.Contains(body, "Member") {
+		t.Errorf("the record's trail: %d rows", n)
+	}
+	other := owner.createCustomer("Someone Else")
+	if _, body := owner.do("GET", "/audit?record="+id, "", "HX-Request", "true"); strings.Contains(body, other) {
+		t.Error("the record's trail shows another record")
 	}
 
 	// Filters, all in the URL.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 
@@ -130,12 +132,33 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 			last := rows[len(rows)-1]
 			p.Next = keyset.Cursor{Sort: lq.Sort, Desc: lq.Desc, Value: last.SortKey, At: last.CreatedAt, ID: last.ID}.Encode()
 		}
+		if len(rows) == 0 {
+			return nil
+		}
+		if err := p.setSummary(rows[0].Summary); err != nil {
+			return err
+		}
+		// Each row's tags in the order of the tenant's tags, which is by name.
+		byID := make(map[string]int, len(p.Tags))
+		for i, t := range p.Tags {
+			byID[t.ID.String()] = i
+		}
 		p.Customers = make([]models.Customer, len(rows))
 		for i, r := range rows {
-			p.Customers[i] = r.customer()
-		}
-		if len(rows) > 0 {
-			return p.setSummary(rows[0].Summary)
+			p.Customers[i] = r.Customer
+			if r.TagIDs == nil {
+				continue
+			}
+			var at []int
+			for _, id := range strings.Split(*r.TagIDs, ",") {
+				if n, ok := byID[id]; ok {
+					at = append(at, n)
+				}
+			}
+			slices.Sort(at)
+			for _, n := range at {
+				p.Customers[i].Tags = append(p.Customers[i].Tags, p.Tags[n])
+			}
 		}
 		return nil
 	})
@@ -156,15 +179,22 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 // summarySelect reads how many customers match (up to the cap), the person's columns and the
 // tenant's tags, as select columns. Each is an uncorrelated subquery built through
 // the tenant scope like any other query, so PostgreSQL evaluates it once per statement.
-const summarySelect = "(SELECT count(*) FROM (?) m) AS summary_total, (?) AS summary_columns, (?) AS summary_tags"
+const summarySelect = "coalesce((?), 0) AS summary_total, (?) AS summary_columns, (?) AS summary_tags"
 
 func summaryArgs(tx *gorm.DB, lq ListQuery, words []string) []any {
 	tags := tx.Model(&models.Tag{}).Select("coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color) ORDER BY lower(name)), '[]')")
-	count := filtered(tx, lq.Filter, words).Select("1").Limit(CountCap + 1)
-	if searchOnly(lq.Filter, words) {
+	var count *gorm.DB
+	switch {
+	case lq.Filter.Empty():
+		// Every customer outside the trash: the tenant's counter, which the writes keep, reads
+		// one row where a count would read a thousand.
+		count = tx.Raw("SELECT least(live, ?) FROM customer_counters WHERE tenant_id = current_tenant_id()", CountCap+1)
+	case searchOnly(lq.Filter, words):
 		// Terms leave the index with the customer's trip to the trash: they alone can count.
 		match, args := termsMatch(words)
-		count = tx.Raw("SELECT DISTINCT customer_id FROM ("+match+") m LIMIT ?", append(args, CountCap+1)...)
+		count = tx.Raw("SELECT count(*) FROM (SELECT DISTINCT customer_id FROM ("+match+") m LIMIT ?) c", append(args, CountCap+1)...)
+	default:
+		count = tx.Raw("SELECT count(*) FROM (?) m", filtered(tx, lq.Filter, words).Select("1").Limit(CountCap+1))
 	}
 	return []any{
 		count,
@@ -197,6 +227,7 @@ func (p *CustomerPage) setSummary(sum summaryRow) error {
 
 // listColumns are what a list row shows (any column it can show) and its cursor needs: not the
 // whole record, whose contacts and addresses would only be read, sent and decoded for nothing.
+// listPage scans them in this order.
 const listColumns = "id, kind, number, name, email, phone, company, created_at"
 
 // listPage reads one page (and one row more, to know whether a next page exists).
@@ -239,8 +270,19 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, pa
 		sortKey = "'' AS sort_key" // the cursor takes created_at itself
 	}
 	var rows []customerRow
-	err := q.Select(listColumns+", "+tagList+", "+sortKey+", "+summarySelect, summaryArgs(tx, lq, words)...).
-		Order(expr + dir + ", id" + dir).Limit(PageSize + 1).Find(&rows).Error
+	q = q.Select(listColumns+", "+listTagIDs+", "+sortKey+", "+summarySelect, summaryArgs(tx, lq, words)...).
+		Order(expr + dir + ", id" + dir).Limit(PageSize + 1)
+	err := tenant.Rows(q, &rows, func(r pgx.Rows) error {
+		for r.Next() {
+			var c customerRow
+			if err := r.Scan(&c.ID, &c.Kind, &c.Number, &c.Name, &c.Email, &c.Phone, &c.Company, &c.CreatedAt, &c.TagIDs, &c.SortKey,
+				&c.Summary.Total, &c.Summary.Columns, &c.Summary.Tags); err != nil {
+				return err
+			}
+			rows = append(rows, c)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list customers: %w", err)
 	}

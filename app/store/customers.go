@@ -31,11 +31,18 @@ const tagList = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name
 	FROM customer_tags ct JOIN tags t ON t.tenant_id = ct.tenant_id AND t.id = ct.tag_id
 	WHERE ct.tenant_id = customers.tenant_id AND ct.customer_id = customers.id) AS tag_list`
 
-// customerRow is a customer as the list and the record page read it: with its tags, and the
-// sort key of the list's order.
+// listTagIDs is a select column giving each row of the list its tags' ids, comma-separated: the
+// list has every tag of the tenant already (for its filter), so the names need not be joined
+// to every row.
+const listTagIDs = `(SELECT string_agg(ct.tag_id::text, ',') FROM customer_tags ct
+	WHERE ct.tenant_id = customers.tenant_id AND ct.customer_id = customers.id) AS tag_ids`
+
+// customerRow is a customer as the list and the record page read it: with its tags (or, in the
+// list, their ids), and the sort key of the list's order.
 type customerRow struct {
 	models.Customer `gorm:"embedded"`
 	TagList         []models.Tag `gorm:"serializer:json"`
+	TagIDs          *string
 	SortKey         string
 	Summary         summaryRow `gorm:"embedded"` // the list's, on its page's rows
 }
@@ -90,6 +97,9 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c mode
 		if err := setTags(tx, c.ID, c.Tags); err != nil {
 			return err
 		}
+		if err := keepDuplicates(tx, c); err != nil {
+			return err
+		}
 		if in.Notes != "" {
 			if err := tx.Create(&models.CustomerNote{CustomerID: c.ID, Body: in.Notes, CreatedBy: c.CreatedBy}).Error; err != nil {
 				return fmt.Errorf("create customer note: %w", err)
@@ -130,6 +140,9 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 			return fmt.Errorf("update customer tags: %w", err)
 		}
 		if err := setTags(tx, c.ID, c.Tags); err != nil {
+			return err
+		}
+		if err := keepDuplicates(tx, c); err != nil {
 			return err
 		}
 		ev.Details = changes(before, c)

@@ -576,3 +576,52 @@ func TestSearchFindsNamesInAnyScript(t *testing.T) {
 		}
 	}
 }
+
+// The unfiltered list's total is the tenant's counter, kept by every write that adds, trashes,
+// restores or deletes customers: it always equals a count, and another tenant's writes do not
+// move it.
+func TestUnfilteredTotalFollowsEveryWrite(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, pa := d.Tenant(t, "acme")
+	b, _ := d.Tenant(t, "globex")
+	s := store.NewCustomers(d.Gorm)
+	check := func(step string) {
+		t.Helper()
+		page, err := s.List(a, store.ListQuery{})
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		var counted int64
+		d.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL",
+			pa.Tenant.String()).Scan(&counted)
+		if page.Total != counted {
+			t.Fatalf("%s: the list says %d customers, a count %d", step, page.Total, counted)
+		}
+	}
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, mustCreate(t, s, a, fmt.Sprintf("Counted %d", i)).ID.String())
+	}
+	mustCreate(t, s, b, "Elsewhere")
+	check("five created")
+	if err := s.Trash(a, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	check("one trashed")
+	if _, err := s.BulkTrash(a, store.Selection{IDs: ids[1:3]}); err != nil {
+		t.Fatal(err)
+	}
+	check("two more trashed at once")
+	if _, err := s.Restore(a, ids[:2]); err != nil {
+		t.Fatal(err)
+	}
+	check("two restored")
+	if _, _, err := s.Purge(a, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("the trash emptied")
+	if _, err := s.Update(a, ids[3], models.CustomerInput{Name: "Renamed", Emails: []string{"r@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	check("one edited")
+}

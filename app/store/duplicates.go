@@ -31,64 +31,21 @@ type Duplicate struct {
 }
 
 // Duplicates finds up to five customers of the tenant, outside the trash and other than except,
-// that share an email or the tax id with in, or have a very similar name. Like every query it
-// runs inside the tenant: other tenants' customers are never compared. It is a warning only.
+// that share an email or the tax id with in, or have a very similar name: the check of a form
+// being filled in. Like every query it runs inside the tenant: other tenants' customers are
+// never compared. It is a warning only.
 func (s *Customers) Duplicates(ctx context.Context, in models.CustomerInput, except uuid.UUID) ([]Duplicate, error) {
 	// A name, email or tax id that would be refused on save (NUL bytes, too many emails) is
 	// compared with nothing, but the check is still audited. Other fields do not matter here,
 	// nor does a name not typed yet.
-	usable := true
-	var invalid *models.ValidationError
-	if errors.As(in.Validate(), &invalid) {
-		for field := range invalid.Fields {
-			if field == "tax_id" || field == "email" || strings.HasPrefix(field, "email[") || (field == "name" && in.Name != "") {
-				usable = false
-			}
-		}
-	}
+	usable := comparable(&in)
 	if in.Name == "" && len(in.Emails) == 0 && in.TaxID == "" {
 		return nil, nil
 	}
-	// Terms keep the first 100 characters of an email: look longer ones up the same way.
-	terms := []string{""} // never empty, so IN () stays valid
-	for _, e := range in.Emails {
-		terms = append(terms, truncate(e, 100))
-	}
-	emails := append([]string{""}, in.Emails...)
 	var out []Duplicate
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		if usable {
-			// Candidates come from indexes row level security leaves usable (equality and
-			// text_pattern_ops ranges): customers with one of the emails as a term, with the
-			// tax id, or whose name words share the first three letters with the typed ones,
-			// best first by how similar those words are. Only these few are compared in full.
-			// The range bounds are worked out before they meet the index: an expression such
-			// as p || x (not LEAKPROOF) would be left to filter rows.
-			candidates := `SELECT customer_id FROM (
-					SELECT customer_id, sum(best) AS score FROM (
-						SELECT customer_id, w, max(similarity(term, w)) AS best
-						FROM (SELECT DISTINCT w, left(w, 3) AS p, left(w, 3) || ? AS past FROM regexp_split_to_table(lower(?::text), '[^[:alnum:]]+') w
-						      WHERE length(w) >= 2 LIMIT 5) words,
-						     customer_terms
-						WHERE tenant_id = current_tenant_id() AND term ~>=~ p AND term ~<~ past
-						GROUP BY customer_id, w) per_word
-					GROUP BY customer_id ORDER BY score DESC, customer_id LIMIT ?) named
-				UNION SELECT customer_id FROM customer_terms WHERE tenant_id = current_tenant_id() AND term IN ?
-				UNION SELECT id FROM customers WHERE tenant_id = current_tenant_id() AND tax_id = ?::text AND tax_id <> ''`
-			// The candidates' flags are worked out once, then filtered on.
-			compared := tx.Model(&models.Customer{}).
-				Select(`id, number, name,
-					EXISTS (SELECT 1 FROM jsonb_array_elements(emails) e WHERE e->>'value' IN ? AND e->>'value' <> '') AS same_email,
-					(tax_id <> '' AND tax_id = ?::text) AS same_tax_id,
-					similarity(lower(name), lower(?::text)) AS score`,
-					emails, in.TaxID, in.Name).
-				Where("deleted_at IS NULL AND id <> ?", except).
-				Where("id IN ("+candidates+")", maxRune, in.Name, nameCandidates, terms, in.TaxID)
-			err := tx.Table("(?) AS compared", compared).
-				Select("id, number, name, same_email, same_tax_id, (? <> '' AND score >= ?) AS similar_name", in.Name, similarName).
-				Where("same_email OR same_tax_id OR (? <> '' AND score >= ?)", in.Name, similarName).
-				Order("score DESC, id").Limit(5).Find(&out).Error
-			if err != nil {
+			if err := lookalikes(tx, in, except).Limit(5).Find(&out).Error; err != nil {
 				return err
 			}
 		}
@@ -103,6 +60,125 @@ func (s *Customers) Duplicates(ctx context.Context, in models.CustomerInput, exc
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find duplicates: %w", err)
+	}
+	return out, nil
+}
+
+// comparable normalizes in and reports whether its name, emails and tax id can be compared:
+// each would be accepted on save.
+func comparable(in *models.CustomerInput) bool {
+	var invalid *models.ValidationError
+	if errors.As(in.Validate(), &invalid) {
+		for field := range invalid.Fields {
+			if field == "tax_id" || field == "email" || strings.HasPrefix(field, "email[") || (field == "name" && in.Name != "") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// lookalikes is the customers of the tenant outside the trash, other than except, that share
+// an email or the tax id with in, or have a very similar name, best first, with columns id,
+// number, name, same_email, same_tax_id, similar_name and score.
+func lookalikes(tx *gorm.DB, in models.CustomerInput, except uuid.UUID) *gorm.DB {
+	// Terms keep the first 100 characters of an email: look longer ones up the same way.
+	terms := []string{""} // never empty, so IN () stays valid
+	for _, e := range in.Emails {
+		terms = append(terms, truncate(e, 100))
+	}
+	emails := append([]string{""}, in.Emails...)
+	// Candidates come from indexes row level security leaves usable (equality and
+	// text_pattern_ops ranges): customers with one of the emails as a term, with the tax id, or
+	// whose name words share the first three letters with the typed ones, best first by how
+	// similar those words are. Only these few are compared in full. The range bounds are worked
+	// out before they meet the index: an expression such as p || x (not LEAKPROOF) would be left
+	// to filter rows.
+	candidates := `SELECT customer_id FROM (
+			SELECT customer_id, sum(best) AS score FROM (
+				SELECT customer_id, w, max(similarity(term, w)) AS best
+				FROM (SELECT DISTINCT w, left(w, 3) AS p, left(w, 3) || ? AS past FROM regexp_split_to_table(lower(?::text), '[^[:alnum:]]+') w
+				      WHERE length(w) >= 2 LIMIT 5) words,
+				     customer_terms
+				WHERE tenant_id = current_tenant_id() AND term ~>=~ p AND term ~<~ past
+				GROUP BY customer_id, w) per_word
+			GROUP BY customer_id ORDER BY score DESC, customer_id LIMIT ?) named
+		UNION SELECT customer_id FROM customer_terms WHERE tenant_id = current_tenant_id() AND term IN ?
+		UNION SELECT id FROM customers WHERE tenant_id = current_tenant_id() AND tax_id = ?::text AND tax_id <> ''`
+	// The candidates' flags are worked out once, then filtered on.
+	compared := tx.Model(&models.Customer{}).
+		Select(`id, number, name,
+			EXISTS (SELECT 1 FROM jsonb_array_elements(emails) e WHERE e->>'value' IN ? AND e->>'value' <> '') AS same_email,
+			(tax_id <> '' AND tax_id = ?::text) AS same_tax_id,
+			similarity(lower(name), lower(?::text)) AS score`,
+			emails, in.TaxID, in.Name).
+		Where("deleted_at IS NULL AND id <> ?", except).
+		Where("id IN ("+candidates+")", maxRune, in.Name, nameCandidates, terms, in.TaxID)
+	return tx.Table("(?) AS compared", compared).
+		Select("id, number, name, same_email, same_tax_id, (? <> '' AND score >= ?) AS similar_name, score", in.Name, similarName).
+		Where("same_email OR same_tax_id OR (? <> '' AND score >= ?)", in.Name, similarName).
+		Order("score DESC, id")
+}
+
+// keptDuplicates is how many look-alikes of a customer are kept; its page shows five.
+const keptDuplicates = 20
+
+// keepDuplicates works out the look-alikes of customer c and keeps them, both ways round, in
+// place of what was kept for c before, in tx. Pairs stay while either is in the trash (the
+// page leaves trashed ones out); a customer back from the trash is compared again.
+func keepDuplicates(tx *gorm.DB, c models.Customer) error {
+	// Rows are locked in one order before they go, so two customers written at once who look
+	// alike wait for each other instead of deadlocking.
+	err := tx.Exec(`DELETE FROM customer_duplicates WHERE (tenant_id, customer_id, other_id) IN (
+		SELECT tenant_id, customer_id, other_id FROM customer_duplicates
+		WHERE tenant_id = current_tenant_id() AND (customer_id = ? OR other_id = ?)
+		ORDER BY customer_id, other_id FOR UPDATE)`, c.ID, c.ID).Error
+	if err != nil {
+		return fmt.Errorf("keep duplicates: %w", err)
+	}
+	if in := models.InputOf(c); comparable(&in) {
+		found := lookalikes(tx, in, c.ID).Limit(keptDuplicates)
+		err = tx.Exec(`WITH found AS (?)
+			INSERT INTO customer_duplicates (tenant_id, customer_id, other_id, same_email, same_tax_id, similar_name, score)
+			SELECT current_tenant_id(), ?::uuid, id, same_email, same_tax_id, similar_name, score FROM found
+			UNION ALL SELECT current_tenant_id(), id, ?::uuid, same_email, same_tax_id, similar_name, score FROM found
+			ON CONFLICT DO NOTHING`, found, c.ID, c.ID).Error
+		if err != nil {
+			return fmt.Errorf("keep duplicates: %w", err)
+		}
+	}
+	// Raw: GORM leaves the read-only field out of its updates.
+	if err := tx.Exec("UPDATE customers SET duplicates_checked = true WHERE tenant_id = current_tenant_id() AND id = ? AND NOT duplicates_checked", c.ID).Error; err != nil {
+		return fmt.Errorf("keep duplicates: %w", err)
+	}
+	return nil
+}
+
+// KeptDuplicates returns up to five kept look-alikes of customer c outside the trash, for its
+// page. Reading them is part of viewing c and is not audited on its own.
+func (s *Customers) KeptDuplicates(ctx context.Context, c models.Customer) (out []Duplicate, err error) {
+	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		out, err = keptDuplicatesOf(tx, c)
+		return err
+	})
+	return out, err
+}
+
+// keptDuplicatesOf returns up to five kept look-alikes of customer c outside the trash, working
+// them out first if nobody has since c was written (customers from before they were kept).
+func keptDuplicatesOf(tx *gorm.DB, c models.Customer) ([]Duplicate, error) {
+	if !c.DuplicatesChecked {
+		if err := keepDuplicates(tx, c); err != nil {
+			return nil, err
+		}
+	}
+	var out []Duplicate
+	err := tx.Raw(`SELECT c.id, c.number, c.name, d.same_email, d.same_tax_id, d.similar_name
+		FROM customer_duplicates d JOIN customers c ON c.tenant_id = d.tenant_id AND c.id = d.other_id
+		WHERE d.tenant_id = current_tenant_id() AND d.customer_id = ? AND c.deleted_at IS NULL
+		ORDER BY d.score DESC, c.id LIMIT 5`, c.ID).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("kept duplicates: %w", err)
 	}
 	return out, nil
 }

@@ -267,6 +267,88 @@ func TestDuplicatesStayInTheTenant(t *testing.T) {
 	}
 }
 
+// Look-alikes are worked out when a customer is written and kept both ways round: a new
+// customer shows on the page of the one it resembles, an edit drops pairs that no longer hold,
+// trashed customers are hidden and compared again when restored, customers from before the
+// pairs were kept are compared on their first view, and another tenant is never compared.
+func TestKeptDuplicates(t *testing.T) {
+	d := dbtest.New(t, 0)
+	s := store.NewCustomers(d.Gorm)
+	a, _ := d.Tenant(t, "acme")
+	b, _ := d.Tenant(t, "globex")
+	same := models.CustomerInput{Name: "Initech Corporation", Emails: []string{"billing@initech.example"}, TaxID: "GB999999973"}
+	theirs := create(t, s, b, same)
+	mine := create(t, s, a, models.CustomerInput{Name: "Initech Corp.", Emails: []string{"BILLING@initech.example"}})
+	taxed := create(t, s, a, models.CustomerInput{Name: "Unrelated Ltd", TaxID: "gb 999 999 973"})
+	create(t, s, a, models.CustomerInput{Name: "Completely Different"})
+	copycat := create(t, s, a, same)
+
+	kept := func(ctx context.Context, c models.Customer) map[uuid.UUID]store.Duplicate {
+		t.Helper()
+		c, err := s.Get(ctx, c.ID.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dups, err := s.KeptDuplicates(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[uuid.UUID]store.Duplicate{}
+		for _, d := range dups {
+			out[d.ID] = d
+		}
+		return out
+	}
+	if got := kept(a, copycat); len(got) != 2 || !got[mine.ID].SameEmail || !got[mine.ID].SimilarName || !got[taxed.ID].SameTaxID {
+		t.Fatalf("copycat's look-alikes: %+v", got)
+	}
+	if got := kept(a, mine); len(got) != 1 || !got[copycat.ID].SameEmail {
+		t.Fatalf("the older customer does not show the new look-alike: %+v", got)
+	}
+	if got := kept(b, theirs); len(got) != 0 {
+		t.Fatalf("another tenant's customers compared: %+v", got)
+	}
+
+	// An edit that makes the copycat different drops its pairs, both ways round.
+	if _, err := s.Update(a, copycat.ID.String(), models.CustomerInput{Name: "Zebra Holdings"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(a, mine); len(got) != 0 {
+		t.Fatalf("stale pair after an edit: %+v", got)
+	}
+
+	// A customer written while the other was in the trash meets it when it is restored.
+	if err := s.Trash(a, taxed.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	late := create(t, s, a, models.CustomerInput{Name: "Late Arrival", TaxID: "GB999999973"})
+	if got := kept(a, late); len(got) != 0 {
+		t.Fatalf("trashed customer offered: %+v", got)
+	}
+	if _, err := s.Restore(a, []string{taxed.ID.String()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(a, late); len(got) != 1 || !got[taxed.ID].SameTaxID {
+		t.Fatalf("restored customer not compared again: %+v", got)
+	}
+
+	// Customers from before pairs were kept are compared on their first view.
+	su := d.Superuser(t)
+	if _, err := su.Exec(context.Background(), "DELETE FROM customer_duplicates; UPDATE customers SET duplicates_checked = false"); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(a, taxed); len(got) != 1 || !got[late.ID].SameTaxID {
+		t.Fatalf("unchecked customer not compared on view: %+v", got)
+	}
+	if got := kept(b, theirs); len(got) != 0 {
+		t.Fatalf("another tenant's customers compared: %+v", got)
+	}
+	var foreign int
+	if err := su.QueryRow(context.Background(), "SELECT count(*) FROM customer_duplicates d JOIN customers c ON c.id = d.other_id WHERE c.tenant_id <> d.tenant_id").Scan(&foreign); err != nil || foreign != 0 {
+		t.Fatalf("pairs across tenants: %d %v", foreign, err)
+	}
+}
+
 // Trash hides a customer everywhere but the trash; restore and purge act only on the
 // caller's own trash.
 func TestTrashAndRestoreStayInTheTenant(t *testing.T) {
@@ -508,13 +590,13 @@ func TestListCountIsCapped(t *testing.T) {
 	conn := d.Owner(t)
 	ctx := context.Background()
 	// Loaded as the owner, past row level security, as the seed does.
-	if _, err := conn.Exec(ctx, "ALTER TABLE customers NO FORCE ROW LEVEL SECURITY; ALTER TABLE customer_terms NO FORCE ROW LEVEL SECURITY"); err != nil {
+	if _, err := conn.Exec(ctx, "ALTER TABLE customers NO FORCE ROW LEVEL SECURITY; ALTER TABLE customer_terms NO FORCE ROW LEVEL SECURITY; ALTER TABLE customer_counters NO FORCE ROW LEVEL SECURITY"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := conn.Exec(ctx, `INSERT INTO customers (tenant_id, number, name) SELECT $1, 'N-' || g, 'Bulk ' || g FROM generate_series(1, 1005) g`, pa.Tenant.UUID()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, "ALTER TABLE customers FORCE ROW LEVEL SECURITY; ALTER TABLE customer_terms FORCE ROW LEVEL SECURITY"); err != nil {
+	if _, err := conn.Exec(ctx, "ALTER TABLE customers FORCE ROW LEVEL SECURITY; ALTER TABLE customer_terms FORCE ROW LEVEL SECURITY; ALTER TABLE customer_counters FORCE ROW LEVEL SECURITY"); err != nil {
 		t.Fatal(err)
 	}
 	p, err := store.NewCustomers(d.Gorm).List(a, store.ListQuery{})

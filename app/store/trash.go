@@ -69,8 +69,19 @@ func (s *Customers) Trashed(ctx context.Context, page int) (TrashPage, error) {
 // that name no customer in this tenant's trash are skipped; when none is restored the answer
 // is ErrNotFound, as for any unknown id.
 func (s *Customers) Restore(ctx context.Context, ids []string) (int64, error) {
-	return s.fromTrash(ctx, audit.CustomerRestore, ids, func(q *gorm.DB, moved *[]models.Customer) *gorm.DB {
-		return q.Model(moved).Clauses(returningID).Updates(map[string]any{"deleted_at": nil, "deleted_by": nil})
+	return s.fromTrash(ctx, audit.CustomerRestore, ids, func(q *gorm.DB, moved *[]models.Customer) error {
+		err := q.Model(moved).Clauses(clause.Returning{}).Updates(map[string]any{"deleted_at": nil, "deleted_by": nil}).Error
+		if err != nil {
+			return err
+		}
+		// Customers written while these were in the trash were not compared with them.
+		tx := q.Session(&gorm.Session{NewDB: true})
+		for _, c := range *moved {
+			if err := keepDuplicates(tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -90,12 +101,12 @@ func (s *Customers) Purge(ctx context.Context, ids []string) (purged, kept int64
 		if err != nil {
 			return fmt.Errorf("count invoiced: %w", err)
 		}
-		purged, err = s.fromTrash(ctx, audit.CustomerPurge, ids, func(q *gorm.DB, gone *[]models.Customer) *gorm.DB {
+		purged, err = s.fromTrash(ctx, audit.CustomerPurge, ids, func(q *gorm.DB, gone *[]models.Customer) error {
 			q = q.Where(uninvoiced)
 			if len(ids) == 0 {
 				q = q.Session(&gorm.Session{AllowGlobalUpdate: true})
 			}
-			return q.Clauses(returningID).Delete(gone)
+			return q.Clauses(returningID).Delete(gone).Error
 		})
 		if kept > 0 && errors.Is(err, models.ErrNotFound) {
 			return nil // it named customers, which were kept
@@ -108,7 +119,7 @@ func (s *Customers) Purge(ctx context.Context, ids []string) (purged, kept int64
 // returningID has a write return the ids it touched, for their audit rows.
 var returningID = clause.Returning{Columns: []clause.Column{{Name: "id"}}}
 
-func (s *Customers) fromTrash(ctx context.Context, action audit.Action, ids []string, apply func(*gorm.DB, *[]models.Customer) *gorm.DB) (int64, error) {
+func (s *Customers) fromTrash(ctx context.Context, action audit.Action, ids []string, apply func(*gorm.DB, *[]models.Customer) error) (int64, error) {
 	uids := make([]uuid.UUID, 0, len(ids))
 	for _, id := range ids {
 		uids = append(uids, models.ParseID(id))
@@ -122,8 +133,8 @@ func (s *Customers) fromTrash(ctx context.Context, action audit.Action, ids []st
 			q = q.Where("id IN ?", uids)
 		}
 		var touched []models.Customer
-		if res := apply(q, &touched); res.Error != nil {
-			return fmt.Errorf("%s: %w", action, res.Error)
+		if err := apply(q, &touched); err != nil {
+			return fmt.Errorf("%s: %w", action, err)
 		}
 		n = int64(len(touched))
 		if n == 0 && len(ids) > 0 {

@@ -322,3 +322,100 @@ func mustTenant(ctx context.Context) tenant.ID {
 	t, _ := tenant.FromContext(ctx)
 	return t
 }
+
+// Rows reads what Find reads, through the same tenant scope, wherever it stands in the
+// transaction: as its first statement (sent with BEGIN and the setting), in the middle, and
+// as its Last (sent with the queued audit row and COMMIT). Outside a tenant transaction it
+// refuses to run.
+func TestRowsReadsWhatFindReads(t *testing.T) {
+	tr := &trips{}
+	d := dbtest.NewWith(t, store.Config{Tracer: tr})
+	a, _ := d.Tenant(t, "acme")
+	b, _ := d.Tenant(t, "globex")
+	for i, ctx := range []context.Context{a, a, b} {
+		err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error {
+			return tx.Create(&models.Customer{Name: []string{"Ada", "Grace", "Mallory"}[i], Email: "x@example.com"}).Error
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	type row struct {
+		ID    uuid.UUID
+		Name  string
+		Email string
+		Made  time.Time
+	}
+	query := func(tx *gorm.DB) *gorm.DB {
+		return tx.Model(&models.Customer{}).Select("id, name, email, created_at AS made").Where("email = ?", "x@example.com").Order("name")
+	}
+	read := func(q *gorm.DB) ([]row, error) {
+		var out []row
+		err := tenant.Rows(q, &[]models.Customer{}, func(r pgx.Rows) error {
+			for r.Next() {
+				var x row
+				if err := r.Scan(&x.ID, &x.Name, &x.Email, &x.Made); err != nil {
+					return err
+				}
+				out = append(out, x)
+			}
+			return nil
+		})
+		return out, err
+	}
+	var plain []row
+	if err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error { return query(tx).Find(&plain).Error }); err != nil {
+		t.Fatal(err)
+	}
+	if len(plain) != 2 || plain[0].Name != "Ada" || plain[1].Name != "Grace" {
+		t.Fatalf("plain GORM read %+v", plain)
+	}
+	for _, where := range []string{"first", "middle", "last"} {
+		tr.reset()
+		var got []row
+		err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+			var err error
+			switch where {
+			case "first":
+				got, err = read(query(tx))
+			case "middle":
+				if err := tx.Model(&models.Customer{}).Where("name = ?", "Nobody").Find(&[]models.Customer{}).Error; err != nil {
+					return err
+				}
+				got, err = read(query(tx))
+				if err == nil {
+					err = tx.Model(&models.Customer{}).Where("name = ?", "Nobody").Find(&[]models.Customer{}).Error
+				}
+			case "last":
+				if err := audit.Record(tx, audit.Event{Action: audit.CustomerList, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed}); err != nil {
+					return err
+				}
+				got, err = read(tenant.Last(query(tx)))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		if !reflect.DeepEqual(sameZone(got), sameZone(plain)) {
+			t.Fatalf("%s: Rows read %+v, Find %+v", where, got, plain)
+		}
+		if n, stmts := tr.count(); where == "last" && n != 1 {
+			t.Fatalf("last: %d round trips carrying %q, want 1", n, stmts)
+		}
+	}
+	if got := audited(t, d, "customer.list"); got != 1 {
+		t.Fatalf("%d audit rows after Rows as Last, want 1", got)
+	}
+	if _, err := read(d.Gorm.WithContext(context.Background()).Model(&models.Customer{})); err == nil {
+		t.Fatal("Rows ran outside a tenant transaction")
+	}
+}
+
+// sameZone passes rows through JSON: the two drivers read times in different zones.
+func sameZone[T any](rows []T) []T {
+	out, _ := json.Marshal(rows)
+	var back []T
+	_ = json.Unmarshal(out, &back)
+	return back
+}

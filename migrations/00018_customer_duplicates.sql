@@ -1,0 +1,33 @@
+-- +goose Up
+-- The customer page looked for possible duplicates (same email, same tax id, similar name) on
+-- every view: the trigram comparison was nine tenths of the page's database time. Whether two
+-- customers look alike depends on those two only, so it is worked out when either is written
+-- and kept here, both ways round; the page reads it. Customers written before this have
+-- duplicates_checked false and are compared on their first view instead.
+CREATE TABLE customer_duplicates (
+    tenant_id    uuid    NOT NULL,
+    customer_id  uuid    NOT NULL,
+    other_id     uuid    NOT NULL,
+    same_email   boolean NOT NULL,
+    same_tax_id  boolean NOT NULL,
+    similar_name boolean NOT NULL,
+    score        real    NOT NULL,
+    PRIMARY KEY (tenant_id, customer_id, other_id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, other_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE,
+    CHECK (customer_id <> other_id)
+);
+CREATE INDEX customer_duplicates_other ON customer_duplicates (tenant_id, other_id);
+
+ALTER TABLE customer_duplicates ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customer_duplicates FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customer_duplicates
+    USING (tenant_id = current_tenant_id()) WITH CHECK (tenant_id = current_tenant_id());
+-- UPDATE only so the rows can be locked (FOR UPDATE) before an edit replaces them.
+GRANT SELECT, INSERT, UPDATE, DELETE ON customer_duplicates TO moat_app;
+
+ALTER TABLE customers ADD COLUMN duplicates_checked boolean NOT NULL DEFAULT false;
+
+-- +goose Down
+ALTER TABLE customers DROP COLUMN duplicates_checked;
+DROP TABLE customer_duplicates;
