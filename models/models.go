@@ -166,6 +166,18 @@ type CustomerTag struct {
 	TagID      uuid.UUID `gorm:"type:uuid;primaryKey"`
 }
 
+// CustomerDuplicate says customer OtherID looks like CustomerID, and why; pairs are kept both
+// ways round (store.keepDuplicates).
+type CustomerDuplicate struct {
+	TenantID    uuid.UUID `gorm:"type:uuid;primaryKey"`
+	CustomerID  uuid.UUID `gorm:"type:uuid;primaryKey"`
+	OtherID     uuid.UUID `gorm:"type:uuid;primaryKey"`
+	SameEmail   bool
+	SameTaxID   bool
+	SimilarName bool
+	Score       float32
+}
+
 // CustomerNote is one note in a customer's timeline.
 type CustomerNote struct {
 	TenantID   uuid.UUID `gorm:"type:uuid;primaryKey"`

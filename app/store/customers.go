@@ -81,7 +81,11 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c mode
 		if err := checkRecord(tx, &c, in); err != nil {
 			return err
 		}
-		err := tx.Transaction(func(sp *gorm.DB) error { return sp.Create(&c).Error })
+		found, err := findDuplicates(tx, c)
+		if err != nil {
+			return err
+		}
+		err = tx.Transaction(func(sp *gorm.DB) error { return sp.Create(&c).Error })
 		if taken(err) && in.Number == "" {
 			// A number typed by hand in another request took the one counted out for this
 			// customer between the check and the insert: count again.
@@ -97,7 +101,7 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c mode
 		if err := setTags(tx, c.ID, c.Tags); err != nil {
 			return err
 		}
-		if err := keepDuplicates(tx, c); err != nil {
+		if err := keepDuplicates(tx, c, found); err != nil {
 			return err
 		}
 		if in.Notes != "" {
@@ -142,7 +146,7 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 		if err := setTags(tx, c.ID, c.Tags); err != nil {
 			return err
 		}
-		if err := keepDuplicates(tx, c); err != nil {
+		if err := checkDuplicates(tx, c); err != nil {
 			return err
 		}
 		ev.Details = changes(before, c)

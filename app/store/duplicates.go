@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
 	"moat/app/tenant"
@@ -123,10 +124,30 @@ func lookalikes(tx *gorm.DB, in models.CustomerInput, except uuid.UUID) *gorm.DB
 // keptDuplicates is how many look-alikes of a customer are kept; its page shows five.
 const keptDuplicates = 20
 
-// keepDuplicates works out the look-alikes of customer c and keeps them, both ways round, in
-// place of what was kept for c before, in tx. Pairs stay while either is in the trash (the
+// findDuplicates works out the look-alikes of customer c for keepDuplicates. A create runs it
+// before inserting c: the insert takes the tenant's numbering lock until commit, and the search
+// would hold every other create of the tenant behind it.
+func findDuplicates(tx *gorm.DB, c models.Customer) ([]lookalike, error) {
+	var found []lookalike
+	if in := models.InputOf(c); comparable(&in) {
+		if err := lookalikes(tx, in, c.ID).Limit(keptDuplicates).Find(&found).Error; err != nil {
+			return nil, fmt.Errorf("find duplicates: %w", err)
+		}
+	}
+	return found, nil
+}
+
+// lookalike is a customer found to look like another, and why.
+type lookalike struct {
+	ID                                uuid.UUID
+	SameEmail, SameTaxID, SimilarName bool
+	Score                             float32
+}
+
+// keepDuplicates keeps found (from findDuplicates) as the look-alikes of customer c, both ways
+// round, in place of what was kept for c before. Pairs stay while either is in the trash (the
 // page leaves trashed ones out); a customer back from the trash is compared again.
-func keepDuplicates(tx *gorm.DB, c models.Customer) error {
+func keepDuplicates(tx *gorm.DB, c models.Customer, found []lookalike) error {
 	// Rows are locked in one order before they go, so two customers written at once who look
 	// alike wait for each other instead of deadlocking.
 	err := tx.Exec(`DELETE FROM customer_duplicates WHERE (tenant_id, customer_id, other_id) IN (
@@ -136,14 +157,16 @@ func keepDuplicates(tx *gorm.DB, c models.Customer) error {
 	if err != nil {
 		return fmt.Errorf("keep duplicates: %w", err)
 	}
-	if in := models.InputOf(c); comparable(&in) {
-		found := lookalikes(tx, in, c.ID).Limit(keptDuplicates)
-		err = tx.Exec(`WITH found AS (?)
-			INSERT INTO customer_duplicates (tenant_id, customer_id, other_id, same_email, same_tax_id, similar_name, score)
-			SELECT current_tenant_id(), ?::uuid, id, same_email, same_tax_id, similar_name, score FROM found
-			UNION ALL SELECT current_tenant_id(), id, ?::uuid, same_email, same_tax_id, similar_name, score FROM found
-			ON CONFLICT DO NOTHING`, found, c.ID, c.ID).Error
-		if err != nil {
+	if len(found) > 0 {
+		pairs := make([]models.CustomerDuplicate, 0, 2*len(found))
+		for _, l := range found {
+			d := models.CustomerDuplicate{CustomerID: c.ID, OtherID: l.ID, SameEmail: l.SameEmail, SameTaxID: l.SameTaxID, SimilarName: l.SimilarName, Score: l.Score}
+			pairs = append(pairs, d)
+			d.CustomerID, d.OtherID = l.ID, c.ID
+			pairs = append(pairs, d)
+		}
+		// Another request keeping the same customers may have kept a pair first.
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&pairs).Error; err != nil {
 			return fmt.Errorf("keep duplicates: %w", err)
 		}
 	}
@@ -152,6 +175,15 @@ func keepDuplicates(tx *gorm.DB, c models.Customer) error {
 		return fmt.Errorf("keep duplicates: %w", err)
 	}
 	return nil
+}
+
+// checkDuplicates finds and keeps the look-alikes of customer c, whose row is already written.
+func checkDuplicates(tx *gorm.DB, c models.Customer) error {
+	found, err := findDuplicates(tx, c)
+	if err != nil {
+		return err
+	}
+	return keepDuplicates(tx, c, found)
 }
 
 // KeptDuplicates returns up to five kept look-alikes of customer c outside the trash, for its
@@ -168,7 +200,7 @@ func (s *Customers) KeptDuplicates(ctx context.Context, c models.Customer) (out 
 // them out first if nobody has since c was written (customers from before they were kept).
 func keptDuplicatesOf(tx *gorm.DB, c models.Customer) ([]Duplicate, error) {
 	if !c.DuplicatesChecked {
-		if err := keepDuplicates(tx, c); err != nil {
+		if err := checkDuplicates(tx, c); err != nil {
 			return nil, err
 		}
 	}

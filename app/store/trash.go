@@ -77,7 +77,7 @@ func (s *Customers) Restore(ctx context.Context, ids []string) (int64, error) {
 		// Customers written while these were in the trash were not compared with them.
 		tx := q.Session(&gorm.Session{NewDB: true})
 		for _, c := range *moved {
-			if err := keepDuplicates(tx, c); err != nil {
+			if err := checkDuplicates(tx, c); err != nil {
 				return err
 			}
 		}
