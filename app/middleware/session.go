@@ -3,11 +3,15 @@
 package middleware
 
 import (
+	"bytes"
+	"encoding/gob"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -51,6 +55,8 @@ type Sessions struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 	IPs      ClientIPs
+
+	decoded decodedSessions
 }
 
 // Load puts the request's audit metadata, and for a signed-in session its Principal (and so its
@@ -58,7 +64,7 @@ type Sessions struct {
 // on the server here. Values from the request are copied: Fiber reuses its buffers once the
 // handler returns.
 func (s *Sessions) Load(c *fiber.Ctx) error {
-	sess, err := s.Store.Get(c)
+	id, sess, err := s.stored(c)
 	if err != nil {
 		return err
 	}
@@ -79,7 +85,7 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 	if ok && !expired {
 		// The database, not the cookie's session, says who this is now.
 		var cur store.Current
-		cur, ok, err = s.List.Validate(auth.NewContext(ctx, p), p.SessionID, sess.ID(), touch, now)
+		cur, ok, err = s.List.Validate(auth.NewContext(ctx, p), p.SessionID, id, touch, now)
 		if err != nil {
 			return err
 		}
@@ -90,10 +96,16 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		ctx = audit.NewContext(auth.NewContext(ctx, p), req)
 		c.Locals(csrfBoundKey, str(sess.Get(keyCSRF)))
 	}
+	var own *session.Session // Fiber's, to change the session
+	if !ok || expired || touch {
+		if own, err = s.Store.Get(c); err != nil {
+			return err
+		}
+	}
 	switch {
 	case !ok:
 		// Ended elsewhere, its person deactivated or removed, or unreadable.
-		if err := sess.Destroy(); err != nil {
+		if err := own.Destroy(); err != nil {
 			return err
 		}
 		ctx = audit.NewContext(ctx, req)
@@ -105,14 +117,14 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		if err := s.List.End(ctx, audit.SessionEnd, p.SessionID.String(), reason); err != nil && !errors.Is(err, models.ErrNotFound) {
 			return err
 		}
-		if err := sess.Destroy(); err != nil {
+		if err := own.Destroy(); err != nil {
 			return err
 		}
 		c.Locals(expiredLocal, true)
 		ctx = audit.NewContext(c.UserContext(), audit.Request{RequestID: req.RequestID, IP: req.IP, UserAgent: req.UserAgent})
 	case touch:
-		sess.Set(keySeen, now.Unix())
-		if err := sess.Save(); err != nil {
+		own.Set(keySeen, now.Unix())
+		if err := own.Save(); err != nil {
 			return err
 		}
 	}
@@ -120,7 +132,61 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func principal(sess *session.Session) (p auth.Principal, started, seen time.Time, ok bool) {
+// stored is the request's session as stored, or none: only read from it. Fiber's store
+// gob-decodes a session with a fresh decoder, compiling its types again, on every request (a
+// tenth of a page's CPU); this decodes each stored version once.
+func (s *Sessions) stored(c *fiber.Ctx) (id string, v values, err error) {
+	name, ok := strings.CutPrefix(s.Store.KeyLookup, "cookie:")
+	if !ok {
+		return "", nil, errors.New("sessions: the session id must come from a cookie")
+	}
+	if id = c.Cookies(name); id == "" {
+		return "", sessionValues(nil), nil
+	}
+	raw, err := s.Store.Storage.Get(id)
+	if err != nil || raw == nil {
+		return "", sessionValues(nil), err
+	}
+	decoded, err := s.decoded.get(raw)
+	return utils.CopyString(id), decoded, err
+}
+
+// values are a session's, as Fiber's session or as decoded by stored.
+type values interface{ Get(key string) any }
+
+type sessionValues map[string]any
+
+func (v sessionValues) Get(key string) any { return v[key] }
+
+// decodedSessions are the values of recently read sessions by their stored bytes, shared and
+// read only. Keyed by content, an entry cannot go stale; it is bounded, not expired.
+type decodedSessions struct {
+	mu sync.Mutex
+	m  map[string]sessionValues
+}
+
+const decodedMax = 4096
+
+func (d *decodedSessions) get(raw []byte) (sessionValues, error) {
+	d.mu.Lock()
+	v, ok := d.m[string(raw)]
+	d.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&v); err != nil {
+		return nil, fmt.Errorf("failed to decode session data: %w", err)
+	}
+	d.mu.Lock()
+	if len(d.m) >= decodedMax || d.m == nil {
+		d.m = make(map[string]sessionValues)
+	}
+	d.m[string(raw)] = v
+	d.mu.Unlock()
+	return v, nil
+}
+
+func principal(sess values) (p auth.Principal, started, seen time.Time, ok bool) {
 	userID, err1 := uuid.Parse(str(sess.Get(keyUser)))
 	tenantID, err2 := uuid.Parse(str(sess.Get(keyTenant)))
 	sid, err3 := uuid.Parse(str(sess.Get(keySessionID)))
