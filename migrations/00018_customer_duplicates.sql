@@ -13,11 +13,28 @@ CREATE TABLE customer_duplicates (
     similar_name boolean NOT NULL,
     score        real    NOT NULL,
     PRIMARY KEY (tenant_id, customer_id, other_id),
-    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, other_id) REFERENCES customers (tenant_id, id) ON DELETE CASCADE,
     CHECK (customer_id <> other_id)
 );
 CREATE INDEX customer_duplicates_other ON customer_duplicates (tenant_id, other_id);
+
+-- No foreign keys to customers: each would lock the customer it names (FOR KEY SHARE), and
+-- look-alikes are by nature named by many customers at once; a hundred concurrent creates of
+-- similar names queued on those locks' MultiXacts for seconds. Pairs go with either customer
+-- through this trigger instead, and the page joins them to customers, which row level
+-- security filters, so a pair can never show another tenant's customer.
+-- +goose StatementBegin
+CREATE FUNCTION forget_duplicates() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, public
+    AS $$
+BEGIN
+    DELETE FROM customer_duplicates d USING old_rows o
+        WHERE d.tenant_id = o.tenant_id AND (d.customer_id = o.id OR d.other_id = o.id);
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER customers_forget_duplicates AFTER DELETE ON customers
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION forget_duplicates();
 
 ALTER TABLE customer_duplicates ENABLE ROW LEVEL SECURITY;
 ALTER TABLE customer_duplicates FORCE ROW LEVEL SECURITY;
@@ -29,5 +46,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON customer_duplicates TO moat_app;
 ALTER TABLE customers ADD COLUMN duplicates_checked boolean NOT NULL DEFAULT false;
 
 -- +goose Down
+DROP TRIGGER customers_forget_duplicates ON customers;
+DROP FUNCTION forget_duplicates();
 ALTER TABLE customers DROP COLUMN duplicates_checked;
 DROP TABLE customer_duplicates;

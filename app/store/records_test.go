@@ -347,6 +347,21 @@ func TestKeptDuplicates(t *testing.T) {
 	if err := su.QueryRow(context.Background(), "SELECT count(*) FROM customer_duplicates d JOIN customers c ON c.id = d.other_id WHERE c.tenant_id <> d.tenant_id").Scan(&foreign); err != nil || foreign != 0 {
 		t.Fatalf("pairs across tenants: %d %v", foreign, err)
 	}
+
+	// A customer purged for good takes its pairs, both ways round, with it.
+	if err := s.Trash(a, late.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Purge(a, []string{late.ID.String()}); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := su.QueryRow(context.Background(), "SELECT count(*) FROM customer_duplicates WHERE $1 IN (customer_id, other_id)", late.ID).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d pairs of a purged customer left: %v", left, err)
+	}
+	if got := kept(a, taxed); len(got) != 0 {
+		t.Fatalf("look-alikes of a purged customer: %+v", got)
+	}
 }
 
 // Trash hides a customer everywhere but the trash; restore and purge act only on the
