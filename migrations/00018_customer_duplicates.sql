@@ -21,7 +21,8 @@ CREATE INDEX customer_duplicates_other ON customer_duplicates (tenant_id, other_
 -- look-alikes are by nature named by many customers at once; a hundred concurrent creates of
 -- similar names queued on those locks' MultiXacts for seconds. Pairs go with either customer
 -- through this trigger instead, and the page joins them to customers, which row level
--- security filters, so a pair can never show another tenant's customer.
+-- security filters, so a pair can never show another tenant's customer; one kept by a create
+-- racing the other customer's purge names nobody, and the join drops it.
 -- +goose StatementBegin
 CREATE FUNCTION forget_duplicates() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, public

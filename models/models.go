@@ -113,8 +113,9 @@ type Customer struct {
 	UpdatedAt       time.Time
 	DeletedAt       *time.Time // in the trash since; nil when not
 	DeletedBy       *uuid.UUID `gorm:"type:uuid"`
-	// DuplicatesChecked is set once its look-alikes are kept (store.keepDuplicates).
-	DuplicatesChecked bool  `gorm:"->"`
+	// DuplicatesChecked is set once its look-alikes are kept (store.keepDuplicates); written by
+	// a create, never by an edit's Updates.
+	DuplicatesChecked bool  `gorm:"<-:create"`
 	Tags              []Tag `gorm:"-"` // loaded by the store where a page shows them
 }
 

@@ -81,15 +81,21 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c mode
 		if err := checkRecord(tx, &c, in); err != nil {
 			return err
 		}
+		// Its look-alikes are kept first, under the id it will have: no foreign key ties the
+		// pairs to the row, and the insert takes the numbering lock every create waits for.
+		c.ID, c.DuplicatesChecked = uuid.New(), true
 		found, err := findDuplicates(tx, c)
 		if err != nil {
+			return err
+		}
+		if err := keepDuplicates(tx, c.ID, found); err != nil {
 			return err
 		}
 		err = tx.Transaction(func(sp *gorm.DB) error { return sp.Create(&c).Error })
 		if taken(err) && in.Number == "" {
 			// A number typed by hand in another request took the one counted out for this
 			// customer between the check and the insert: count again.
-			c.ID, c.Number = uuid.Nil, ""
+			c.Number = ""
 			err = tx.Transaction(func(sp *gorm.DB) error { return sp.Create(&c).Error })
 		}
 		switch {
@@ -99,9 +105,6 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c mode
 			return fmt.Errorf("create customer: %w", err)
 		}
 		if err := setTags(tx, c.ID, c.Tags); err != nil {
-			return err
-		}
-		if err := keepDuplicates(tx, c, found); err != nil {
 			return err
 		}
 		if in.Notes != "" {

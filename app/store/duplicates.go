@@ -124,9 +124,9 @@ func lookalikes(tx *gorm.DB, in models.CustomerInput, except uuid.UUID) *gorm.DB
 // keptDuplicates is how many look-alikes of a customer are kept; its page shows five.
 const keptDuplicates = 20
 
-// findDuplicates works out the look-alikes of customer c for keepDuplicates. A create runs it
-// before inserting c: the insert takes the tenant's numbering lock until commit, and the search
-// would hold every other create of the tenant behind it.
+// findDuplicates works out the look-alikes of customer c, to keep. A create runs it, and keeps
+// them, before inserting c: the insert takes the tenant's numbering lock until commit, and work
+// after it would hold every other create of the tenant behind it.
 func findDuplicates(tx *gorm.DB, c models.Customer) ([]lookalike, error) {
 	var found []lookalike
 	if in := models.InputOf(c); comparable(&in) {
@@ -144,46 +144,51 @@ type lookalike struct {
 	Score                             float32
 }
 
-// keepDuplicates keeps found (from findDuplicates) as the look-alikes of customer c, both ways
-// round, in place of what was kept for c before. Pairs stay while either is in the trash (the
-// page leaves trashed ones out); a customer back from the trash is compared again.
-func keepDuplicates(tx *gorm.DB, c models.Customer, found []lookalike) error {
+// keepDuplicates keeps found as the look-alikes of the customer with id, both ways round. Pairs
+// stay while either is in the trash (the page leaves trashed ones out); a customer back from the
+// trash is compared again.
+func keepDuplicates(tx *gorm.DB, id uuid.UUID, found []lookalike) error {
+	if len(found) == 0 {
+		return nil
+	}
+	pairs := make([]models.CustomerDuplicate, 0, 2*len(found))
+	for _, l := range found {
+		d := models.CustomerDuplicate{CustomerID: id, OtherID: l.ID, SameEmail: l.SameEmail, SameTaxID: l.SameTaxID, SimilarName: l.SimilarName, Score: l.Score}
+		pairs = append(pairs, d)
+		d.CustomerID, d.OtherID = l.ID, id
+		pairs = append(pairs, d)
+	}
+	// Another request keeping the same customers may have kept a pair first.
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&pairs).Error; err != nil {
+		return fmt.Errorf("keep duplicates: %w", err)
+	}
+	return nil
+}
+
+// checkDuplicates works out and keeps the look-alikes of customer c, whose row is written, in
+// place of what was kept for it before.
+func checkDuplicates(tx *gorm.DB, c models.Customer) error {
+	found, err := findDuplicates(tx, c)
+	if err != nil {
+		return err
+	}
 	// Rows are locked in one order before they go, so two customers written at once who look
 	// alike wait for each other instead of deadlocking.
-	err := tx.Exec(`DELETE FROM customer_duplicates WHERE (tenant_id, customer_id, other_id) IN (
+	err = tx.Exec(`DELETE FROM customer_duplicates WHERE (tenant_id, customer_id, other_id) IN (
 		SELECT tenant_id, customer_id, other_id FROM customer_duplicates
 		WHERE tenant_id = current_tenant_id() AND (customer_id = ? OR other_id = ?)
 		ORDER BY customer_id, other_id FOR UPDATE)`, c.ID, c.ID).Error
 	if err != nil {
 		return fmt.Errorf("keep duplicates: %w", err)
 	}
-	if len(found) > 0 {
-		pairs := make([]models.CustomerDuplicate, 0, 2*len(found))
-		for _, l := range found {
-			d := models.CustomerDuplicate{CustomerID: c.ID, OtherID: l.ID, SameEmail: l.SameEmail, SameTaxID: l.SameTaxID, SimilarName: l.SimilarName, Score: l.Score}
-			pairs = append(pairs, d)
-			d.CustomerID, d.OtherID = l.ID, c.ID
-			pairs = append(pairs, d)
-		}
-		// Another request keeping the same customers may have kept a pair first.
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&pairs).Error; err != nil {
-			return fmt.Errorf("keep duplicates: %w", err)
-		}
+	if err := keepDuplicates(tx, c.ID, found); err != nil {
+		return err
 	}
-	// Raw: GORM leaves the read-only field out of its updates.
-	if err := tx.Exec("UPDATE customers SET duplicates_checked = true WHERE tenant_id = current_tenant_id() AND id = ? AND NOT duplicates_checked", c.ID).Error; err != nil {
+	err = tx.Exec("UPDATE customers SET duplicates_checked = true WHERE tenant_id = current_tenant_id() AND id = ? AND NOT duplicates_checked", c.ID).Error
+	if err != nil {
 		return fmt.Errorf("keep duplicates: %w", err)
 	}
 	return nil
-}
-
-// checkDuplicates finds and keeps the look-alikes of customer c, whose row is already written.
-func checkDuplicates(tx *gorm.DB, c models.Customer) error {
-	found, err := findDuplicates(tx, c)
-	if err != nil {
-		return err
-	}
-	return keepDuplicates(tx, c, found)
 }
 
 // KeptDuplicates returns up to five kept look-alikes of customer c outside the trash, for its
