@@ -104,7 +104,15 @@ func (c *pipeConn) ExecContext(ctx context.Context, query string, args []driver.
 // already open on this connection and it is not the last.
 func (c *pipeConn) batched(ctx context.Context, query string, args []driver.NamedValue) (br pgx.BatchResults, finish func() error, ok bool, err error) {
 	tc, ok := ctx.Value(pipeKey{}).(*txConn)
-	if !ok || tc.state == open && !isLast(ctx) && tc.pipe == c {
+	if !ok {
+		return nil, nil, false, nil
+	}
+	return c.batchedIn(ctx, tc, query, args)
+}
+
+// batchedIn is batched for a statement of tc's transaction.
+func (c *pipeConn) batchedIn(ctx context.Context, tc *txConn, query string, args []driver.NamedValue) (br pgx.BatchResults, finish func() error, ok bool, err error) {
+	if tc.state == open && !isLast(ctx) && tc.pipe == c {
 		return nil, nil, false, nil
 	}
 	b, opening, closing, err := tc.batch(ctx, c, query, args)

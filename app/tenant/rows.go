@@ -25,26 +25,23 @@ func Rows(q *gorm.DB, dest any, scan func(pgx.Rows) error) error {
 	ctx := built.Statement.Context
 	query, vars := built.Statement.SQL.String(), built.Statement.Vars
 	return tc.raw(func(c *pipeConn) error {
-		if tc.state == open && !isLast(ctx) && tc.pipe == c {
+		args := make([]driver.NamedValue, len(vars))
+		for i, v := range vars {
+			args[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+		}
+		// Sent alone or with the transaction's opening or closing statements, as any query is.
+		br, finish, batched, err := c.batchedIn(ctx, tc, query, args)
+		if !batched {
 			rows, err := c.Conn.Conn().Query(ctx, query, vars...)
 			if err != nil {
 				return err
 			}
 			return readAll(rows, scan)
 		}
-		args := make([]driver.NamedValue, len(vars))
-		for i, v := range vars {
-			args[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-		}
-		b, opening, closing, err := tc.batch(ctx, c, query, args)
 		if err != nil {
 			return err
 		}
-		br := c.Conn.Conn().SendBatch(ctx, b)
 		err = func() error {
-			if err := skip(br, opening); err != nil {
-				return err
-			}
 			rows, err := br.Query()
 			if err != nil {
 				return err
@@ -52,7 +49,7 @@ func Rows(q *gorm.DB, dest any, scan func(pgx.Rows) error) error {
 			if err := readAll(rows, scan); err != nil {
 				return err
 			}
-			return tc.finish(br, closing)
+			return finish()
 		}()
 		if cerr := br.Close(); err == nil {
 			err = cerr // a failed batch reports its failure here too: keep the first
