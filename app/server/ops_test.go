@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -96,6 +97,21 @@ func TestAuditTrailFiltersExportAndHistory(t *testing.T) {
 	_, body = owner.do("GET", "/audit?entity=customer&record="+id, "", "HX-Request", "true")
 	if n := strings.Count(body, `data-testid="audit-row"`); n < 5 || !strings.Contains(body, "customer.view") || !strings.Contains(body, "Member") {
 		t.Errorf("the record's trail: %d rows", n)
+	}
+	// Another tenant's owner asking for this record's trail gets what an unknown id gets.
+	g := e.signUp("globex")
+	rival := e.client()
+	rival.signIn(g.Email, password)
+	var answers []string
+	for _, rec := range []string{id, uuid.NewString()} {
+		res, body := rival.do("GET", "/audit?record="+rec, "", "HX-Request", "true")
+		if res.StatusCode != 200 || strings.Count(body, `data-testid="audit-row"`) != 0 || !strings.Contains(body, `data-testid="empty-state"`) {
+			t.Errorf("another tenant's trail for record %s: %d", rec, res.StatusCode)
+		}
+		answers = append(answers, strings.ReplaceAll(body, rec, "RECORD")) // links keep the filter asked for
+	}
+	if answers[0] != answers[1] {
+		t.Error("another tenant's record answers unlike an unknown id")
 	}
 	other := owner.createCustomer("Someone Else")
 	if _, body := owner.do("GET", "/audit?record="+id, "", "HX-Request", "true"); strings.Contains(body, other) {
