@@ -100,7 +100,7 @@ FUZZTIME ?= 10s
 # (go.dev/issue/75804), and a count cannot bound the minimizing of slow targets: fuzz with the
 # Go that has the fix, fetched once through the module proxy (76 MB). The code stays on go.mod's Go.
 FUZZ_GO  ?= go1.27.3
-FUZZ_TARGETS := FuzzRecordID FuzzSearch FuzzCustomerForm FuzzInvoiceForm FuzzBulk FuzzTags FuzzNotes FuzzTeam FuzzAccount
+FUZZ_TARGETS := FuzzRecordID FuzzSearch FuzzCustomerForm FuzzInvoiceForm FuzzProduct FuzzBulk FuzzTags FuzzNotes FuzzTeam FuzzAccount
 
 .PHONY: soak
 soak: postgres ## a 10-minute soak at 64 connections: no errors, flat memory, no leaked goroutines (make test runs 8 s of it)

@@ -137,3 +137,21 @@ test('a11y: invoices: the list, an invoice, a credit note, the printable copy, t
   await expect(page.getByTestId('error-line_description[1]')).toBeVisible();
   await expectAccessible(page, 'the invoice editor with errors (422)');
 });
+
+test('a11y: inventory: the product list, a product with its ledger, the warehouses, the editor with errors', async ({ page }) => {
+  await signIn(page, acmeOwner);
+  await page.goto('/products');
+  await expect(page.getByTestId('product-row').first()).toBeVisible();
+  await expectAccessible(page, 'the product list');
+  await page.getByTestId('product-row').filter({ hasText: 'ANV-100' }).getByRole('link').click();
+  await expect(page.getByTestId('movement').first()).toBeVisible();
+  await expectAccessible(page, 'a product with its stock and ledger');
+  await page.goto('/warehouses');
+  await expect(page.getByTestId('warehouse')).toHaveCount(2);
+  await expectAccessible(page, 'the warehouses');
+  await page.goto('/products/new');
+  await page.getByLabel('Sale price').fill('free');
+  await page.getByRole('button', { name: 'Save product' }).click();
+  await expect(page.getByTestId('error-sku')).toBeVisible();
+  await expectAccessible(page, 'the product editor with errors (422)');
+});

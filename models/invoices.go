@@ -111,12 +111,15 @@ type InvoiceLine struct {
 	InvoiceID   uuid.UUID `gorm:"type:uuid"`
 	Position    int
 	Description string
-	Quantity    string `gorm:"type:numeric"`
-	UnitPrice   string `gorm:"type:numeric"`
-	Discount    string `gorm:"type:numeric"`
-	TaxRate     string `gorm:"type:numeric"`
-	Net         string `gorm:"type:numeric"`
-	Tax         string `gorm:"type:numeric"`
+	Quantity    string     `gorm:"type:numeric"`
+	UnitPrice   string     `gorm:"type:numeric"`
+	Discount    string     `gorm:"type:numeric"`
+	TaxRate     string     `gorm:"type:numeric"`
+	Net         string     `gorm:"type:numeric"`
+	Tax         string     `gorm:"type:numeric"`
+	ProductID   *uuid.UUID `gorm:"type:uuid"`
+	WarehouseID *uuid.UUID `gorm:"type:uuid"` // set when the line moves stock
+	Reserved    bool       `gorm:"<-:false"`  // the line holds a reservation (the database decides)
 }
 
 // InvoicePayment is money received against an invoice.
@@ -159,15 +162,21 @@ type InvoiceInput struct {
 	Lines            []LineInput
 }
 
-// LineInput is one line as typed.
+// LineInput is one line as typed. A line may name one of the tenant's products by SKU (a copy
+// of a line names it by ProductID instead), and the warehouse its goods leave (the default one
+// when empty); the product's name, price and tax rate fill what the line leaves blank.
 type LineInput struct {
 	Description, Quantity, UnitPrice, Discount, TaxRate string
+	SKU, ProductID, Warehouse                           string
 }
 
 // Blank reports whether nothing was typed on the line: a form's spare row.
 func (l LineInput) Blank() bool {
-	return strings.TrimSpace(l.Description+l.Quantity+l.UnitPrice+l.Discount+l.TaxRate) == ""
+	return strings.TrimSpace(l.Description+l.Quantity+l.UnitPrice+l.Discount+l.TaxRate+l.SKU+l.ProductID) == ""
 }
+
+// ForProduct reports whether the line names a product.
+func (l LineInput) ForProduct() bool { return l.SKU != "" || l.ProductID != "" }
 
 // Validate normalizes the input (trimmed text in NFC, canonical decimals, defaults: EUR, tax
 // excluded, per-line rounding, rate 1, 30 days), drops blank lines and returns a
@@ -237,12 +246,26 @@ func (in *InvoiceInput) Validate() error {
 
 func validateLine(l *LineInput, n int, fields map[string]string) {
 	key := func(f string) string { return fmt.Sprintf("line_%s[%d]", f, n) }
+	l.SKU = norm.NFC.String(strings.TrimSpace(l.SKU))
+	if len([]rune(l.SKU)) > 64 || !cleanText(l.SKU, false) {
+		fields[key("sku")] = "Enter a product's SKU, or leave it empty."
+	}
+	l.ProductID, l.Warehouse = strings.TrimSpace(l.ProductID), strings.TrimSpace(l.Warehouse)
+	if l.Warehouse != "" && ParseID(l.Warehouse) == uuid.Nil {
+		fields[key("warehouse")] = "Choose a warehouse from the list."
+	}
+	// A product fills the description, price and tax rate left blank (the store looks it up).
+	product := l.ForProduct()
 	l.Description = norm.NFC.String(strings.TrimSpace(l.Description))
-	if l.Description == "" || len([]rune(l.Description)) > 1000 || !cleanText(l.Description, true) {
+	if (l.Description == "" && !product) || len([]rune(l.Description)) > 1000 || !cleanText(l.Description, true) {
 		fields[key("description")] = "Describe the line, in at most 1000 characters."
 	}
 	decimalField := func(v *string, name, def string, intDigits, scale int, min, max, message string) {
 		if strings.TrimSpace(*v) == "" {
+			if product && (name == "unit_price" || name == "tax_rate") {
+				*v = ""
+				return
+			}
 			*v = def
 		}
 		d, err := money.Parse(*v, intDigits, scale, min, max)
@@ -272,8 +295,14 @@ func InvoiceInputOf(inv Invoice, lines []InvoiceLine) InvoiceInput {
 	in := InvoiceInput{CustomerID: inv.CustomerID.String(), Currency: inv.Currency, PricesIncludeTax: inv.PricesIncludeTax,
 		Rounding: inv.Rounding, ExchangeRate: inv.ExchangeRate, PaymentTerms: strconv.Itoa(inv.PaymentTerms), Notes: inv.Notes}
 	for _, l := range lines {
-		in.Lines = append(in.Lines, LineInput{Description: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice,
-			Discount: l.Discount, TaxRate: l.TaxRate})
+		li := LineInput{Description: l.Description, Quantity: l.Quantity, UnitPrice: l.UnitPrice, Discount: l.Discount, TaxRate: l.TaxRate}
+		if l.ProductID != nil {
+			li.ProductID = l.ProductID.String()
+		}
+		if l.WarehouseID != nil {
+			li.Warehouse = l.WarehouseID.String()
+		}
+		in.Lines = append(in.Lines, li)
 	}
 	return in
 }

@@ -33,6 +33,8 @@ const (
 	EntityCustomer   Entity = "customer"
 	EntityTag        Entity = "tag"
 	EntityInvoice    Entity = "invoice"
+	EntityProduct    Entity = "product"
+	EntityWarehouse  Entity = "warehouse"
 	EntityAudit      Entity = "audit"
 	EntityPage       Entity = "page"
 	EntityRequest    Entity = "request"
@@ -91,6 +93,21 @@ const (
 	InvoiceUncollectible Action = "invoice.uncollectible"
 	InvoiceCredit        Action = "invoice.credit"
 	InvoiceExport        Action = "invoice.export"
+
+	ProductList      Action = "product.list"
+	ProductView      Action = "product.view"
+	ProductCreate    Action = "product.create"
+	ProductUpdate    Action = "product.update"
+	ProductTrash     Action = "product.trash"
+	ProductTrashList Action = "product.trash_list"
+	ProductRestore   Action = "product.restore"
+	ProductStock     Action = "product.stock"
+	ProductReverse   Action = "product.stock_reverse"
+
+	WarehouseList   Action = "warehouse.list"
+	WarehouseCreate Action = "warehouse.create"
+	WarehouseUpdate Action = "warehouse.update"
+	SettingsStock   Action = "settings.negative_stock"
 
 	AuditList   Action = "audit.list"
 	AuditExport Action = "audit.export"
@@ -156,6 +173,19 @@ var registry = []Meta{
 	{InvoiceUncollectible, EntityInvoice, KindChange, "marked an invoice uncollectible"},
 	{InvoiceCredit, EntityInvoice, KindChange, "issued a credit note"},
 	{InvoiceExport, EntityInvoice, KindExport, "exported invoices"},
+	{ProductList, EntityProduct, KindView, "listed products"},
+	{ProductView, EntityProduct, KindView, "viewed a product"},
+	{ProductCreate, EntityProduct, KindChange, "added a product"},
+	{ProductUpdate, EntityProduct, KindChange, "changed a product"},
+	{ProductTrash, EntityProduct, KindChange, "moved a product to the trash"},
+	{ProductTrashList, EntityProduct, KindView, "viewed the products' trash"},
+	{ProductRestore, EntityProduct, KindChange, "restored a product"},
+	{ProductStock, EntityProduct, KindChange, "moved stock"},
+	{ProductReverse, EntityProduct, KindChange, "reversed a stock movement"},
+	{WarehouseList, EntityWarehouse, KindView, "viewed the warehouses"},
+	{WarehouseCreate, EntityWarehouse, KindChange, "added a warehouse"},
+	{WarehouseUpdate, EntityWarehouse, KindChange, "changed a warehouse"},
+	{SettingsStock, EntityTenant, KindChange, "changed whether stock may go negative"},
 	{AuditList, EntityAudit, KindView, "read the audit trail"},
 	{AuditExport, EntityAudit, KindExport, "exported the audit trail"},
 	{PageView, EntityPage, KindAccess, "opened a page"},

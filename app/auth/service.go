@@ -115,6 +115,9 @@ func (s *Service) ConfirmSignUp(ctx context.Context, tok string) (SignUp, error)
 		if err := tx.Create(&u).Error; err != nil {
 			return fmt.Errorf("create owner: %w", err)
 		}
+		if err := tx.Create(&models.Warehouse{Name: "Main warehouse", IsDefault: true}).Error; err != nil {
+			return fmt.Errorf("create default warehouse: %w", err)
+		}
 		return audit.Record(tx, audit.Event{Action: audit.TenantSignUp, Entity: audit.EntityTenant, EntityID: t.String(), Outcome: models.OutcomeAllowed,
 			Details: map[string]any{"organization": c.Organization, "owner": c.Email, "existing_account": existing}})
 	})

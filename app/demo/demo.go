@@ -26,15 +26,26 @@ type org struct {
 	name, domain string
 	people       []string
 	companies    []string
+	products     []product
+}
+
+// product is a demo product: stocked ones get two receipts.
+type product struct {
+	sku, name, unit, price string
+	stocked                bool
 }
 
 var orgs = []org{
 	{"Acme", "acme.test",
 		[]string{"Ada Byrne", "Bruno Costa", "Chloe Dubois", "Dmitri Orlov", "Elena Ruiz", "Farah Haddad", "Gustav Lind", "Hana Sato", "Ivan Petrov", "Julia Novak", "Kofi Mensah", "Lena Fischer"},
-		[]string{"Anvil Works", "Rocket Supply", "Desert Logistics"}},
+		[]string{"Anvil Works", "Rocket Supply", "Desert Logistics"},
+		[]product{{"ANV-100", "Anvil, cast iron", "pc", "149.00", true}, {"RKT-200", "Rocket skates", "pair", "89.50", true},
+			{"TNT-010", "Dynamite, crate of 10", "crate", "240.00", true}, {"INST-1", "Installation", "h", "85.00", false}}},
 	{"Globex", "globex.test",
 		[]string{"Mara Jensen", "Nikhil Rao", "Olga Ivanova", "Pedro Alves", "Quinn Murphy", "Rosa Marino", "Sven Olsen", "Tara Walsh", "Umar Farouk", "Vera Kovac", "Wei Zhang", "Yusuf Demir"},
-		[]string{"Cypress Creek", "Hammock Hut", "Scorpio Holdings"}},
+		[]string{"Cypress Creek", "Hammock Hut", "Scorpio Holdings"},
+		[]product{{"HMK-01", "Hammock, woven", "pc", "59.00", true}, {"CYP-02", "Cypress planter", "pc", "34.90", true},
+			{"GLX-SVC", "Consulting", "h", "120.00", false}}},
 }
 
 // Consultant belongs to both demo organizations: signing in as them asks which to enter.
@@ -107,6 +118,9 @@ func Load(ctx context.Context, db *gorm.DB, out io.Writer) error {
 		}
 		if err := invoices(tctx, store.NewInvoices(db), billed); err != nil {
 			return fmt.Errorf("demo %s invoices: %w", o.name, err)
+		}
+		if err := inventory(tctx, store.NewProducts(db), store.NewInvoices(db), o, billed[0]); err != nil {
+			return fmt.Errorf("demo %s inventory: %w", o.name, err)
 		}
 		for i := 0; i < 36; i++ {
 			person := o.people[i%len(o.people)]
@@ -185,7 +199,7 @@ func invoices(ctx context.Context, s *store.Invoices, companies []models.Custome
 		if i == 1 {
 			wrong, err := issue(c, lines[0], 20)
 			if err == nil {
-				_, _, err = s.Credit(ctx, wrong.ID.String(), true, today.AddDate(0, 0, -18))
+				_, _, err = s.Credit(ctx, wrong.ID.String(), true, true, today.AddDate(0, 0, -18))
 			}
 			if err != nil {
 				return err
@@ -196,4 +210,38 @@ func invoices(ctx context.Context, s *store.Invoices, companies []models.Custome
 		}
 	}
 	return nil
+}
+
+// inventory gives the organization its products, a second warehouse, stock received over the
+// last month (one product below its reorder level), and a draft invoice that reserves some.
+func inventory(ctx context.Context, s *store.Products, inv *store.Invoices, o org, customer models.Customer) error {
+	today := time.Now().UTC()
+	store2, err := s.CreateWarehouse(ctx, "Harbour store")
+	if err != nil {
+		return err
+	}
+	for i, p := range o.products {
+		created, err := s.Create(ctx, models.ProductInput{SKU: p.sku, Name: p.name, Unit: p.unit, SalePrice: p.price, Currency: "EUR",
+			TaxRate: "19", Stocked: p.stocked, ReorderLevel: "10"})
+		if err != nil || !p.stocked {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		receipts := []models.StockInput{
+			{Kind: models.ReasonReceipt, Quantity: fmt.Sprint(20 - i*7), UnitCost: fmt.Sprintf("%d.00", 40+i*10), Note: "PO-" + fmt.Sprint(1001+i),
+				OccurredOn: today.AddDate(0, 0, -30).Format(time.DateOnly)},
+			{Kind: models.ReasonReceipt, WarehouseID: store2.ID.String(), Quantity: "4", UnitCost: fmt.Sprintf("%d.00", 44+i*10), Note: "PO-" + fmt.Sprint(1101+i),
+				OccurredOn: today.AddDate(0, 0, -12).Format(time.DateOnly)},
+		}
+		for _, r := range receipts {
+			if err := s.Move(ctx, created.ID.String(), r, today); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = inv.CreateDraft(ctx, models.InvoiceInput{CustomerID: customer.ID.String(), Currency: "EUR", PaymentTerms: "30", ExchangeRate: "1",
+		Lines: []models.LineInput{{SKU: o.products[0].sku, Quantity: "3"}, {SKU: o.products[len(o.products)-1].sku, Quantity: "2"}}})
+	return err
 }

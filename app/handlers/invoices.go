@@ -39,6 +39,7 @@ type Invoices struct {
 	DB        *store.DB
 	Store     *store.Invoices
 	Customers *store.Customers
+	Products  *store.Products
 	Printer   Printer
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -123,6 +124,22 @@ func rowView(inv models.Invoice, customer string, today time.Time) fragments.Inv
 	return r
 }
 
+// skuOf is the SKU of the product l sells, or "".
+func skuOf(d store.InvoiceDetail, l models.InvoiceLine) string {
+	if l.ProductID == nil {
+		return ""
+	}
+	return d.SKUs[*l.ProductID]
+}
+
+// placeOf is the warehouse l's goods leave (or return to), or "".
+func placeOf(d store.InvoiceDetail, l models.InvoiceLine) string {
+	if l.WarehouseID == nil {
+		return ""
+	}
+	return d.Places[*l.WarehouseID]
+}
+
 // format shows n in currency code: €1,234.50.
 func format(n, code string) string { return money.Format(money.Amount(n, code)) }
 
@@ -173,11 +190,12 @@ func detailProps(d store.InvoiceDetail, today time.Time) fragments.InvoiceDetail
 		p.Credited = format(d.AmountCredited, cur)
 	}
 	for i, l := range d.Lines {
-		lv := fragments.InvoiceLineView{Description: l.Description, Quantity: money.Trim(l.Quantity),
+		lv := fragments.InvoiceLineView{Description: l.Description, Quantity: money.Trim(l.Quantity), SKU: skuOf(d, l), Place: placeOf(d, l),
 			UnitPrice: money.Price(l.UnitPrice, cur), TaxRate: money.Trim(l.TaxRate), Net: money.Format(d.Totals.Lines[i].Net)}
 		if d.Status != models.StatusDraft {
 			lv.Net = format(l.Net, cur)
 		}
+		p.HasGoods = p.HasGoods || l.WarehouseID != nil
 		if disc := money.Trim(l.Discount); disc != "0" {
 			lv.Discount = disc + " %"
 		}
@@ -330,6 +348,29 @@ func withField(errs map[string]string, field, msg string) map[string]string {
 
 func (h *Invoices) form(c *fiber.Ctx, status int, p fragments.InvoiceFormProps) error {
 	p.CSRF, p.Currencies = middleware.CSRFToken(c), models.Currencies
+	if p.Customer.ID != "" {
+		choices, err := h.Products.Choices(c.UserContext())
+		if err != nil {
+			return err
+		}
+		skus := map[string]string{}
+		for _, pr := range choices {
+			p.Products = append(p.Products, fragments.ProductChoice{SKU: pr.SKU, Name: pr.Name})
+			skus[pr.ID.String()] = pr.SKU
+		}
+		for i, l := range p.Input.Lines {
+			if l.SKU == "" && l.ProductID != "" {
+				p.Input.Lines[i].SKU = skus[l.ProductID]
+			}
+		}
+		r, err := h.Products.Report(c.UserContext())
+		if err != nil {
+			return err
+		}
+		for _, w := range r.Warehouses {
+			p.Warehouses = append(p.Warehouses, fragments.WarehouseChoice{ID: w.ID.String(), Name: w.Name, Default: w.IsDefault})
+		}
+	}
 	p.Totals = totalsOf(p.Input)
 	return htmx.Render(c, status, pages.Page(meta(c, p.Title, "invoices"), fragments.InvoiceForm(p)), fragments.InvoiceForm(p))
 }
@@ -401,16 +442,17 @@ func bindInvoice(c *fiber.Ctx) models.InvoiceInput {
 	in := models.InvoiceInput{CustomerID: one("customer_id"), Currency: one("currency"), PricesIncludeTax: one("prices_include_tax") != "",
 		Rounding: money.Rounding(one("rounding")), ExchangeRate: one("exchange_rate"), PaymentTerms: one("payment_terms"), Notes: one("notes")}
 	desc, qty, price, disc, rate := many("line_description"), many("line_quantity"), many("line_unit_price"), many("line_discount"), many("line_tax_rate")
+	sku, place := many("line_sku"), many("line_warehouse")
 	at := func(s []string, i int) string {
 		if i < len(s) {
 			return s[i]
 		}
 		return ""
 	}
-	n := max(len(desc), len(qty), len(price), len(disc), len(rate))
+	n := max(len(desc), len(qty), len(price), len(disc), len(rate), len(sku), len(place))
 	for i := 0; i < n; i++ {
 		in.Lines = append(in.Lines, models.LineInput{Description: at(desc, i), Quantity: at(qty, i), UnitPrice: at(price, i),
-			Discount: at(disc, i), TaxRate: at(rate, i)})
+			Discount: at(disc, i), TaxRate: at(rate, i), SKU: at(sku, i), Warehouse: at(place, i)})
 	}
 	return in
 }
@@ -585,16 +627,19 @@ func (h *Invoices) after(c *fiber.Ctx, id, done string, act func(context.Context
 // new draft, which it then opens.
 func (h *Invoices) CreditInvoice(c *fiber.Ctx) error {
 	id := utils.CopyString(c.Params("id"))
-	reissue := c.FormValue("reissue") == "1"
+	reissue, restock := c.FormValue("reissue") == "1", c.FormValue("return_stock") == "1"
 	fields := map[string][]string{}
 	if reissue {
 		fields["reissue"] = []string{"1"}
+	}
+	if restock {
+		fields["return_stock"] = []string{"1"}
 	}
 	if ok, err := h.asked(c, id, "credit", "Credit this invoice?", "A credit note for the whole invoice settles what is owed (and what was paid is owed back); with re-issue, a corrected copy starts as a new draft.",
 		"Issue the credit note", fields); !ok {
 		return err
 	}
-	note, draft, err := h.Store.Credit(c.UserContext(), id, reissue, h.today())
+	note, draft, err := h.Store.Credit(c.UserContext(), id, reissue, restock, h.today())
 	if err != nil {
 		return h.refused(c, id, err)
 	}

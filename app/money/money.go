@@ -325,3 +325,24 @@ func newFormatter() *currency.Formatter {
 	f.MaxDigits = 3
 	return f
 }
+
+// Sum is a + b for decimals as text, exactly (quantities and costs, not rounded to a currency).
+func Sum(a, b string) string { return must(add(a, b)) }
+
+// Difference is a − b for decimals as text, exactly.
+func Difference(a, b string) string { return must(sub(a, b)) }
+
+// Compare is -1, 0 or 1 as decimal a is less than, equal to or greater than b.
+func Compare(a, b string) int { return cmp(a, b) }
+
+// must is a decimal computed from valid decimals, which cannot fail at 40 digits of precision.
+func must(s string, err error) string {
+	if err != nil {
+		panic(fmt.Sprintf("money: %v", err))
+	}
+	r, _ := normalized(s)
+	return r
+}
+
+// Product is a × b for decimals as text, exactly: a quantity at a cost is a value.
+func Product(a, b string) string { return must(op(a, b, exact.Mul)) }

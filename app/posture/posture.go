@@ -61,6 +61,11 @@ var Definers = []string{
 	"public.reset_password(text,text,text,text,text)",            // an emailed reset link's account
 	"public.register_record_id()",                                // the id registry's trigger
 	"public.probe_record_id(uuid,text,uuid,uuid)",                // whether a missed id is another tenant's
+	"public.stock_move()",                                        // applies a stock movement to its balance
+	"public.stock_reserve()",                                     // keeps balances' reservations equal to draft lines
+	"public.stock_invoice()",                                     // moves an invoice's stock as its status moves
+	"public.lock_stock(uuid[],uuid[])",                           // locks balances in a fixed order before a stock check
+	"public.stock_drift()",                                       // balances that differ from their ledger, for moat check
 }
 
 // privileges are the table privileges checked on every table.
@@ -86,7 +91,7 @@ func Check(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	var problems []string
 	for _, check := range []func(context.Context, pgx.Tx) ([]string, error){
 		checkRole, checkOwnership, checkSchemas, checkTables, checkPolicies, checkGlobalTables, checkTenantGrants,
-		checkViews, checkTenantFunction, checkDefiners,
+		checkViews, checkTenantFunction, checkDefiners, checkLedger,
 	} {
 		found, err := check(ctx, tx)
 		if err != nil {
@@ -345,4 +350,14 @@ func checkDefiners(ctx context.Context, tx pgx.Tx) ([]string, error) {
 		}
 	}
 	return problems, nil
+}
+
+// checkLedger reports the stock balances, of any tenant, that differ from the sum of their
+// ledger or from what their draft invoices reserve. stock_drift reads one tenant at a time under
+// that tenant's own row level security and answers ids only.
+func checkLedger(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	return rows(ctx, tx, `
+		SELECT format('stock of product %s in warehouse %s (tenant %s) differs from its ledger or its drafts'' reservations',
+		              product_id, warehouse_id, tenant_id)
+		FROM public.stock_drift() ORDER BY 1 LIMIT 20`)
 }

@@ -118,7 +118,9 @@ func TestEveryRouteIgnoresTenantNamedByTheClient(t *testing.T) {
 				if r.class == record {
 					path = fill(r.Path, e.record(r, a, c))
 				}
-				form := []string{"name", "Acme Renamed", "role", "admin"}
+				// A fresh name each time: a second create under a taken name (a warehouse's) would
+				// answer differently for that reason alone.
+				form := []string{"name", "Acme Renamed " + suffix(), "role", "admin"}
 				var headers []string
 				if inject {
 					q := url.Values{}

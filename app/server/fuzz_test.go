@@ -148,7 +148,8 @@ func FuzzInvoiceForm(f *testing.F) {
 		for _, customer := range []string{w.own, w.foreign} {
 			form := c.form("customer_id", customer, "currency", currency, "exchange_rate", qty, "payment_terms", qty, "rounding", op,
 				"line_description", desc, "line_quantity", qty, "line_unit_price", price, "line_discount", discount, "line_tax_rate", rate,
-				"line_description", "Second", "line_quantity", "1", "line_unit_price", price, "op", op, "tenant_id", w.secrets[3])
+				"line_description", "Second", "line_quantity", "1", "line_unit_price", price, "line_sku", desc, "line_warehouse", op,
+				"op", op, "tenant_id", w.secrets[3])
 			for _, path := range []string{"/invoices", "/invoices/preview"} {
 				res, body := c.do("POST", path, form)
 				w.check(t, "POST "+path, res.StatusCode, body, desc, qty, price, discount, rate, currency, op, w.foreign)
@@ -159,6 +160,37 @@ func FuzzInvoiceForm(f *testing.F) {
 				default:
 					t.Fatalf("POST %s for customer %s: %d", path, customer, res.StatusCode)
 				}
+			}
+		}
+	})
+}
+
+// FuzzProduct sends any product form and any stock movement: a 303 or a 422, never a 5xx, never
+// B's data.
+func FuzzProduct(f *testing.F) {
+	w := newFuzzWorld(f)
+	product := w.a.createProduct("FUZZ-1")
+	f.Add("SKU-2", "Chair", "120", "5", "55", "receipt", "")
+	f.Add("", "", "-1", "-0.00001", "NaN", "adjustment", "2026-02-30")
+	f.Add("\x00", "\xff", "1e309", "99999999999999999999", "Infinity", "transfer", "\x00")
+	f.Add(strings.Repeat("é", 300), strings.Repeat("b", 3000), "0,5", "1.23456", "0.00001", "count", "9999-12-31")
+	f.Add("tenant_id", w.foreign, w.foreign, "1", "1", "sale", "2000-01-01")
+	f.Fuzz(func(t *testing.T, sku, name, price, qty, cost, kind, date string) {
+		c := w.a.as(t)
+		form := c.form("sku", sku, "name", name, "sale_price", price, "currency", kind, "tax_rate", qty, "reorder_level", cost,
+			"unit", name, "stocked", kind, "description", name, "tenant_id", w.secrets[3])
+		res, body := c.do("POST", "/products", form)
+		w.check(t, "POST /products", res.StatusCode, body, sku, name, price, qty, cost, kind, date, w.foreign)
+		if res.StatusCode != fiber.StatusSeeOther && res.StatusCode != fiber.StatusUnprocessableEntity {
+			t.Fatalf("POST /products: %d", res.StatusCode)
+		}
+		for _, warehouse := range []string{"", sku, w.foreign} {
+			form := c.form("kind", kind, "warehouse", warehouse, "to_warehouse", name, "quantity", qty, "unit_cost", cost, "note", name,
+				"occurred_on", date, "tenant_id", w.secrets[3])
+			res, body := c.do("POST", "/products/"+product+"/stock", form)
+			w.check(t, "POST /products/:id/stock", res.StatusCode, body, sku, name, price, qty, cost, kind, date, w.foreign)
+			if res.StatusCode != fiber.StatusSeeOther && res.StatusCode != fiber.StatusUnprocessableEntity {
+				t.Fatalf("POST /products/:id/stock with warehouse %q: %d", warehouse, res.StatusCode)
 			}
 		}
 	})

@@ -46,7 +46,16 @@ var fields = map[string][]string{
 	"POST /invoices/:id/payments":       {"amount", "paid_on", "method", "reference"},
 	"POST /invoices/:id/void":           {"confirm"},
 	"POST /invoices/:id/uncollectible":  {"confirm"},
-	"POST /invoices/:id/credit":         {"confirm", "reissue"},
+	"POST /invoices/:id/credit":         {"confirm", "reissue", "return_stock"},
+	"POST /products":                    productFields,
+	"POST /products/:id":                productFields,
+	"POST /products/:id/delete":         {"confirm"},
+	"POST /products/:id/restore":        {"confirm"},
+	"POST /products/:id/stock":          {"kind", "warehouse", "to_warehouse", "quantity", "unit_cost", "note", "occurred_on"},
+	"POST /stock/movements/:id/reverse": {"note"},
+	"POST /warehouses":                  {"name"},
+	"POST /warehouses/:id":              {"name", "default"},
+	"POST /settings/stock":              {"allow_negative"},
 	"POST /tags":                        {"name", "color"},
 	"POST /tags/:id/delete":             {"confirm"},
 	"POST /team":                        {"name", "email", "role"},
@@ -61,7 +70,9 @@ var customerFields = []string{"kind", "number", "name", "company", "email", "ema
 	"tax_id", "billing_address", "shipping_address", "currency", "payment_terms", "tag", "notes"}
 
 var invoiceFields = []string{"customer_id", "currency", "prices_include_tax", "rounding", "exchange_rate", "payment_terms", "notes", "op",
-	"line_description", "line_quantity", "line_unit_price", "line_discount", "line_tax_rate"}
+	"line_description", "line_quantity", "line_unit_price", "line_discount", "line_tax_rate", "line_sku", "line_warehouse"}
+
+var productFields = []string{"sku", "name", "unit", "sale_price", "currency", "tax_rate", "reorder_level", "description", "stocked"}
 
 // oversize is longer than any field accepts, and easy to find if it lands anywhere.
 var oversize = strings.Repeat("Ж", 20000)

@@ -19,7 +19,9 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	invoiceStore := store.NewInvoices(db.Gorm)
 	customers := &handlers.Customers{DB: db, Store: store.NewCustomers(db.Gorm), Invoices: invoiceStore, Tags: tags, History: reader, Log: o.Log}
 	labels := &handlers.Tags{Store: tags}
-	invoices := &handlers.Invoices{DB: db, Store: invoiceStore, Customers: customers.Store, Printer: o.Printer, Log: o.Log, Now: o.Now}
+	productStore := store.NewProducts(db.Gorm)
+	invoices := &handlers.Invoices{DB: db, Store: invoiceStore, Customers: customers.Store, Products: productStore, Printer: o.Printer, Log: o.Log, Now: o.Now}
+	products := &handlers.Products{Store: productStore, Now: o.Now}
 	accounts := &handlers.Auth{Service: service, Sessions: sessions, Failures: o.Metrics.SignInFailures}
 	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}
 	team := &handlers.Team{Users: store.NewUsers(db.Gorm, service.Links()), Sessions: sessions}
@@ -97,6 +99,24 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Post("/invoices/:id/void", user, managers, invoices.VoidInvoice)
 	app.Post("/invoices/:id/uncollectible", user, managers, invoices.MarkUncollectible)
 	app.Post("/invoices/:id/credit", user, managers, invoices.CreditInvoice)
+
+	// Anyone moves stock by hand; reversing a movement is a correction, for owners and admins,
+	// and whether stock may go negative is the owners' call.
+	app.Get("/products", user, products.ListProducts)
+	app.Get("/products/new", user, products.NewProduct)
+	app.Get("/products/trash", user, products.ShowTrash)
+	app.Post("/products", user, products.CreateProduct)
+	app.Get("/products/:id", user, products.ShowProduct)
+	app.Get("/products/:id/edit", user, products.EditProduct)
+	app.Post("/products/:id", user, products.UpdateProduct)
+	app.Post("/products/:id/delete", user, products.TrashProduct)
+	app.Post("/products/:id/restore", user, products.RestoreProduct)
+	app.Post("/products/:id/stock", user, products.MoveStock)
+	app.Post("/stock/movements/:id/reverse", user, managers, products.ReverseMovement)
+	app.Get("/warehouses", user, products.ShowWarehouses)
+	app.Post("/warehouses", user, managers, products.CreateWarehouse)
+	app.Post("/warehouses/:id", user, managers, products.UpdateWarehouse)
+	app.Post("/settings/stock", user, owners, products.SetNegativeStock)
 
 	app.Get("/tags", user, labels.ShowTags)
 	app.Post("/tags", user, labels.CreateTag)

@@ -87,6 +87,21 @@ var classes = map[string]routeClass{
 	"POST /invoices/:id/void":           {class: record, kind: "invoice"},
 	"POST /invoices/:id/uncollectible":  {class: record, kind: "invoice"},
 	"POST /invoices/:id/credit":         {class: record, kind: "invoice"},
+	"GET /products":                     {class: list},
+	"GET /products/new":                 {class: page},
+	"GET /products/trash":               {class: list},
+	"POST /products":                    {class: action},
+	"GET /products/:id":                 {class: record, kind: "product"},
+	"GET /products/:id/edit":            {class: record, kind: "product"},
+	"POST /products/:id":                {class: record, kind: "product"},
+	"POST /products/:id/delete":         {class: record, kind: "product"},
+	"POST /products/:id/restore":        {class: record, kind: "trashed product"},
+	"POST /products/:id/stock":          {class: record, kind: "product"},
+	"POST /stock/movements/:id/reverse": {class: record, kind: "movement"},
+	"GET /warehouses":                   {class: page},
+	"POST /warehouses":                  {class: action},
+	"POST /warehouses/:id":              {class: record, kind: "warehouse"},
+	"POST /settings/stock":              {class: action},
 	"GET /tags":                         {class: page},
 	"POST /tags":                        {class: action},
 	"POST /tags/:id/delete":             {class: record, kind: "tag"},
@@ -184,9 +199,13 @@ var fixtures = map[string]func(e *env, u tenantUser, c *client) string{
 		other.signIn(u.Email, password)
 		return e.lastSession(u.UserID.String())
 	},
-	"draft invoice": func(_ *env, _ tenantUser, c *client) string { return c.draftInvoice() },
-	"invoice":       func(_ *env, _ tenantUser, c *client) string { return c.issuedInvoice() },
-	"invitation":    func(e *env, u tenantUser, _ *client) string { return e.invite(u, "invited-"+suffix()+"@example.net") },
+	"draft invoice":   func(_ *env, _ tenantUser, c *client) string { return c.draftInvoice() },
+	"invoice":         func(_ *env, _ tenantUser, c *client) string { return c.issuedInvoice() },
+	"invitation":      func(e *env, u tenantUser, _ *client) string { return e.invite(u, "invited-"+suffix()+"@example.net") },
+	"product":         func(_ *env, _ tenantUser, c *client) string { return c.createProduct("SKU-" + suffix()) },
+	"trashed product": func(_ *env, _ tenantUser, c *client) string { return c.trashedProduct("GONE-" + suffix()) },
+	"warehouse":       func(_ *env, _ tenantUser, c *client) string { return c.warehouse("Store " + suffix()) },
+	"movement":        func(_ *env, _ tenantUser, c *client) string { return c.movement() },
 }
 
 // record makes a record of r's kind for u.

@@ -39,6 +39,8 @@ type InvoiceDetail struct {
 	Credits  []models.Invoice // credit notes issued against it
 	Original *models.Invoice  // a credit note's invoice
 	Document bool             // its PDF is stored
+	// The SKUs and warehouses its lines name, by id.
+	SKUs, Places map[uuid.UUID]string
 }
 
 // errFinalized refuses a change only a draft allows.
@@ -81,6 +83,9 @@ func loadDetail(tx *gorm.DB, d *InvoiceDetail) error {
 			return fmt.Errorf("credited invoice: %w", err)
 		}
 		d.Original = &o
+	}
+	if err := lineNames(tx, d); err != nil {
+		return err
 	}
 	var c models.Customer
 	err := tx.Where("id = ? AND deleted_at IS NULL", d.CustomerID).Take(&c).Error
@@ -143,7 +148,24 @@ func (s *Invoices) CreateDraft(ctx context.Context, in models.InvoiceInput) (inv
 
 // writeDraft puts in on the draft inv (created when fresh) and replaces its lines, with the
 // amounts each works out to.
+// Lines of goods reserve their stock, which must be available (see reserveFor); nothing is
+// written when a line is refused.
 func writeDraft(tx *gorm.DB, inv *models.Invoice, in models.InvoiceInput, fresh bool) error {
+	stock, err := resolveLines(tx, inv.Kind, &in)
+	if err != nil {
+		return err
+	}
+	var old []models.InvoiceLine
+	if !fresh {
+		if err := tx.Where("invoice_id = ?", inv.ID).Find(&old).Error; err != nil {
+			return fmt.Errorf("invoice lines: %w", err)
+		}
+	}
+	if inv.Kind == models.KindInvoice {
+		if err := reserveFor(tx, old, in, stock); err != nil {
+			return err
+		}
+	}
 	totals, err := money.Compute(in.Currency, in.PricesIncludeTax, in.Rounding, in.MoneyLines())
 	if err != nil {
 		return fmt.Errorf("invoice totals: %w", err)
@@ -171,7 +193,7 @@ func writeDraft(tx *gorm.DB, inv *models.Invoice, in models.InvoiceInput, fresh 
 	for i, l := range in.Lines {
 		lines[i] = models.InvoiceLine{InvoiceID: inv.ID, Position: i + 1, Description: l.Description, Quantity: l.Quantity,
 			UnitPrice: l.UnitPrice, Discount: l.Discount, TaxRate: l.TaxRate,
-			Net: totals.Lines[i].Net.Number(), Tax: totals.Lines[i].Tax.Number()}
+			Net: totals.Lines[i].Net.Number(), Tax: totals.Lines[i].Tax.Number(), ProductID: stock[i].Product, WarehouseID: stock[i].Warehouse}
 	}
 	if err := tx.Create(&lines).Error; err != nil {
 		return fmt.Errorf("invoice lines: %w", err)
@@ -254,6 +276,12 @@ func finalize(tx *gorm.DB, inv *models.Invoice, today time.Time) error {
 	}
 	if len(lines) == 0 {
 		return &models.ValidationError{Fields: map[string]string{"lines": "Add at least one line before finalizing."}}
+	}
+	if inv.Kind == models.KindInvoice {
+		// Its stocked lines' goods leave when its status moves (the invoices_stock trigger).
+		if err := takeFor(tx, lines); err != nil {
+			return err
+		}
 	}
 	totals, err := money.Compute(inv.Currency, inv.PricesIncludeTax, inv.Rounding, moneyLines(lines))
 	if err != nil {
@@ -417,7 +445,11 @@ func (s *Invoices) move(ctx context.Context, id string, action audit.Action, cha
 // credit note series, and applies it to what is still due on the invoice (the rest is owed back
 // to the customer). With reissue it also makes a draft copy of the invoice, to correct and issue
 // again. It returns the credit note and the new draft (zero without reissue).
-func (s *Invoices) Credit(ctx context.Context, id string, reissue bool, today time.Time) (note, draft models.Invoice, err error) {
+//
+// With returnStock (always with reissue, whose copy takes the goods again) the credit note's
+// lines of goods bring them back to the warehouses they left, valued at what they left at.
+func (s *Invoices) Credit(ctx context.Context, id string, reissue, returnStock bool, today time.Time) (note, draft models.Invoice, err error) {
+	returnStock = returnStock || reissue
 	err = audited(ctx, s.db, audit.Event{Action: audit.InvoiceCredit, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
 		orig, err := takeInvoice(tx, id, true)
 		if err != nil {
@@ -435,11 +467,19 @@ func (s *Invoices) Credit(ctx context.Context, id string, reissue bool, today ti
 		}
 		note = models.Invoice{Kind: models.KindCreditNote, Status: models.StatusDraft, CustomerID: orig.CustomerID, CreditsInvoiceID: &orig.ID,
 			CreatedBy: requestUser(tx), Notes: "Credit for " + *orig.Number + "."}
-		if err := writeDraft(tx, &note, copyOf(orig, lines), true); err != nil {
-			return err
+		credit := copyOf(orig, lines)
+		for i := range credit.Lines {
+			if !returnStock {
+				credit.Lines[i].Warehouse = ""
+			}
+		}
+		// The copies are of what was valid when issued: a refusal here would leave half a
+		// credit, so it fails the whole.
+		if err := writeDraft(tx, &note, credit, true); err != nil {
+			return fmt.Errorf("credit note: %w", asFailure(err))
 		}
 		if err := finalize(tx, &note, today); err != nil {
-			return err
+			return fmt.Errorf("credit note: %w", asFailure(err))
 		}
 		// The credit settles what is due; what was paid already is owed back.
 		due := money.Amount(orig.Due(), orig.Currency)
@@ -461,14 +501,27 @@ func (s *Invoices) Credit(ctx context.Context, id string, reissue bool, today ti
 		if reissue {
 			draft = models.Invoice{Kind: models.KindInvoice, Status: models.StatusDraft, CustomerID: orig.CustomerID, CreatedBy: requestUser(tx)}
 			if err := writeDraft(tx, &draft, copyOf(orig, lines), true); err != nil {
-				return err
+				return fmt.Errorf("reissue: %w", asFailure(err))
 			}
 			details["reissued_as"] = draft.ID.String()
+		}
+		if returnStock {
+			details["returned_stock"] = "true"
 		}
 		ev.Details = details
 		return nil
 	})
 	return note, draft, err
+}
+
+// asFailure is err, but a refusal (a *models.ValidationError) as a plain error, which audited
+// rolls back rather than records.
+func asFailure(err error) error {
+	var invalid *models.ValidationError
+	if errors.As(err, &invalid) {
+		return fmt.Errorf("refused: %v", invalid.Fields)
+	}
+	return err
 }
 
 // copyOf is an input that makes a copy of inv and its lines.
@@ -554,4 +607,37 @@ func (s *Invoices) ForCustomer(ctx context.Context, id uuid.UUID, limit int) (ci
 			Group("currency").Order("currency").Scan(&ci.Outstanding).Error
 	})
 	return ci, err
+}
+
+// lineNames fills d's SKUs and warehouse names of the products its lines sell.
+func lineNames(tx *gorm.DB, d *InvoiceDetail) error {
+	var products, places []uuid.UUID
+	for _, l := range d.Lines {
+		if l.ProductID != nil {
+			products = append(products, *l.ProductID)
+		}
+		if l.WarehouseID != nil {
+			places = append(places, *l.WarehouseID)
+		}
+	}
+	d.SKUs, d.Places = map[uuid.UUID]string{}, map[uuid.UUID]string{}
+	if len(products) > 0 {
+		var ps []models.Product
+		if err := tx.Select("id", "sku").Where("id IN ?", products).Find(&ps).Error; err != nil {
+			return fmt.Errorf("line products: %w", err)
+		}
+		for _, p := range ps {
+			d.SKUs[p.ID] = p.SKU
+		}
+	}
+	if len(places) > 0 {
+		var ws []models.Warehouse
+		if err := tx.Select("id", "name").Where("id IN ?", places).Find(&ws).Error; err != nil {
+			return fmt.Errorf("line warehouses: %w", err)
+		}
+		for _, w := range ws {
+			d.Places[w.ID] = w.Name
+		}
+	}
+	return nil
 }

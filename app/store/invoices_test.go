@@ -110,7 +110,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 	// Credit and re-issue an open invoice: the credit note settles it, a new draft copies it.
 	second := mustDraft(t, s, a, c.ID.String())
 	second, _ = s.Finalize(a, second.ID.String(), today)
-	note, draft, err := s.Credit(a, second.ID.String(), true, today)
+	note, draft, err := s.Credit(a, second.ID.String(), true, true, today)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 	if copied.Status != models.StatusDraft || len(copied.Lines) != 1 || copied.Lines[0].Description != "Consulting" || eur(copied.Total) != "1200.00" {
 		t.Fatalf("re-issued draft: %+v", copied.Invoice)
 	}
-	if _, _, err := s.Credit(a, second.ID.String(), false, today); !fieldErr(err, "invoice") {
+	if _, _, err := s.Credit(a, second.ID.String(), false, false, today); !fieldErr(err, "invoice") {
 		t.Fatalf("crediting twice: %v", err)
 	}
 	third, _ := s.Finalize(a, mustDraft(t, s, a, c.ID.String()).ID.String(), today)
@@ -342,7 +342,7 @@ func TestInvoicesStayInTheTenant(t *testing.T) {
 		"pay":           func() error { return s.RecordPayment(a, id, models.PaymentInput{Amount: "1"}, today) },
 		"void":          func() error { return s.Void(a, id) },
 		"uncollectible": func() error { return s.MarkUncollectible(a, id) },
-		"credit":        func() error { _, _, err := s.Credit(a, id, true, today); return err },
+		"credit":        func() error { _, _, err := s.Credit(a, id, true, true, today); return err },
 		"document":      func() error { return s.AttachDocument(a, id, []byte("%PDF")) },
 		"read document": func() error { _, _, _, err := s.Document(a, id); return err },
 	}

@@ -1,0 +1,400 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+
+	"moat/app/audit"
+	"moat/app/keyset"
+	"moat/app/money"
+	"moat/app/tenant"
+	"moat/models"
+)
+
+// Products is the product catalogue and its stock: products, warehouses and the ledger.
+type Products struct{ db *gorm.DB }
+
+// NewProducts returns the product store over db.
+func NewProducts(db *gorm.DB) *Products { return &Products{db: db} }
+
+// stockTotals are a product's quantities over all warehouses, read beside it.
+const stockTotals = `coalesce((SELECT sum(b.on_hand) FROM stock_balances b WHERE b.tenant_id = products.tenant_id AND b.product_id = products.id), 0)::text AS on_hand,
+	coalesce((SELECT sum(b.on_hand - b.reserved) FROM stock_balances b WHERE b.tenant_id = products.tenant_id AND b.product_id = products.id), 0)::text AS available`
+
+// lowStock is a stocked product with no more available than its reorder level.
+const lowStock = `stocked AND coalesce((SELECT sum(b.on_hand - b.reserved) FROM stock_balances b
+	WHERE b.tenant_id = products.tenant_id AND b.product_id = products.id), 0) <= reorder_level`
+
+// ProductRow is a product with its stock over all warehouses.
+type ProductRow struct {
+	models.Product `gorm:"embedded"`
+	OnHand         string
+	Available      string
+}
+
+// TableName is the products table: a ProductRow is a product read with more.
+func (ProductRow) TableName() string { return "products" }
+
+// Low reports whether the product is stocked and at or below its reorder level.
+func (r ProductRow) Low() bool {
+	return r.Stocked && money.Compare(r.Available, r.ReorderLevel) <= 0
+}
+
+// ProductFilter picks products outside the trash; Clean drops what does not parse.
+type ProductFilter struct {
+	Search string // a SKU's beginning, or part of the name
+	Type   string // "goods", "services" or any
+	Low    bool   // stocked and at or below the reorder level
+}
+
+// ProductSorts are the list's orders by their names in the URL.
+var ProductSorts = []string{"sku", "name", "updated"}
+
+// ProductQuery asks for a page of the list in an order; After is a previous page's Next.
+type ProductQuery struct {
+	ProductFilter
+	Sort  string
+	After string
+}
+
+// ProductPage is one page of the list.
+type ProductPage struct {
+	Products []ProductRow
+	Query    ProductQuery // as cleaned and run
+	Next     string
+	Paged    bool
+	Count    int64 // products matching, counted up to CountCap+1
+}
+
+// clean normalizes q.
+func (q ProductQuery) clean() ProductQuery {
+	q.Search = cleanSearch(q.Search)
+	if q.Type != "goods" && q.Type != "services" {
+		q.Type = ""
+	}
+	if !contains(ProductSorts, q.Sort) {
+		q.Sort = "sku"
+	}
+	return q
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// List returns a page of the tenant's products matching the filter, in the order asked for
+// (by SKU, by name, or most recently changed first), with their stock.
+func (s *Products) List(ctx context.Context, q ProductQuery) (ProductPage, error) {
+	q = q.clean()
+	p := ProductPage{Query: q}
+	after, paged := keyset.Decode(q.After, q.Sort)
+	if !paged {
+		p.Query.After = ""
+	}
+	p.Paged = paged
+	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := audit.Record(tx, audit.Event{Action: audit.ProductList, Outcome: models.OutcomeAllowed,
+			Details: map[string]any{"filter": q.ProductFilter, "sort": q.Sort, "paged": paged}}); err != nil {
+			return err
+		}
+		rows := productsMatching(tx, q.ProductFilter).Select("products.*", stockTotals)
+		var key string
+		switch q.Sort {
+		case "name":
+			key = "lower(name)"
+		case "updated":
+			key = "updated_at"
+		default:
+			key = "lower(sku)"
+		}
+		switch {
+		case paged && q.Sort == "updated":
+			rows = rows.Where("(updated_at, id) < (?, ?)", after.At, after.ID)
+		case paged:
+			rows = rows.Where("("+key+", id) > (?, ?)", after.Value, after.ID)
+		}
+		if q.Sort == "updated" {
+			rows = rows.Order("updated_at DESC, id DESC")
+		} else {
+			rows = rows.Order(key + ", id")
+		}
+		if err := rows.Limit(PageSize + 1).Find(&p.Products).Error; err != nil {
+			return fmt.Errorf("list products: %w", err)
+		}
+		if len(p.Products) > PageSize {
+			p.Products = p.Products[:PageSize]
+			last := p.Products[len(p.Products)-1]
+			c := keyset.Cursor{Sort: q.Sort, ID: last.ID}
+			switch q.Sort {
+			case "name":
+				c.Value = strings.ToLower(last.Name)
+			case "updated":
+				c.Desc, c.At = true, last.UpdatedAt
+			default:
+				c.Value = strings.ToLower(last.SKU)
+			}
+			p.Next = c.Encode()
+		}
+		count := productsMatching(tx, q.ProductFilter).Select("1").Limit(CountCap + 1)
+		return tx.Raw("SELECT count(*) FROM (?) m", count).Scan(&p.Count).Error
+	})
+	return p, err
+}
+
+// productsMatching is the tenant's products outside the trash that match f.
+func productsMatching(tx *gorm.DB, f ProductFilter) *gorm.DB {
+	q := tx.Model(&models.Product{}).Where("deleted_at IS NULL")
+	if f.Search != "" {
+		s := strings.ToLower(f.Search)
+		q = q.Where("(lower(sku) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\')", likeEscape(s)+"%", "%"+likeEscape(s)+"%")
+	}
+	switch f.Type {
+	case "goods":
+		q = q.Where("stocked")
+	case "services":
+		q = q.Where("NOT stocked")
+	}
+	if f.Low {
+		q = q.Where(lowStock)
+	}
+	return q
+}
+
+// likeEscape makes s match itself in a LIKE pattern.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// notTrashed narrows a lookup to products outside the trash.
+func notTrashed(q *gorm.DB) *gorm.DB { return q.Where("deleted_at IS NULL") }
+
+// ProductDetail is a product with what its page shows.
+type ProductDetail struct {
+	models.Product
+	Balances   []BalanceRow
+	Movements  []MovementRow
+	Warehouses []models.Warehouse
+	OnHand     string
+	Available  string
+}
+
+// BalanceRow is a product's stock in one warehouse.
+type BalanceRow struct {
+	models.StockBalance `gorm:"embedded"`
+	Warehouse           string
+}
+
+// TableName is stock_balances: a BalanceRow is a balance read with its warehouse's name.
+func (BalanceRow) TableName() string { return "stock_balances" }
+
+// MovementRow is a row of a product's ledger, with the names it refers to.
+type MovementRow struct {
+	models.StockMovement `gorm:"embedded"`
+	Warehouse            string
+	Invoice              string // the invoice's number
+	Author               string
+	Reversed             bool // a later movement reverses it
+}
+
+// TableName is stock_movements.
+func (MovementRow) TableName() string { return "stock_movements" }
+
+// LedgerSize is how many of a product's latest movements its page shows.
+const LedgerSize = 50
+
+// Get returns the product with id (in the trash too, so that its page can offer a restore),
+// with its stock per warehouse and its latest movements; each look is audited as a view.
+func (s *Products) Get(ctx context.Context, id string) (d ProductDetail, err error) {
+	err = audited(ctx, s.db, audit.Event{Action: audit.ProductView, EntityID: entityID(id)}, func(tx *gorm.DB, _ *audit.Event) error {
+		d = ProductDetail{}
+		if d.Product, err = byID[models.Product](tx, id); err != nil {
+			return err
+		}
+		if err := tx.Model(&models.StockBalance{}).
+			Select("stock_balances.*", "(SELECT w.name FROM warehouses w WHERE w.tenant_id = stock_balances.tenant_id AND w.id = stock_balances.warehouse_id) AS warehouse").
+			Where("product_id = ? AND (on_hand <> 0 OR reserved <> 0)", d.ID).Order("warehouse").Find(&d.Balances).Error; err != nil {
+			return fmt.Errorf("product balances: %w", err)
+		}
+		d.OnHand, d.Available = "0", "0"
+		for _, b := range d.Balances {
+			d.OnHand, d.Available = money.Sum(d.OnHand, b.OnHand), money.Sum(d.Available, b.Available())
+		}
+		if err := tx.Model(&models.StockMovement{}).Select("stock_movements.*",
+			"(SELECT w.name FROM warehouses w WHERE w.tenant_id = stock_movements.tenant_id AND w.id = stock_movements.warehouse_id) AS warehouse",
+			"coalesce((SELECT i.number FROM invoices i WHERE i.tenant_id = stock_movements.tenant_id AND i.id = stock_movements.invoice_id), '') AS invoice",
+			"coalesce((SELECT u.name FROM users u WHERE u.tenant_id = stock_movements.tenant_id AND u.id = stock_movements.created_by), '') AS author",
+			"EXISTS (SELECT 1 FROM stock_movements r WHERE r.tenant_id = stock_movements.tenant_id AND r.reverses_id = stock_movements.id) AS reversed").
+			Where("product_id = ?", d.ID).Order("occurred_on DESC, created_at DESC, id DESC").Limit(LedgerSize).
+			Find(&d.Movements).Error; err != nil {
+			return fmt.Errorf("product ledger: %w", err)
+		}
+		d.Warehouses, err = warehouses(tx)
+		return err
+	})
+	return d, err
+}
+
+// skuTaken is the answer when another product outside the trash has the SKU.
+func skuTaken() *models.ValidationError {
+	return &models.ValidationError{Fields: map[string]string{"sku": "Another product has this SKU: choose another."}}
+}
+
+// writeProduct runs write in a savepoint and answers skuTaken when the unique index refuses
+// the SKU, so that the refusal can still be recorded in the trail.
+func writeProduct(tx *gorm.DB, write func(tx *gorm.DB) error) error {
+	err := tx.Transaction(write)
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" && pg.ConstraintName == "products_tenant_sku" {
+		return skuTaken()
+	}
+	return err
+}
+
+// Create adds a product. Invalid input, and a SKU another product outside the trash has, are a
+// *models.ValidationError.
+func (s *Products) Create(ctx context.Context, in models.ProductInput) (p models.Product, err error) {
+	invalid := in.Validate()
+	err = audited(ctx, s.db, audit.Event{Action: audit.ProductCreate}, func(tx *gorm.DB, ev *audit.Event) error {
+		if invalid != nil {
+			return invalid
+		}
+		p = models.Product{CreatedBy: requestUser(tx)}
+		apply(&p, in)
+		if err := writeProduct(tx, func(tx *gorm.DB) error { return tx.Create(&p).Error }); err != nil {
+			return err
+		}
+		ev.EntityID, ev.Details = p.ID.String(), map[string]string{"sku": p.SKU, "name": p.Name}
+		return nil
+	})
+	return p, err
+}
+
+func apply(p *models.Product, in models.ProductInput) {
+	p.SKU, p.Name, p.Unit, p.SalePrice, p.Currency = in.SKU, in.Name, in.Unit, in.SalePrice, in.Currency
+	p.TaxRate, p.Stocked, p.ReorderLevel, p.Description = in.TaxRate, in.Stocked, in.ReorderLevel, in.Description
+}
+
+// Update changes the product with id. A product with stock records stays stocked (or not).
+func (s *Products) Update(ctx context.Context, id string, in models.ProductInput) (p models.Product, err error) {
+	invalid := in.Validate()
+	err = audited(ctx, s.db, audit.Event{Action: audit.ProductUpdate, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
+		if p, err = byID[models.Product](tx, id, notTrashed, forUpdate); err != nil {
+			return err
+		}
+		if invalid != nil {
+			return invalid
+		}
+		if in.Stocked != p.Stocked {
+			var moved bool
+			if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM stock_movements WHERE tenant_id = current_tenant_id() AND product_id = ?)
+				OR EXISTS (SELECT 1 FROM stock_balances WHERE tenant_id = current_tenant_id() AND product_id = ? AND reserved <> 0)`, p.ID, p.ID).
+				Scan(&moved).Error; err != nil {
+				return fmt.Errorf("product stock: %w", err)
+			}
+			if moved {
+				return &models.ValidationError{Fields: map[string]string{"stocked": "This product has stock records, so it stays as it is."}}
+			}
+		}
+		before := p
+		apply(&p, in)
+		p.UpdatedAt = time.Now()
+		if err := writeProduct(tx, func(tx *gorm.DB) error {
+			return tx.Model(&p).Select("sku", "name", "unit", "sale_price", "currency", "tax_rate", "stocked", "reorder_level",
+				"description", "updated_at").Updates(&p).Error
+		}); err != nil {
+			return err
+		}
+		ev.Details = productChanges(before, p)
+		return nil
+	})
+	return p, err
+}
+
+// productChanges is what an update changed, field by field, for the trail.
+func productChanges(a, b models.Product) map[string][2]string {
+	out := map[string][2]string{}
+	for _, p := range [][3]string{{"sku", a.SKU, b.SKU}, {"name", a.Name, b.Name}, {"unit", a.Unit, b.Unit},
+		{"currency", a.Currency, b.Currency}, {"stocked", fmt.Sprint(a.Stocked), fmt.Sprint(b.Stocked)}, {"description", a.Description, b.Description}} {
+		if p[1] != p[2] {
+			out[p[0]] = [2]string{p[1], p[2]}
+		}
+	}
+	for _, p := range [][3]string{{"sale_price", a.SalePrice, b.SalePrice}, {"tax_rate", a.TaxRate, b.TaxRate}, {"reorder_level", a.ReorderLevel, b.ReorderLevel}} {
+		if money.Compare(p[1], p[2]) != 0 {
+			out[p[0]] = [2]string{money.Trim(p[1]), money.Trim(p[2])}
+		}
+	}
+	return out
+}
+
+// Trash moves the product with id to the trash. A product with stock on hand or reserved
+// stays: its stock would be valued nowhere.
+func (s *Products) Trash(ctx context.Context, id string) error {
+	return audited(ctx, s.db, audit.Event{Action: audit.ProductTrash, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
+		p, err := byID[models.Product](tx, id, notTrashed, forUpdate)
+		if err != nil {
+			return err
+		}
+		var held bool
+		if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM stock_balances WHERE tenant_id = current_tenant_id() AND product_id = ? AND (on_hand <> 0 OR reserved <> 0))", p.ID).
+			Scan(&held).Error; err != nil {
+			return fmt.Errorf("product stock: %w", err)
+		}
+		if held {
+			return &models.ValidationError{Fields: map[string]string{"product": "This product has stock on hand or reserved: count it to zero, or finish its draft invoices, first."}}
+		}
+		if err := tx.Model(&p).Update("deleted_at", time.Now()).Error; err != nil {
+			return fmt.Errorf("trash product: %w", err)
+		}
+		ev.Details = map[string]string{"sku": p.SKU, "name": p.Name}
+		return nil
+	})
+}
+
+// Restore takes the product with id out of the trash, unless another product has its SKU now.
+func (s *Products) Restore(ctx context.Context, id string) error {
+	return audited(ctx, s.db, audit.Event{Action: audit.ProductRestore, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
+		p, err := byID[models.Product](tx, id, func(q *gorm.DB) *gorm.DB { return q.Where("deleted_at IS NOT NULL") }, forUpdate)
+		if err != nil {
+			return err
+		}
+		if err := writeProduct(tx, func(tx *gorm.DB) error {
+			return tx.Model(&p).Updates(map[string]any{"deleted_at": nil, "updated_at": time.Now()}).Error
+		}); err != nil {
+			return err
+		}
+		ev.Details = map[string]string{"sku": p.SKU, "name": p.Name}
+		return nil
+	})
+}
+
+// Trashed returns the products in the trash, most recently trashed first (at most 200).
+func (s *Products) Trashed(ctx context.Context) (ps []models.Product, err error) {
+	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Where("deleted_at IS NOT NULL").Order("deleted_at DESC, id").Limit(200).Find(&ps).Error; err != nil {
+			return fmt.Errorf("products trash: %w", err)
+		}
+		return audit.Record(tx, audit.Event{Action: audit.ProductTrashList, Outcome: models.OutcomeAllowed})
+	})
+	return ps, err
+}
+
+// Choices are the tenant's products outside the trash, by SKU, for the invoice editor to offer
+// (at most 2,000: beyond that a person types the SKU).
+func (s *Products) Choices(ctx context.Context) (ps []models.Product, err error) {
+	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		return tx.Select("id", "sku", "name", "stocked").Where("deleted_at IS NULL").Order("lower(sku)").Limit(2000).Find(&ps).Error
+	})
+	return ps, err
+}
