@@ -124,15 +124,16 @@ TENANTS   ?= 1000
 CUSTOMERS ?= 1000
 WHALE     ?= 100000
 INVOICES  ?= 10
+PRODUCTS  ?= 1000
 # Totals of the databases list latency is compared across (the first is the baseline). 10
 # million customers take 31 GB and 25 minutes to load, once; without the disk for them the
 # bench says so and skips that size.
 GROWTH    ?= 100000,10000000
 
 .PHONY: seed
-seed: postgres build ## synthetic tenants for benchmarks: make seed TENANTS=1000 CUSTOMERS=1000 WHALE=100000 INVOICES=10
+seed: postgres build ## synthetic tenants for benchmarks: make seed TENANTS=1000 CUSTOMERS=1000 WHALE=100000 INVOICES=10 PRODUCTS=1000
 	$(BIN) migrate
-	$(BIN) seed $(TENANTS) $(CUSTOMERS) $(WHALE) $(INVOICES)
+	$(BIN) seed $(TENANTS) $(CUSTOMERS) $(WHALE) $(INVOICES) $(PRODUCTS)
 
 .PHONY: wrk
 wrk: # Debian's wrk, the load generator
@@ -142,4 +143,4 @@ wrk: # Debian's wrk, the load generator
 bench: postgres build wrk ## benchmarks: Go benchmarks, then Moat under wrk against pgbench's limit; prints figures, asserts nothing about speed
 	go test -run '^$$' -bench . -benchmem ./...
 	go test -run '^$$' -bench '^BenchmarkSecretTimings$$' -benchtime 300x ./app/server
-	MOAT_DB_NAME=moat_bench go run ./bench -tenants $(TENANTS) -customers $(CUSTOMERS) -whale $(WHALE) -invoices $(INVOICES) -growth $(GROWTH)
+	MOAT_DB_NAME=moat_bench go run ./bench -tenants $(TENANTS) -customers $(CUSTOMERS) -whale $(WHALE) -invoices $(INVOICES) -products $(PRODUCTS) -growth $(GROWTH)

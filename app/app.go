@@ -40,10 +40,11 @@ commands:
   check     check the database posture (row level security, the app role's rights); exit 1 on
             any problem. serve runs the same check and refuses to start on a problem
   demo      load the demo tenants Acme and Globex unless present (development only)
-  seed TENANTS CUSTOMERS [WHALE [INVOICES]]
-            load synthetic tenants with CUSTOMERS customers each, a WHALE-sized tenant, and
-            INVOICES invoices per customer (default 10), through COPY (development only;
-            re-running skips tenants, and invoices of tenants, that exist)
+  seed TENANTS CUSTOMERS [WHALE [INVOICES [PRODUCTS]]]
+            load synthetic tenants with CUSTOMERS customers each, a WHALE-sized tenant,
+            INVOICES invoices per customer (default 10) and PRODUCTS products per tenant with
+            their stock ledger (default 1000), through COPY (development only; re-running
+            skips tenants, and their invoices and products, that exist)
   db start|stop|reset
             manage the private PostgreSQL cluster used when DATABASE_URL is unset
   db fresh  drop the database $MOAT_DB_NAME in the private cluster; the next command
@@ -193,8 +194,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func seedPlan(args []string) (seed.Plan, error) {
-	n := [4]int{2: 0, 3: 10}
-	if len(args) < 2 || len(args) > 4 {
+	n := [5]int{2: 0, 3: 10, 4: 1000}
+	if len(args) < 2 || len(args) > 5 {
 		return seed.Plan{}, errors.New(usage)
 	}
 	for i, a := range args {
@@ -204,7 +205,7 @@ func seedPlan(args []string) (seed.Plan, error) {
 		}
 		n[i] = v
 	}
-	return seed.Plan{Tenants: n[0], Customers: n[1], Whale: n[2], Invoices: n[3]}, nil
+	return seed.Plan{Tenants: n[0], Customers: n[1], Whale: n[2], Invoices: n[3], Products: n[4]}, nil
 }
 
 // checkPosture returns an error naming every posture problem, or nil.

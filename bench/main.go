@@ -58,6 +58,7 @@ func main() {
 	customers := flag.Int("customers", 1000, "customers per tenant")
 	whale := flag.Int("whale", 100000, "customers of the whale tenant")
 	invoices := flag.Int("invoices", 10, "invoices per customer")
+	products := flag.Int("products", 1000, "products per tenant")
 	conns := flag.Int("c", 16, "connections for the main runs")
 	dur := flag.Duration("d", 10*time.Second, "duration of each run")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
@@ -73,8 +74,8 @@ func main() {
 	db := "moat_bench"
 	check(cl.CreateDatabase(ctx, db, ""))
 	check(migrations.Up(ctx, cl.URL(cluster.OwnerRole, db)))
-	log.Printf("seeding (skips what exists): %d tenants x %d customers, whale %d, %d invoices per customer", *tenants, *customers, *whale, *invoices)
-	check(seed.Load(ctx, cl.URL(cluster.OwnerRole, db), seed.Plan{Tenants: *tenants, Customers: *customers, Whale: *whale, Invoices: *invoices}, io.Discard))
+	log.Printf("seeding (skips what exists): %d tenants x %d customers, whale %d, %d invoices per customer, %d products per tenant", *tenants, *customers, *whale, *invoices, *products)
+	check(seed.Load(ctx, cl.URL(cluster.OwnerRole, db), seed.Plan{Tenants: *tenants, Customers: *customers, Whale: *whale, Invoices: *invoices, Products: *products}, io.Discard))
 
 	rep := report{When: time.Now().UTC(), Machine: machine(), Connections: *conns, Duration: dur.String(),
 		Ratios: map[string]float64{}, Figures: map[string]float64{}}
@@ -102,9 +103,11 @@ func main() {
 	foreign := regexp.MustCompile(`customer-row-([0-9a-f-]{36})`).FindStringSubmatch(get(base+"/customers", whaleCookie))[1]
 	deep := deepPage(base, cookie, 20)
 	invoice := regexp.MustCompile(`href="/invoices/([0-9a-f-]{36})"`).FindStringSubmatch(get(base+"/invoices", cookie))[1]
+	goods := regexp.MustCompile(`href="/products/([0-9a-f-]{36})"[^>]*>([^<]+)</a>`).FindStringSubmatch(get(base+"/products?type=goods", cookie))
+	contended, sku := goods[1], goods[2]
 	// A fresh server prepares its statements on each pooled connection and grows its heap in
 	// its first seconds: not what the first run should measure.
-	wrk("warm-up", base+"/customers", cookie, nil, *conns, 5*time.Second)
+	wrk("warm-up", base+"/customers", cookie, "", *conns, 5*time.Second)
 
 	// Each limit is measured right after Moat's run it divides, so both meet the machine in
 	// the same state.
@@ -121,9 +124,12 @@ func main() {
 		{"invoice list", base + "/invoices", cookie, ""},
 		{"invoice list, overdue", base + "/invoices?overdue=1", cookie, ""},
 		{"invoice page", base + "/invoices/" + invoice, cookie, ""},
+		{"product list", base + "/products", cookie, ""},
+		{"product list, low stock", base + "/products?low=1", cookie, ""},
+		{"product page", base + "/products/" + contended, cookie, ""},
 	}
 	for _, r := range runs {
-		res := wrk(r.name, r.url, r.cookie, nil, *conns, *dur)
+		res := wrk(r.name, r.url, r.cookie, "", *conns, *dur)
 		if r.limitSQL != "" {
 			res.LimitTPS, _ = pgbench(appURL, r.limitSQL, *conns, *dur)
 			rep.Ratios[r.name+": Moat / pgbench limit"] = res.ReqPerS / res.LimitTPS
@@ -132,16 +138,26 @@ func main() {
 	}
 
 	// 64 connections: latency and the server's memory.
-	r64 := wrk("list page, 64 connections", base+"/customers", cookie, nil, 64, *dur)
+	r64 := wrk("list page, 64 connections", base+"/customers", cookie, "", 64, *dur)
 	r64.Note = fmt.Sprintf("server RSS %.1f MB", rss(srv.Process.Pid))
 	rep.Figures["server RSS at 64 connections (MB)"] = rss(srv.Process.Pid)
 	rep.Results = append(rep.Results, r64)
 	// wrk cannot hold a rate; a light load stands in for "half the peak".
-	light := wrk(fmt.Sprintf("list page, light load (%d connections)", max(1, *conns/8)), base+"/customers", cookie, nil, *conns, *dur, true)
+	light := wrk(fmt.Sprintf("list page, light load (%d connections)", max(1, *conns/8)), base+"/customers", cookie, "", *conns, *dur, true)
 	light.Note = fmt.Sprintf("%.0f%% of the peak rate", 100*light.ReqPerS/rep.Results[0].ReqPerS)
 	rep.Results = append(rep.Results, light)
 	// Create last: it adds customers to the small tenant.
-	rep.Results = append(rep.Results, wrk("create (with CSRF)", base+"/customers", cookie, csrf, *conns, *dur))
+	rep.Results = append(rep.Results, wrk("create (with CSRF)", base+"/customers", cookie,
+		`"name=Bench+Customer+" .. counter .. "&email=bench%40example.com&_csrf=`+string(csrf)+`"`, *conns, *dur))
+	// Drafts reserving one unit each of the same product: every request waits for the balance's
+	// lock, so this is the ledger's throughput under contention. The product is given stock
+	// enough first (as a superuser: a receipt through the ledger's trigger).
+	psql(cl.URL("postgres", db), `INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, unit_cost, reason, note)
+		SELECT p.tenant_id, p.id, w.id, 100000000, 1, 'receipt', 'bench' FROM products p JOIN warehouses w ON w.tenant_id = p.tenant_id AND w.is_default
+		WHERE p.id = '`+contended+`'`)
+	reserve := wrk("reserve on a draft, one product", base+"/invoices", cookie,
+		`"customer_id=`+id+`&currency=EUR&payment_terms=30&exchange_rate=1&line_sku=`+sku+`&line_quantity=1&_csrf=`+string(csrf)+`"`, *conns, *dur)
+	rep.Results = append(rep.Results, reserve)
 	check(srv.Process.Kill())
 	srv.Wait() //nolint:errcheck // killed
 
@@ -339,21 +355,23 @@ func deepPage(base, cookie string, n int) string {
 
 // wrk runs the load generator; with rate > 0 it still runs open-loop at full speed (wrk has no
 // rate limit), so the half-peak run uses fewer connections instead.
-func wrk(name, u, cookie string, csrf []byte, conns int, dur time.Duration, few ...bool) result {
+// wrk runs wrk against u as the signed-in cookie; with post (a Lua expression for the form body,
+// in which counter counts the requests) it POSTs.
+func wrk(name, u, cookie string, post string, conns int, dur time.Duration, few ...bool) result {
 	args := []string{"-t2", fmt.Sprintf("-c%d", conns), "-d" + dur.String(), "--latency", "-H", "Cookie: " + cookie}
 	if len(few) > 0 && few[0] {
 		args[1] = fmt.Sprintf("-c%d", max(1, conns/8))
 	}
-	if len(csrf) > 0 {
-		script := filepath.Join(os.TempDir(), "moat-bench-create.lua")
-		check(os.WriteFile(script, []byte(fmt.Sprintf(`wrk.method = "POST"
+	if post != "" {
+		script := filepath.Join(os.TempDir(), "moat-bench-post.lua")
+		check(os.WriteFile(script, []byte(`wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 counter = 0
 request = function()
   counter = counter + 1
-  return wrk.format(nil, nil, nil, "name=Bench+Customer+" .. counter .. "&email=bench%%40example.com&_csrf=%s")
+  return wrk.format(nil, nil, nil, `+post+`)
 end
-`, csrf)), 0o644))
+`), 0o644))
 		args = append(args, "-s", script)
 	}
 	out, err := exec.Command("wrk", append(args, u)...).CombinedOutput()

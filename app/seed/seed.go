@@ -27,6 +27,7 @@ type Plan struct {
 	Customers int // customers per synthetic tenant
 	Whale     int // customers of one extra tenant, "whale"; 0 for none
 	Invoices  int // invoices per customer of every tenant above
+	Products  int // products of every tenant above, with their stock ledger
 }
 
 // OwnerEmail is the sign-in of synthetic tenant n (from 1), or of the whale for n = 0.
@@ -170,8 +171,11 @@ func Load(ctx context.Context, ownerURL string, p Plan, log io.Writer) error {
 	if err := loadInvoices(ctx, conn, emails, p.Invoices, time.Now().UTC().Truncate(24*time.Hour), log); err != nil {
 		return err
 	}
+	if err := loadProducts(ctx, conn, emails, p.Products, time.Now().UTC().Truncate(24*time.Hour), log); err != nil {
+		return err
+	}
 	// VACUUM sets the visibility map, so searches read the terms index alone.
-	if _, err := conn.Exec(ctx, "VACUUM ANALYZE tenants, users, customers, record_ids, customer_terms, customer_counters, invoices, invoice_lines, invoice_payments"); err != nil {
+	if _, err := conn.Exec(ctx, "VACUUM ANALYZE tenants, users, customers, record_ids, customer_terms, customer_counters, invoices, invoice_lines, invoice_payments, products, stock_movements, stock_balances"); err != nil {
 		return err
 	}
 	return nil

@@ -14,11 +14,12 @@ import (
 func TestSeedIsRepeatableAndLeavesRLSForced(t *testing.T) {
 	d := dbtest.New(t, 0)
 	ctx := context.Background()
-	plan := seed.Plan{Tenants: 3, Customers: 40, Whale: 100, Invoices: 3}
+	plan := seed.Plan{Tenants: 3, Customers: 40, Whale: 100, Invoices: 3, Products: 50}
 	for i := 0; i < 2; i++ {
 		if err := seed.Load(ctx, d.OwnerURL, plan, &strings.Builder{}); err != nil {
 			t.Fatal(err)
 		}
+		// The posture check includes the stock ledger's: every balance is the sum of its movements.
 		if problems, err := posture.Check(ctx, d.Pool); err != nil || len(problems) > 0 {
 			t.Fatalf("after seeding %d times: %v %v", i+1, err, problems)
 		}
@@ -46,6 +47,14 @@ func TestSeedIsRepeatableAndLeavesRLSForced(t *testing.T) {
 		WHERE x.tenant_id = c.tenant_id AND x.deleted_at IS NULL)`).Scan(&miscounted)
 	if miscounted != 0 {
 		t.Fatalf("%d tenants' live counts differ from their customers", miscounted)
+	}
+	var products, productIDs, movements, movementIDs int
+	su.QueryRow(ctx, "SELECT count(*) FROM products").Scan(&products)
+	su.QueryRow(ctx, "SELECT count(*) FROM record_ids WHERE entity = 'products'").Scan(&productIDs)
+	su.QueryRow(ctx, "SELECT count(*) FROM stock_movements").Scan(&movements)
+	su.QueryRow(ctx, "SELECT count(*) FROM record_ids WHERE entity = 'stock_movements'").Scan(&movementIDs)
+	if products != 4*50 || productIDs != products || movements < products/2 || movementIDs != movements {
+		t.Fatalf("%d products (%d registered), %d movements (%d registered); want 200 products, about 1.1 movements each", products, productIDs, movements, movementIDs)
 	}
 	var unsearchable int
 	su.QueryRow(ctx, "SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id)").Scan(&unsearchable)
