@@ -95,7 +95,7 @@ lint: ## gofmt and go vet
 go-test: postgres ## Go tests against real PostgreSQL (the private cluster starts itself)
 	go test -count=1 ./...
 
-FUZZTIME ?= 10s
+FUZZTIME ?= 4s
 # Go before 1.27 can fail a timed fuzz run with "context deadline exceeded" as its time runs out
 # (go.dev/issue/75804), and a count cannot bound the minimizing of slow targets: fuzz with the
 # Go that has the fix, fetched once through the module proxy (76 MB). The code stays on go.mod's Go.

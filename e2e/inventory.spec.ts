@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { createCustomer, csrfToken, expectAccessible, signUpOrganization } from './helpers';
+import { createCustomer, csrfToken, expectAccessible, onPhone, signUpOrganization } from './helpers';
 
 // Inventory end to end, in a new organization each: a product is received, reserved by a draft
 // invoice (which cannot take more than is there), sold when the invoice is finalized, and
@@ -93,7 +93,8 @@ for (const js of [true, false]) {
   });
 }
 
-test('the product list finds by SKU and shows what is low on stock', async ({ page }) => {
+test('the product list finds by SKU and shows what is low on stock', async ({ page }, testInfo) => {
+  test.skip(onPhone(testInfo), 'a server rule about searching and filtering (the list is checked on the phone in a11y.spec.ts)');
   await signUpOrganization(page);
   await addProduct(page, 'LAMP-9', 'Desk lamp', '30');
   await move(page, 'Received', '2', { cost: '12' });

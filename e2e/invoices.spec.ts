@@ -34,7 +34,7 @@ test('an invoice from draft to paid, with JavaScript', async ({ page }) => {
   await fillLine(page, 0, { description: 'Widgets', price: '8180', tax: '9.975' });
   await page.getByRole('button', { name: 'Add line' }).click();
   const second = page.getByTestId('invoice-lines-editor').locator('[data-line]').nth(1);
-  await expect(second.getByLabel('Description')).toBeFocused();
+  await expect(second.getByLabel('Product SKU')).toBeFocused(); // the line's first field
   await expect(second.getByLabel('Tax %')).toHaveValue('9.975');
   await fillLine(page, 1, { description: 'Bolts', quantity: '2', price: '1.25', tax: '20' });
   const totals = page.locator('#invoice-totals-preview');

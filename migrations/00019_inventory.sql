@@ -54,9 +54,10 @@ CREATE TABLE stock_balances (
     tenant_id    uuid          NOT NULL,
     product_id   uuid          NOT NULL,
     warehouse_id uuid          NOT NULL,
-    on_hand      numeric(18,4) NOT NULL DEFAULT 0,
-    reserved     numeric(18,4) NOT NULL DEFAULT 0 CHECK (reserved >= 0),
-    avg_cost     numeric(19,4) NOT NULL DEFAULT 0 CHECK (avg_cost >= 0),
+    -- numeric has NaN, which compares above every number: each column refuses it.
+    on_hand      numeric(18,4) NOT NULL DEFAULT 0 CHECK (on_hand <> 'NaN'),
+    reserved     numeric(18,4) NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved <> 'NaN'),
+    avg_cost     numeric(19,4) NOT NULL DEFAULT 0 CHECK (avg_cost >= 0 AND avg_cost <> 'NaN'),
     PRIMARY KEY (tenant_id, product_id, warehouse_id),
     FOREIGN KEY (tenant_id, product_id) REFERENCES products (tenant_id, id),
     FOREIGN KEY (tenant_id, warehouse_id) REFERENCES warehouses (tenant_id, id)
@@ -68,17 +69,18 @@ CREATE TABLE stock_movements (
     id             uuid          NOT NULL DEFAULT gen_random_uuid(),
     product_id     uuid          NOT NULL,
     warehouse_id   uuid          NOT NULL,
-    quantity       numeric(18,4) NOT NULL CHECK (quantity <> 0),
+    quantity       numeric(18,4) NOT NULL CHECK (quantity <> 0 AND quantity <> 'NaN'),
     -- What one unit is valued at: as received for goods coming in, the average cost at the
     -- time for goods going out (the trigger sets it).
-    unit_cost      numeric(19,4) NOT NULL DEFAULT 0 CHECK (unit_cost >= 0),
+    unit_cost      numeric(19,4) NOT NULL DEFAULT 0 CHECK (unit_cost >= 0 AND unit_cost <> 'NaN'),
     reason         text          NOT NULL CHECK (reason IN ('receipt', 'adjustment', 'count', 'transfer', 'sale', 'void', 'return', 'reversal')),
     note           text          NOT NULL DEFAULT '' CHECK (length(note) <= 500),
     invoice_id     uuid,
     reverses_id    uuid,
     -- The two movements of a transfer share it.
     transfer_id    uuid,
-    occurred_on    date          NOT NULL DEFAULT current_date,
+    -- The day in UTC, as the app counts days: the session's time zone plays no part.
+    occurred_on    date          NOT NULL DEFAULT (statement_timestamp() AT TIME ZONE 'UTC')::date,
     -- The balance after this movement, set by the trigger: the ledger reads as a statement.
     on_hand_after  numeric(18,4) NOT NULL DEFAULT 0,
     avg_cost_after numeric(19,4) NOT NULL DEFAULT 0,
@@ -129,7 +131,8 @@ $$;
 -- stock_move applies a new movement to its balance, under the balance's row lock: it refuses a
 -- product that is not stocked and a date before the product's latest movement, values goods
 -- going out at the average cost, works out the new moving average for goods coming in, and
--- records the balance after. It runs as the owner, under the same row level security, because
+-- records the balance after (a reversal of a receipt takes the goods out at their cost, and the
+-- average back to what it was without them). It runs as the owner, under the same row level security, because
 -- the app role may not write balances.
 CREATE FUNCTION stock_move() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
@@ -150,7 +153,10 @@ BEGIN
         RAISE EXCEPTION 'product %: a movement may not be dated before its latest one (%)', NEW.product_id, latest
             USING ERRCODE = 'check_violation', CONSTRAINT = 'stock_back_dated';
     END IF;
-    IF NEW.quantity < 0 THEN
+    IF NEW.quantity < 0 AND NEW.reason = 'reversal' AND b.on_hand + NEW.quantity > 0 THEN
+        -- A receipt undone leaves at what it came in at, and the average is as if it never came.
+        NEW.avg_cost_after := greatest(round((b.on_hand * b.avg_cost + NEW.quantity * NEW.unit_cost) / (b.on_hand + NEW.quantity), 4), 0);
+    ELSIF NEW.quantity < 0 THEN
         NEW.unit_cost := b.avg_cost;
         NEW.avg_cost_after := b.avg_cost;
     ELSIF b.on_hand <= 0 THEN
@@ -217,9 +223,9 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
-    IF TG_OP = 'UPDATE' AND (NEW.product_id, NEW.warehouse_id, NEW.quantity, NEW.reserved) IS DISTINCT FROM
-                            (OLD.product_id, OLD.warehouse_id, OLD.quantity, OLD.reserved) THEN
-        RAISE EXCEPTION 'a line''s product, warehouse and quantity change by replacing the line' USING ERRCODE = 'P0001';
+    IF TG_OP = 'UPDATE' AND (NEW.invoice_id, NEW.product_id, NEW.warehouse_id, NEW.quantity, NEW.reserved) IS DISTINCT FROM
+                            (OLD.invoice_id, OLD.product_id, OLD.warehouse_id, OLD.quantity, OLD.reserved) THEN
+        RAISE EXCEPTION 'a line''s invoice, product, warehouse and quantity change by replacing the line' USING ERRCODE = 'P0001';
     END IF;
     IF TG_OP = 'DELETE' AND OLD.reserved THEN
         UPDATE stock_balances SET reserved = reserved - OLD.quantity
@@ -231,13 +237,16 @@ END
 $$;
 
 -- stock_invoice moves the stock of a document whose status moves: an invoice finalized takes
--- its stocked lines out (releasing what they reserved), one voided brings back what it took at
--- the cost it took it at, and a credit note finalized brings back the goods its lines return.
+-- its stocked lines out on its issue date (releasing what they reserved), one voided brings back
+-- what it took at the cost it took it at, and a credit note finalized brings back the goods its
+-- lines return. The movements name the person the app says acts (moat.actor, set in the same
+-- transaction), or else the document's author.
 CREATE FUNCTION stock_invoice() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
     AS $$
 DECLARE
     l record;
+    actor uuid := coalesce(nullif(current_setting('moat.actor', true), '')::uuid, NEW.created_by);
 BEGIN
     IF OLD.status = 'draft' AND NEW.status <> 'draft' THEN
         -- In a fixed order, so two finalizations lock balances alike and never deadlock.
@@ -248,31 +257,31 @@ BEGIN
                     WHERE tenant_id = l.tenant_id AND product_id = l.product_id AND warehouse_id = l.warehouse_id;
             END IF;
             IF NEW.kind = 'invoice' THEN
-                INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, reason, invoice_id, created_by)
-                    VALUES (l.tenant_id, l.product_id, l.warehouse_id, -l.quantity, 'sale', NEW.id, NEW.created_by);
+                INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, reason, invoice_id, occurred_on, created_by)
+                    VALUES (l.tenant_id, l.product_id, l.warehouse_id, -l.quantity, 'sale', NEW.id, NEW.issue_date, actor);
             ELSE
                 -- At what the goods left at, when the credited invoice took them.
-                INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, unit_cost, reason, invoice_id, created_by)
+                INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, unit_cost, reason, invoice_id, occurred_on, created_by)
                     VALUES (l.tenant_id, l.product_id, l.warehouse_id, l.quantity, coalesce((
                         SELECT max(m.unit_cost) FROM stock_movements m WHERE m.tenant_id = l.tenant_id AND m.invoice_id = NEW.credits_invoice_id
                            AND m.product_id = l.product_id AND m.reason = 'sale'), (
                         SELECT avg_cost FROM stock_balances b WHERE b.tenant_id = l.tenant_id AND b.product_id = l.product_id
-                           AND b.warehouse_id = l.warehouse_id), 0), 'return', NEW.id, NEW.created_by);
+                           AND b.warehouse_id = l.warehouse_id), 0), 'return', NEW.id, NEW.issue_date, actor);
             END IF;
         END LOOP;
     ELSIF NEW.status = 'void' AND OLD.status <> 'void' THEN
         FOR l IN SELECT * FROM stock_movements WHERE tenant_id = NEW.tenant_id AND invoice_id = NEW.id AND reason = 'sale'
                  ORDER BY product_id, warehouse_id, created_at LOOP
             INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, unit_cost, reason, invoice_id, created_by)
-                VALUES (l.tenant_id, l.product_id, l.warehouse_id, -l.quantity, l.unit_cost, 'void', NEW.id, NEW.created_by);
+                VALUES (l.tenant_id, l.product_id, l.warehouse_id, -l.quantity, l.unit_cost, 'void', NEW.id, actor);
         END LOOP;
     END IF;
     RETURN NULL;
 END
 $$;
 
--- products_guard keeps a product stocked or not once it has a balance: its stock would
--- otherwise be left behind.
+-- products_guard keeps a product stocked or not once it has movements or lines that move it:
+-- its stock would otherwise be left behind.
 CREATE FUNCTION products_guard() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, public
     AS $$
@@ -282,42 +291,44 @@ BEGIN
     END IF;
     IF NEW.stocked <> OLD.stocked AND (
         EXISTS (SELECT 1 FROM stock_movements WHERE tenant_id = OLD.tenant_id AND product_id = OLD.id) OR
-        EXISTS (SELECT 1 FROM stock_balances WHERE tenant_id = OLD.tenant_id AND product_id = OLD.id AND reserved <> 0)) THEN
+        EXISTS (SELECT 1 FROM invoice_lines WHERE tenant_id = OLD.tenant_id AND product_id = OLD.id AND warehouse_id IS NOT NULL)) THEN
         RAISE EXCEPTION 'product %: it has stock records, so it stays stocked', OLD.id USING ERRCODE = 'P0001';
     END IF;
     RETURN NEW;
 END
 $$;
 
--- stock_drift lists balances that differ from their ledger or from their drafts' lines, in
--- every tenant, a tenant at a time under its own row level security (the owner reads no
--- tenant's rows without naming it). It answers (tenant, product, warehouse) triples only, for
--- moat check and /readyz.
-CREATE FUNCTION stock_drift() RETURNS TABLE (tenant_id uuid, product_id uuid, warehouse_id uuid)
+-- stock_drift counts the balances that differ from their ledger or from their drafts' lines,
+-- in every tenant, a tenant at a time under its own row level security (the owner reads no
+-- tenant's rows without naming it). It answers a number only, for moat check and /readyz: no
+-- tenant's ids leave it.
+CREATE FUNCTION stock_drift() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
     AS $$
-#variable_conflict use_column
 DECLARE
     t uuid;
+    n bigint := 0;
+    drifted bigint;
     before text := current_setting('app.tenant_id', true);
 BEGIN
     FOR t IN SELECT id FROM tenants ORDER BY id LOOP
         PERFORM set_config('app.tenant_id', t::text, true);
-        RETURN QUERY
-            WITH ledger AS (
-                SELECT m.product_id, m.warehouse_id, sum(m.quantity) AS on_hand
-                FROM stock_movements m WHERE m.tenant_id = t GROUP BY 1, 2),
-            held AS (
-                SELECT l.product_id, l.warehouse_id, sum(l.quantity) AS reserved
-                FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
-                WHERE l.tenant_id = t AND l.reserved AND i.status = 'draft' GROUP BY 1, 2)
-            SELECT t, coalesce(b.product_id, g.product_id, h.product_id), coalesce(b.warehouse_id, g.warehouse_id, h.warehouse_id)
-            FROM (SELECT * FROM stock_balances s WHERE s.tenant_id = t) b
-            FULL JOIN ledger g ON g.product_id = b.product_id AND g.warehouse_id = b.warehouse_id
-            FULL JOIN held h ON h.product_id = coalesce(b.product_id, g.product_id) AND h.warehouse_id = coalesce(b.warehouse_id, g.warehouse_id)
-            WHERE coalesce(b.on_hand, 0) <> coalesce(g.on_hand, 0) OR coalesce(b.reserved, 0) <> coalesce(h.reserved, 0);
+        WITH ledger AS (
+            SELECT m.product_id, m.warehouse_id, sum(m.quantity) AS on_hand
+            FROM stock_movements m WHERE m.tenant_id = t GROUP BY 1, 2),
+        held AS (
+            SELECT l.product_id, l.warehouse_id, sum(l.quantity) AS reserved
+            FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
+            WHERE l.tenant_id = t AND l.reserved AND i.status = 'draft' GROUP BY 1, 2)
+        SELECT count(*) INTO drifted
+        FROM (SELECT * FROM stock_balances s WHERE s.tenant_id = t) b
+        FULL JOIN ledger g ON g.product_id = b.product_id AND g.warehouse_id = b.warehouse_id
+        FULL JOIN held h ON h.product_id = coalesce(b.product_id, g.product_id) AND h.warehouse_id = coalesce(b.warehouse_id, g.warehouse_id)
+        WHERE coalesce(b.on_hand, 0) <> coalesce(g.on_hand, 0) OR coalesce(b.reserved, 0) <> coalesce(h.reserved, 0);
+        n := n + drifted;
     END LOOP;
     PERFORM set_config('app.tenant_id', coalesce(before, ''), true);
+    RETURN n;
 END
 $$;
 -- +goose StatementEnd

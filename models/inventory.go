@@ -203,17 +203,21 @@ func (in *StockInput) Validate(today time.Time) error {
 		fields["quantity"] = message
 	}
 	in.Quantity = q
+	// A cost is read whatever the kind (goods found by an adjustment or count may be valued
+	// by it); goods leaving are valued at the average whatever was typed.
 	in.UnitCost = strings.TrimSpace(in.UnitCost)
-	if in.Kind == ReasonReceipt || in.Kind == ReasonAdjustment && !strings.HasPrefix(in.Quantity, "-") {
-		if in.UnitCost == "" && in.Kind == ReasonReceipt {
-			fields["unit_cost"] = "Enter what one unit cost, 0 or more."
-		} else if in.UnitCost != "" {
-			c, err := money.Parse(in.UnitCost, 15, 4, "0", "999999999999999")
-			if err != nil {
-				fields["unit_cost"] = "Enter what one unit cost, 0 or more, with at most 4 decimals."
-			}
-			in.UnitCost = c
+	switch {
+	case in.UnitCost == "" && in.Kind == ReasonReceipt:
+		fields["unit_cost"] = "Enter what one unit cost, 0 or more."
+	case in.UnitCost != "":
+		c, err := money.Parse(in.UnitCost, 15, 4, "0", "999999999999999")
+		if err != nil {
+			fields["unit_cost"] = "Enter what one unit cost, 0 or more, with at most 4 decimals."
 		}
+		in.UnitCost = c
+	}
+	if in.Kind == ReasonTransfer || strings.HasPrefix(in.Quantity, "-") {
+		in.UnitCost = ""
 	}
 	in.Note = norm.NFC.String(strings.TrimSpace(in.Note))
 	if len([]rune(in.Note)) > 500 || !cleanText(in.Note, false) {

@@ -151,7 +151,7 @@ document.addEventListener('htmx:afterSettle', (event) => enableRepeats(event.det
 function renumberLines(list) {
   list.querySelectorAll('[data-line]').forEach((row, i) => {
     const n = i + 1;
-    row.querySelectorAll('input, label').forEach((el) => {
+    row.querySelectorAll('input, select, label').forEach((el) => {
       if (el.id) el.id = el.id.replace(/-(\d+|new)$/, `-${n}`);
       if (el.htmlFor) el.htmlFor = el.htmlFor.replace(/-(\d+|new)$/, `-${n}`);
     });

@@ -363,11 +363,11 @@ func (h *Invoices) form(c *fiber.Ctx, status int, p fragments.InvoiceFormProps) 
 				p.Input.Lines[i].SKU = skus[l.ProductID]
 			}
 		}
-		r, err := h.Products.Report(c.UserContext())
+		ws, err := h.Products.Warehouses(c.UserContext())
 		if err != nil {
 			return err
 		}
-		for _, w := range r.Warehouses {
+		for _, w := range ws {
 			p.Warehouses = append(p.Warehouses, fragments.WarehouseChoice{ID: w.ID.String(), Name: w.Name, Default: w.IsDefault})
 		}
 	}

@@ -148,9 +148,13 @@ func (s *Invoices) CreateDraft(ctx context.Context, in models.InvoiceInput) (inv
 
 // writeDraft puts in on the draft inv (created when fresh) and replaces its lines, with the
 // amounts each works out to.
-// Lines of goods reserve their stock, which must be available (see reserveFor); nothing is
-// written when a line is refused.
+// Lines of goods reserve their stock, which must be available (see reserveFor). It runs in a
+// savepoint, so nothing is left written when a line is refused.
 func writeDraft(tx *gorm.DB, inv *models.Invoice, in models.InvoiceInput, fresh bool) error {
+	return tx.Transaction(func(tx *gorm.DB) error { return replaceDraft(tx, inv, in, fresh) })
+}
+
+func replaceDraft(tx *gorm.DB, inv *models.Invoice, in models.InvoiceInput, fresh bool) error {
 	stock, err := resolveLines(tx, inv.Kind, &in)
 	if err != nil {
 		return err
@@ -240,6 +244,15 @@ func (s *Invoices) DeleteDraft(ctx context.Context, id string) error {
 		if inv.Status != models.StatusDraft {
 			return errFinalized
 		}
+		// Its lines release what they reserved as they go: lock those balances first, in the
+		// order everyone locks them.
+		var lines []models.InvoiceLine
+		if err := tx.Where("invoice_id = ? AND warehouse_id IS NOT NULL", inv.ID).Find(&lines).Error; err != nil {
+			return fmt.Errorf("draft lines: %w", err)
+		}
+		if _, err := lockStock(tx, keysOf(lines)); err != nil {
+			return err
+		}
 		if err := tx.Delete(&inv).Error; err != nil {
 			return fmt.Errorf("delete draft: %w", err)
 		}
@@ -259,7 +272,8 @@ func (s *Invoices) Finalize(ctx context.Context, id string, today time.Time) (in
 		if inv.Status != models.StatusDraft {
 			return errFinalized
 		}
-		if err := finalize(tx, &inv, today); err != nil {
+		// In a savepoint: a refusal for stock leaves no balance it locked behind.
+		if err := tx.Transaction(func(tx *gorm.DB) error { return finalize(tx, &inv, today) }); err != nil {
 			return err
 		}
 		ev.Details = map[string]string{"number": *inv.Number, "total": inv.Total, "currency": inv.Currency}
@@ -279,9 +293,12 @@ func finalize(tx *gorm.DB, inv *models.Invoice, today time.Time) error {
 	}
 	if inv.Kind == models.KindInvoice {
 		// Its stocked lines' goods leave when its status moves (the invoices_stock trigger).
-		if err := takeFor(tx, lines); err != nil {
+		if err := takeFor(tx, lines, today); err != nil {
 			return err
 		}
+	}
+	if err := setActor(tx); err != nil {
+		return err
 	}
 	totals, err := money.Compute(inv.Currency, inv.PricesIncludeTax, inv.Rounding, moneyLines(lines))
 	if err != nil {
@@ -433,6 +450,9 @@ func (s *Invoices) move(ctx context.Context, id string, action audit.Action, cha
 			return err
 		}
 		updates["updated_at"] = time.Now()
+		if err := setActor(tx); err != nil {
+			return err
+		}
 		if err := tx.Model(&inv).Updates(updates).Error; err != nil {
 			return fmt.Errorf("%s: %w", action, err)
 		}
@@ -455,73 +475,90 @@ func (s *Invoices) Credit(ctx context.Context, id string, reissue, returnStock b
 		if err != nil {
 			return err
 		}
+		// A paid invoice has nothing due, so its credit adds nothing to amount_credited: the
+		// credit notes themselves say whether it was credited.
+		var credited bool
+		if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM invoices WHERE tenant_id = current_tenant_id() AND credits_invoice_id = ?)", orig.ID).
+			Scan(&credited).Error; err != nil {
+			return fmt.Errorf("credit notes: %w", err)
+		}
 		switch {
 		case orig.Kind != models.KindInvoice || orig.Status == models.StatusDraft || orig.Status == models.StatusVoid:
 			return &models.ValidationError{Fields: map[string]string{"invoice": "Only a finalized invoice that is not void can be credited."}}
-		case !money.Amount(orig.AmountCredited, orig.Currency).IsZero():
+		case credited || !money.Amount(orig.AmountCredited, orig.Currency).IsZero():
 			return &models.ValidationError{Fields: map[string]string{"invoice": "This invoice has been credited already."}}
 		}
-		var lines []models.InvoiceLine
-		if err := tx.Where("invoice_id = ?", orig.ID).Order("position").Find(&lines).Error; err != nil {
-			return fmt.Errorf("invoice lines: %w", err)
-		}
-		note = models.Invoice{Kind: models.KindCreditNote, Status: models.StatusDraft, CustomerID: orig.CustomerID, CreditsInvoiceID: &orig.ID,
-			CreatedBy: requestUser(tx), Notes: "Credit for " + *orig.Number + "."}
-		credit := copyOf(orig, lines)
-		for i := range credit.Lines {
-			if !returnStock {
-				credit.Lines[i].Warehouse = ""
-			}
-		}
-		// The copies are of what was valid when issued: a refusal here would leave half a
-		// credit, so it fails the whole.
-		if err := writeDraft(tx, &note, credit, true); err != nil {
-			return fmt.Errorf("credit note: %w", asFailure(err))
-		}
-		if err := finalize(tx, &note, today); err != nil {
-			return fmt.Errorf("credit note: %w", asFailure(err))
-		}
-		// The credit settles what is due; what was paid already is owed back.
-		due := money.Amount(orig.Due(), orig.Currency)
-		credited, _ := money.Amount(orig.AmountCredited, orig.Currency).Add(due)
-		updates := map[string]any{"amount_credited": credited.Number(), "updated_at": time.Now()}
-		if orig.Status != models.StatusPaid {
-			updates["status"], updates["paid_at"] = models.StatusPaid, time.Now()
-		}
-		if err := tx.Model(&orig).Updates(updates).Error; err != nil {
-			return fmt.Errorf("apply credit: %w", err)
-		}
-		if err := tx.Model(&note).Updates(map[string]any{"status": models.StatusPaid, "paid_at": time.Now()}).Error; err != nil {
-			return fmt.Errorf("settle credit note: %w", err)
-		}
-		note.Status = models.StatusPaid
-		refund, _ := money.Amount(note.Total, note.Currency).Sub(due)
-		details := map[string]string{"credit_note": *note.Number, "total": note.Total, "applied": due.Number(), "to_refund": refund.Number(),
-			"currency": orig.Currency}
-		if reissue {
-			draft = models.Invoice{Kind: models.KindInvoice, Status: models.StatusDraft, CustomerID: orig.CustomerID, CreatedBy: requestUser(tx)}
-			if err := writeDraft(tx, &draft, copyOf(orig, lines), true); err != nil {
-				return fmt.Errorf("reissue: %w", asFailure(err))
-			}
-			details["reissued_as"] = draft.ID.String()
-		}
-		if returnStock {
-			details["returned_stock"] = "true"
-		}
-		ev.Details = details
-		return nil
+		// In a savepoint: a refusal half-way (the customer is in the trash, say) leaves no
+		// credit note behind.
+		return tx.Transaction(func(tx *gorm.DB) error {
+			note, draft, err = credit(tx, orig, reissue, returnStock, today, ev)
+			return err
+		})
 	})
 	return note, draft, err
 }
 
-// asFailure is err, but a refusal (a *models.ValidationError) as a plain error, which audited
-// rolls back rather than records.
-func asFailure(err error) error {
-	var invalid *models.ValidationError
-	if errors.As(err, &invalid) {
-		return fmt.Errorf("refused: %v", invalid.Fields)
+// credit is Credit's work on the invoice orig, locked and creditable.
+func credit(tx *gorm.DB, orig models.Invoice, reissue, returnStock bool, today time.Time, ev *audit.Event) (note, draft models.Invoice, err error) {
+	var lines []models.InvoiceLine
+	if err := tx.Where("invoice_id = ?", orig.ID).Order("position").Find(&lines).Error; err != nil {
+		return note, draft, fmt.Errorf("invoice lines: %w", err)
 	}
-	return err
+	note = models.Invoice{Kind: models.KindCreditNote, Status: models.StatusDraft, CustomerID: orig.CustomerID, CreditsInvoiceID: &orig.ID,
+		CreatedBy: requestUser(tx), Notes: "Credit for " + *orig.Number + "."}
+	credit := copyOf(orig, lines)
+	for i := range credit.Lines {
+		if !returnStock {
+			credit.Lines[i].Warehouse = ""
+		}
+	}
+	if err := writeDraft(tx, &note, credit, true); err != nil {
+		return note, draft, err
+	}
+	if err := finalize(tx, &note, today); err != nil {
+		return note, draft, err
+	}
+	// The credit settles what is due; what was paid already is owed back.
+	due := money.Amount(orig.Due(), orig.Currency)
+	credited, _ := money.Amount(orig.AmountCredited, orig.Currency).Add(due)
+	updates := map[string]any{"amount_credited": credited.Number(), "updated_at": time.Now()}
+	if orig.Status != models.StatusPaid {
+		updates["status"], updates["paid_at"] = models.StatusPaid, time.Now()
+	}
+	if err := tx.Model(&orig).Updates(updates).Error; err != nil {
+		return note, draft, fmt.Errorf("apply credit: %w", err)
+	}
+	if err := tx.Model(&note).Updates(map[string]any{"status": models.StatusPaid, "paid_at": time.Now()}).Error; err != nil {
+		return note, draft, fmt.Errorf("settle credit note: %w", err)
+	}
+	note.Status = models.StatusPaid
+	refund, _ := money.Amount(note.Total, note.Currency).Sub(due)
+	details := map[string]string{"credit_note": *note.Number, "total": note.Total, "applied": due.Number(), "to_refund": refund.Number(),
+		"currency": orig.Currency}
+	if reissue {
+		draft = models.Invoice{Kind: models.KindInvoice, Status: models.StatusDraft, CustomerID: orig.CustomerID, CreatedBy: requestUser(tx)}
+		if err := writeDraft(tx, &draft, copyOf(orig, lines), true); err != nil {
+			return note, draft, err
+		}
+		details["reissued_as"] = draft.ID.String()
+	}
+	if returnStock {
+		details["returned_stock"] = "true"
+	}
+	ev.Details = details
+	return note, draft, nil
+}
+
+// setActor tells the database's stock triggers who moves the stock an invoice's status moves.
+func setActor(tx *gorm.DB) error {
+	actor := ""
+	if u := requestUser(tx); u != nil {
+		actor = u.String()
+	}
+	if err := tx.Exec("SELECT set_config('moat.actor', ?, true)", actor).Error; err != nil {
+		return fmt.Errorf("actor: %w", err)
+	}
+	return nil
 }
 
 // copyOf is an input that makes a copy of inv and its lines.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -150,22 +151,23 @@ func reserveFor(tx *gorm.DB, old []models.InvoiceLine, in models.InvoiceInput, s
 	return nil
 }
 
-// takeFor locks the balances a draft about to be finalized takes stock from and refuses lines
-// that hold no reservation (drafted while negative stock was allowed) when their stock is not
-// available now.
-func takeFor(tx *gorm.DB, lines []models.InvoiceLine) error {
+// keysOf are the balances lines take stock from.
+func keysOf(lines []models.InvoiceLine) []stockKey {
 	var keys []stockKey
-	need := map[stockKey]string{}
 	for _, l := range lines {
-		if l.WarehouseID == nil {
-			continue
-		}
-		k := stockKey{*l.ProductID, *l.WarehouseID}
-		keys = append(keys, k)
-		if !l.Reserved {
-			need[k] = money.Sum(orZero(need[k]), l.Quantity)
+		if l.WarehouseID != nil {
+			keys = append(keys, stockKey{*l.ProductID, *l.WarehouseID})
 		}
 	}
+	return keys
+}
+
+// takeFor locks the balances a draft about to be issued on day takes stock from, refuses it
+// when a product has a movement dated after that day, and refuses lines that hold no
+// reservation (drafted while negative stock was allowed) when their stock is not available
+// now, or, with negative stock allowed, when it would go below what a balance can hold.
+func takeFor(tx *gorm.DB, lines []models.InvoiceLine, day time.Time) error {
+	keys := keysOf(lines)
 	if len(keys) == 0 {
 		return nil
 	}
@@ -173,7 +175,30 @@ func takeFor(tx *gorm.DB, lines []models.InvoiceLine) error {
 	if err != nil {
 		return err
 	}
-	if allowed, err := negativeAllowed(tx); err != nil || allowed || len(need) == 0 {
+	day = day.UTC().Truncate(24 * time.Hour)
+	need := map[stockKey]string{}
+	for _, l := range lines {
+		if l.WarehouseID == nil {
+			continue
+		}
+		latest, err := latestMovement(tx, *l.ProductID)
+		if err != nil {
+			return fmt.Errorf("latest movement: %w", err)
+		}
+		if latest.After(day) {
+			return &models.ValidationError{Fields: map[string]string{"lines": fmt.Sprintf(
+				"Line %d: its product has stock movements dated %s, after this invoice's date.", l.Position, latest.Format(time.DateOnly))}}
+		}
+		if !l.Reserved {
+			k := stockKey{*l.ProductID, *l.WarehouseID}
+			need[k] = money.Sum(orZero(need[k]), l.Quantity)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	allowed, err := negativeAllowed(tx)
+	if err != nil {
 		return err
 	}
 	for _, l := range lines {
@@ -181,10 +206,15 @@ func takeFor(tx *gorm.DB, lines []models.InvoiceLine) error {
 			continue
 		}
 		k := stockKey{*l.ProductID, *l.WarehouseID}
-		if money.Compare(need[k], balances[k].Available()) > 0 {
+		b := balances[k]
+		short := money.Compare(need[k], b.Available()) > 0
+		if allowed {
+			short = money.Compare(money.Difference(b.OnHand, need[k]), "-"+maxStock) < 0
+		}
+		if short {
 			return &models.ValidationError{Fields: map[string]string{"lines": fmt.Sprintf(
 				"Line %d: only %s available, and the draft's lines for it ask for %s: receive stock, or change the draft, first.",
-				l.Position, money.Trim(balances[k].Available()), money.Trim(need[k]))}}
+				l.Position, money.Trim(b.Available()), money.Trim(need[k]))}}
 		}
 	}
 	return nil

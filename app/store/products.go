@@ -298,7 +298,7 @@ func (s *Products) Update(ctx context.Context, id string, in models.ProductInput
 		if in.Stocked != p.Stocked {
 			var moved bool
 			if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM stock_movements WHERE tenant_id = current_tenant_id() AND product_id = ?)
-				OR EXISTS (SELECT 1 FROM stock_balances WHERE tenant_id = current_tenant_id() AND product_id = ? AND reserved <> 0)`, p.ID, p.ID).
+				OR EXISTS (SELECT 1 FROM invoice_lines WHERE tenant_id = current_tenant_id() AND product_id = ? AND warehouse_id IS NOT NULL)`, p.ID, p.ID).
 				Scan(&moved).Error; err != nil {
 				return fmt.Errorf("product stock: %w", err)
 			}
@@ -347,7 +347,11 @@ func (s *Products) Trash(ctx context.Context, id string) error {
 			return err
 		}
 		var held bool
-		if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM stock_balances WHERE tenant_id = current_tenant_id() AND product_id = ? AND (on_hand <> 0 OR reserved <> 0))", p.ID).
+		// Draft lines count even when they reserve nothing (negative stock allowed): finalizing
+		// them would move a trashed product's stock.
+		if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM stock_balances WHERE tenant_id = current_tenant_id() AND product_id = ? AND (on_hand <> 0 OR reserved <> 0))
+			OR EXISTS (SELECT 1 FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
+			           WHERE l.tenant_id = current_tenant_id() AND l.product_id = ? AND l.warehouse_id IS NOT NULL AND i.status = 'draft')`, p.ID, p.ID).
 			Scan(&held).Error; err != nil {
 			return fmt.Errorf("product stock: %w", err)
 		}
@@ -388,6 +392,15 @@ func (s *Products) Trashed(ctx context.Context) (ps []models.Product, err error)
 		return audit.Record(tx, audit.Event{Action: audit.ProductTrashList, Outcome: models.OutcomeAllowed})
 	})
 	return ps, err
+}
+
+// Warehouses are the tenant's warehouses, the default first, for forms to offer.
+func (s *Products) Warehouses(ctx context.Context) (ws []models.Warehouse, err error) {
+	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		ws, err = warehouses(tx)
+		return err
+	})
+	return ws, err
 }
 
 // Choices are the tenant's products outside the trash, by SKU, for the invoice editor to offer

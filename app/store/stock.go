@@ -121,94 +121,112 @@ func (s *Products) Move(ctx context.Context, id string, in models.StockInput, to
 		case !p.Stocked:
 			return &models.ValidationError{Fields: map[string]string{"kind": "A service has no stock."}}
 		}
-		var from models.Warehouse
-		if in.WarehouseID == "" {
-			ws, err := warehouses(tx)
-			if err != nil {
-				return err
-			}
-			from = ws[0]
-		} else if from, err = warehouseFor(tx, in.WarehouseID, "warehouse"); err != nil {
-			return err
-		}
-		keys := []stockKey{{p.ID, from.ID}}
-		var to models.Warehouse
-		if in.Kind == models.ReasonTransfer {
-			if to, err = warehouseFor(tx, in.ToWarehouse, "to_warehouse"); err != nil {
-				return err
-			}
-			if to.ID == from.ID {
-				return &models.ValidationError{Fields: map[string]string{"to_warehouse": "Choose another warehouse than the one the goods leave."}}
-			}
-			keys = append(keys, stockKey{p.ID, to.ID})
-		}
-		balances, err := lockStock(tx, keys)
-		if err != nil {
-			return err
-		}
-		day, _ := time.Parse(time.DateOnly, in.OccurredOn)
-		latest, err := latestMovement(tx, p.ID)
-		if err != nil {
-			return fmt.Errorf("latest movement: %w", err)
-		}
-		if day.Before(latest) {
-			return &models.ValidationError{Fields: map[string]string{"occurred_on": "The latest movement of this product is dated " +
-				latest.Format(time.DateOnly) + ": date this one on or after it, or correct with a movement today."}}
-		}
-		b := balances[keys[0]]
-		m := models.StockMovement{ProductID: p.ID, WarehouseID: from.ID, Reason: in.Kind, Note: in.Note, OccurredOn: day, CreatedBy: requestUser(tx),
-			Quantity: in.Quantity, UnitCost: in.UnitCost}
-		switch in.Kind {
-		case models.ReasonCount:
-			m.Quantity = money.Difference(in.Quantity, b.OnHand)
-			if money.Compare(m.Quantity, "0") == 0 {
-				return &models.ValidationError{Fields: map[string]string{"quantity": "That is what the ledger says already: there is nothing to record."}}
-			}
-		case models.ReasonTransfer:
-			m.Quantity = "-" + in.Quantity
-			t := uuid.New()
-			m.TransferID = &t
-		}
-		if m.UnitCost == "" {
-			m.UnitCost = b.AvgCost // goods found by an adjustment or count are valued at the average
-		}
-		if money.Compare(m.Quantity, "0") < 0 {
-			allowed, err := negativeAllowed(tx)
-			if err != nil {
-				return err
-			}
-			if !allowed && money.Compare(money.Sum(b.Available(), m.Quantity), "0") < 0 {
-				msg := short(b.Available(), p.Unit, from)
-				if in.Kind == models.ReasonCount {
-					msg = fmt.Sprintf("%s %s are reserved by draft invoices: a count below that needs those drafts changed first.", money.Trim(b.Reserved), p.Unit)
-				}
-				return &models.ValidationError{Fields: map[string]string{"quantity": msg}}
-			}
-		}
-		if err := tx.Create(&m).Error; err != nil {
-			return fmt.Errorf("stock movement: %w", err)
-		}
-		details := map[string]string{"kind": string(in.Kind), "sku": p.SKU, "warehouse": from.Name, "quantity": money.Trim(m.Quantity),
-			"occurred_on": in.OccurredOn}
-		if in.Note != "" {
-			details["note"] = in.Note
-		}
-		if in.Kind == models.ReasonReceipt {
-			details["unit_cost"] = money.Trim(m.UnitCost)
-		}
-		if in.Kind == models.ReasonTransfer {
-			// The goods arrive valued at what they left at.
-			in := models.StockMovement{ProductID: p.ID, WarehouseID: to.ID, Reason: in.Kind, Note: in.Note, OccurredOn: day, CreatedBy: m.CreatedBy,
-				Quantity: in.Quantity, UnitCost: b.AvgCost, TransferID: m.TransferID}
-			if err := tx.Create(&in).Error; err != nil {
-				return fmt.Errorf("stock transfer: %w", err)
-			}
-			details["to_warehouse"] = to.Name
-		}
-		ev.Details = details
-		return nil
+		// In a savepoint: a refusal leaves nothing behind (lock_stock makes missing balances).
+		return tx.Transaction(func(tx *gorm.DB) error { return move(tx, p, in, ev) })
 	})
 }
+
+// move is Move's work on the product p, found and stocked.
+func move(tx *gorm.DB, p models.Product, in models.StockInput, ev *audit.Event) error {
+	var err error
+	var from models.Warehouse
+	if in.WarehouseID == "" {
+		ws, err := warehouses(tx)
+		if err != nil {
+			return err
+		}
+		from = ws[0]
+	} else if from, err = warehouseFor(tx, in.WarehouseID, "warehouse"); err != nil {
+		return err
+	}
+	keys := []stockKey{{p.ID, from.ID}}
+	var to models.Warehouse
+	if in.Kind == models.ReasonTransfer {
+		if to, err = warehouseFor(tx, in.ToWarehouse, "to_warehouse"); err != nil {
+			return err
+		}
+		if to.ID == from.ID {
+			return &models.ValidationError{Fields: map[string]string{"to_warehouse": "Choose another warehouse than the one the goods leave."}}
+		}
+		keys = append(keys, stockKey{p.ID, to.ID})
+	}
+	balances, err := lockStock(tx, keys)
+	if err != nil {
+		return err
+	}
+	day, _ := time.Parse(time.DateOnly, in.OccurredOn)
+	latest, err := latestMovement(tx, p.ID)
+	if err != nil {
+		return fmt.Errorf("latest movement: %w", err)
+	}
+	if day.Before(latest) {
+		return &models.ValidationError{Fields: map[string]string{"occurred_on": "The latest movement of this product is dated " +
+			latest.Format(time.DateOnly) + ": date this one on or after it, or correct with a movement today."}}
+	}
+	b := balances[keys[0]]
+	m := models.StockMovement{ProductID: p.ID, WarehouseID: from.ID, Reason: in.Kind, Note: in.Note, OccurredOn: day, CreatedBy: requestUser(tx),
+		Quantity: in.Quantity, UnitCost: in.UnitCost}
+	switch in.Kind {
+	case models.ReasonCount:
+		m.Quantity = money.Difference(in.Quantity, b.OnHand)
+		if money.Compare(m.Quantity, "0") == 0 {
+			return &models.ValidationError{Fields: map[string]string{"quantity": "That is what the ledger says already: there is nothing to record."}}
+		}
+	case models.ReasonTransfer:
+		m.Quantity = "-" + in.Quantity
+		t := uuid.New()
+		m.TransferID = &t
+	}
+	if m.UnitCost == "" {
+		m.UnitCost = b.AvgCost // goods found by an adjustment or count are valued at the average
+	}
+	if after := money.Sum(b.OnHand, m.Quantity); money.Compare(after, maxStock) > 0 || money.Compare(after, "-"+maxStock) < 0 {
+		return &models.ValidationError{Fields: map[string]string{"quantity": "That is more than a balance can hold (" + maxStock + ")."}}
+	}
+	if in.Kind == models.ReasonTransfer {
+		if after := money.Sum(balances[keys[1]].OnHand, in.Quantity); money.Compare(after, maxStock) > 0 {
+			return &models.ValidationError{Fields: map[string]string{"quantity": "That is more than a balance can hold (" + maxStock + ")."}}
+		}
+	}
+	if money.Compare(m.Quantity, "0") < 0 {
+		allowed, err := negativeAllowed(tx)
+		if err != nil {
+			return err
+		}
+		if !allowed && money.Compare(money.Sum(b.Available(), m.Quantity), "0") < 0 {
+			msg := short(b.Available(), p.Unit, from)
+			if in.Kind == models.ReasonCount {
+				msg = fmt.Sprintf("%s %s are reserved by draft invoices: a count below that needs those drafts changed first.", money.Trim(b.Reserved), p.Unit)
+			}
+			return &models.ValidationError{Fields: map[string]string{"quantity": msg}}
+		}
+	}
+	if err := tx.Create(&m).Error; err != nil {
+		return fmt.Errorf("stock movement: %w", err)
+	}
+	details := map[string]string{"kind": string(in.Kind), "sku": p.SKU, "warehouse": from.Name, "quantity": money.Trim(m.Quantity),
+		"occurred_on": in.OccurredOn}
+	if in.Note != "" {
+		details["note"] = in.Note
+	}
+	if in.Kind == models.ReasonReceipt {
+		details["unit_cost"] = money.Trim(m.UnitCost)
+	}
+	if in.Kind == models.ReasonTransfer {
+		// The goods arrive valued at what they left at.
+		in := models.StockMovement{ProductID: p.ID, WarehouseID: to.ID, Reason: in.Kind, Note: in.Note, OccurredOn: day, CreatedBy: m.CreatedBy,
+			Quantity: in.Quantity, UnitCost: b.AvgCost, TransferID: m.TransferID}
+		if err := tx.Create(&in).Error; err != nil {
+			return fmt.Errorf("stock transfer: %w", err)
+		}
+		details["to_warehouse"] = to.Name
+	}
+	ev.Details = details
+	return nil
+}
+
+// maxStock is the most a balance holds, either way: numeric(18,4).
+const maxStock = "99999999999999"
 
 // Reverse records movements that undo the movement with id (both of a transfer's), dated today,
 // saying why. Stock an invoice moved is corrected through the invoice; a movement is reversed
@@ -222,62 +240,67 @@ func (s *Products) Reverse(ctx context.Context, id, note string, today time.Time
 		}
 		product = m.ProductID
 		ev.EntityID = m.ProductID.String()
-		switch m.Reason {
-		case models.ReasonSale, models.ReasonVoid, models.ReasonReturn:
-			return &models.ValidationError{Fields: map[string]string{"movement": "Stock an invoice moved is corrected through the invoice: void it, or issue a credit note that returns the goods."}}
-		case models.ReasonReversal:
-			return &models.ValidationError{Fields: map[string]string{"movement": "A reversal is not reversed: record a new movement instead."}}
-		}
-		if invalidNote != nil {
-			return invalidNote
-		}
-		legs := []models.StockMovement{m}
-		if m.TransferID != nil {
-			if err := tx.Where("transfer_id = ?", *m.TransferID).Order("created_at").Find(&legs).Error; err != nil {
-				return fmt.Errorf("transfer legs: %w", err)
-			}
-		}
-		keys := make([]stockKey, len(legs))
-		for i, l := range legs {
-			keys[i] = stockKey{l.ProductID, l.WarehouseID}
-		}
-		balances, err := lockStock(tx, keys)
-		if err != nil {
-			return err
-		}
-		var reversed bool
-		if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM stock_movements WHERE tenant_id = current_tenant_id() AND reverses_id IN ?)", ids(legs)).
-			Scan(&reversed).Error; err != nil {
-			return fmt.Errorf("reversals: %w", err)
-		}
-		if reversed {
-			return &models.ValidationError{Fields: map[string]string{"movement": "This movement was reversed already."}}
-		}
-		allowed, err := negativeAllowed(tx)
-		if err != nil {
-			return err
-		}
-		// Stock leaving first, so a transfer reversed takes from where it arrived before it
-		// returns where it left.
-		slices.SortStableFunc(legs, func(a, b models.StockMovement) int { return -money.Compare(a.Quantity, b.Quantity) })
-		for _, l := range legs {
-			b := balances[stockKey{l.ProductID, l.WarehouseID}]
-			if !allowed && money.Compare(l.Quantity, "0") > 0 && money.Compare(b.Available(), l.Quantity) < 0 {
-				var w models.Warehouse
-				tx.Where("id = ?", l.WarehouseID).Take(&w) //nolint:errcheck // a name for the message
-				return &models.ValidationError{Fields: map[string]string{"movement": "It cannot be reversed: " + short(b.Available(), "", w)}}
-			}
-			r := models.StockMovement{ProductID: l.ProductID, WarehouseID: l.WarehouseID, Quantity: money.Difference("0", l.Quantity),
-				UnitCost: l.UnitCost, Reason: models.ReasonReversal, Note: note, ReversesID: &l.ID, OccurredOn: today.UTC().Truncate(24 * time.Hour),
-				CreatedBy: requestUser(tx)}
-			if err := tx.Create(&r).Error; err != nil {
-				return fmt.Errorf("reverse movement: %w", err)
-			}
-		}
-		ev.Details = map[string]string{"movement": m.ID.String(), "reason": string(m.Reason), "quantity": money.Trim(m.Quantity), "note": note}
-		return nil
+		return tx.Transaction(func(tx *gorm.DB) error { return reverse(tx, m, note, invalidNote, today, ev) })
 	})
 	return product, err
+}
+
+// reverse is Reverse's work on the movement m, in a savepoint.
+func reverse(tx *gorm.DB, m models.StockMovement, note string, invalidNote error, today time.Time, ev *audit.Event) error {
+	switch m.Reason {
+	case models.ReasonSale, models.ReasonVoid, models.ReasonReturn:
+		return &models.ValidationError{Fields: map[string]string{"movement": "Stock an invoice moved is corrected through the invoice: void it, or issue a credit note that returns the goods."}}
+	case models.ReasonReversal:
+		return &models.ValidationError{Fields: map[string]string{"movement": "A reversal is not reversed: record a new movement instead."}}
+	}
+	if invalidNote != nil {
+		return invalidNote
+	}
+	legs := []models.StockMovement{m}
+	if m.TransferID != nil {
+		if err := tx.Where("transfer_id = ?", *m.TransferID).Order("created_at").Find(&legs).Error; err != nil {
+			return fmt.Errorf("transfer legs: %w", err)
+		}
+	}
+	keys := make([]stockKey, len(legs))
+	for i, l := range legs {
+		keys[i] = stockKey{l.ProductID, l.WarehouseID}
+	}
+	balances, err := lockStock(tx, keys)
+	if err != nil {
+		return err
+	}
+	var reversed bool
+	if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM stock_movements WHERE tenant_id = current_tenant_id() AND reverses_id IN ?)", ids(legs)).
+		Scan(&reversed).Error; err != nil {
+		return fmt.Errorf("reversals: %w", err)
+	}
+	if reversed {
+		return &models.ValidationError{Fields: map[string]string{"movement": "This movement was reversed already."}}
+	}
+	allowed, err := negativeAllowed(tx)
+	if err != nil {
+		return err
+	}
+	// Stock leaving first, so a transfer reversed takes from where it arrived before it
+	// returns where it left.
+	slices.SortStableFunc(legs, func(a, b models.StockMovement) int { return -money.Compare(a.Quantity, b.Quantity) })
+	for _, l := range legs {
+		b := balances[stockKey{l.ProductID, l.WarehouseID}]
+		if !allowed && money.Compare(l.Quantity, "0") > 0 && money.Compare(b.Available(), l.Quantity) < 0 {
+			var w models.Warehouse
+			tx.Where("id = ?", l.WarehouseID).Take(&w) //nolint:errcheck // a name for the message
+			return &models.ValidationError{Fields: map[string]string{"movement": "It cannot be reversed: " + short(b.Available(), "", w)}}
+		}
+		r := models.StockMovement{ProductID: l.ProductID, WarehouseID: l.WarehouseID, Quantity: money.Difference("0", l.Quantity),
+			UnitCost: l.UnitCost, Reason: models.ReasonReversal, Note: note, ReversesID: &l.ID, OccurredOn: today.UTC().Truncate(24 * time.Hour),
+			CreatedBy: requestUser(tx)}
+		if err := tx.Create(&r).Error; err != nil {
+			return fmt.Errorf("reverse movement: %w", err)
+		}
+	}
+	ev.Details = map[string]string{"movement": m.ID.String(), "reason": string(m.Reason), "quantity": money.Trim(m.Quantity), "note": note}
+	return nil
 }
 
 func ids(ms []models.StockMovement) []uuid.UUID {
@@ -349,11 +372,14 @@ func (s *Products) CreateWarehouse(ctx context.Context, name string) (w models.W
 		if invalid != nil {
 			return invalid
 		}
-		if _, err := warehouses(tx); err != nil {
-			return err
-		}
 		w = models.Warehouse{Name: name}
-		if err := writeWarehouse(tx, func(tx *gorm.DB) error { return tx.Create(&w).Error }); err != nil {
+		// The default one first, for a tenant that has none, in the savepoint a refusal undoes.
+		if err := writeWarehouse(tx, func(tx *gorm.DB) error {
+			if _, err := warehouses(tx); err != nil {
+				return err
+			}
+			return tx.Create(&w).Error
+		}); err != nil {
 			return err
 		}
 		ev.EntityID, ev.Details = w.ID.String(), map[string]string{"name": name}
