@@ -50,6 +50,17 @@ CREATE INDEX products_tenant_name ON products (tenant_id, lower(name), id) WHERE
 CREATE INDEX products_tenant_sku_order ON products (tenant_id, lower(sku), id) WHERE deleted_at IS NULL;
 CREATE INDEX products_tenant_updated ON products (tenant_id, updated_at, id) WHERE deleted_at IS NULL;
 
+-- Products share the tenant's tags with customers; deleting a tag takes it off both.
+CREATE TABLE product_tags (
+    tenant_id  uuid NOT NULL,
+    product_id uuid NOT NULL,
+    tag_id     uuid NOT NULL,
+    PRIMARY KEY (tenant_id, product_id, tag_id),
+    FOREIGN KEY (tenant_id, product_id) REFERENCES products (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, tag_id) REFERENCES tags (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX product_tags_tag ON product_tags (tenant_id, tag_id, product_id);
+
 CREATE TABLE stock_balances (
     tenant_id    uuid          NOT NULL,
     product_id   uuid          NOT NULL,
@@ -353,6 +364,10 @@ ALTER TABLE products ENABLE ROW LEVEL SECURITY;
 ALTER TABLE products FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON products
     USING (tenant_id = current_tenant_id()) WITH CHECK (tenant_id = current_tenant_id());
+ALTER TABLE product_tags ENABLE ROW LEVEL SECURITY;
+ALTER TABLE product_tags FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON product_tags
+    USING (tenant_id = current_tenant_id()) WITH CHECK (tenant_id = current_tenant_id());
 ALTER TABLE stock_balances ENABLE ROW LEVEL SECURITY;
 ALTER TABLE stock_balances FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON stock_balances
@@ -368,6 +383,7 @@ INSERT INTO warehouses (tenant_id, name, is_default) SELECT id, 'Main warehouse'
 ALTER TABLE warehouses FORCE ROW LEVEL SECURITY;
 
 GRANT SELECT, INSERT, UPDATE ON warehouses, products TO moat_app;
+GRANT SELECT, INSERT, DELETE ON product_tags TO moat_app;
 -- Balances are the triggers' to write; the ledger is added to, never changed.
 GRANT SELECT ON stock_balances TO moat_app;
 GRANT SELECT, INSERT ON stock_movements TO moat_app;
@@ -383,6 +399,7 @@ ALTER TABLE invoice_lines DROP COLUMN reserved, DROP COLUMN warehouse_id, DROP C
 DELETE FROM record_ids WHERE entity IN ('products', 'warehouses', 'stock_movements');
 DROP TABLE stock_movements;
 DROP TABLE stock_balances;
+DROP TABLE product_tags;
 DROP TABLE products;
 DROP TABLE warehouses;
 DROP FUNCTION stock_drift();

@@ -37,6 +37,14 @@ type Product struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	DeletedAt    *time.Time
+	Tags         []Tag `gorm:"-"` // loaded by the store where a page shows them
+}
+
+// ProductTag puts a tag on a product.
+type ProductTag struct {
+	TenantID  uuid.UUID `gorm:"type:uuid;primaryKey"`
+	ProductID uuid.UUID `gorm:"type:uuid;primaryKey"`
+	TagID     uuid.UUID `gorm:"type:uuid;primaryKey"`
 }
 
 // StockBalance is how much of a product one warehouse has: on hand, of which reserved by
@@ -94,12 +102,17 @@ type StockMovement struct {
 type ProductInput struct {
 	SKU, Name, Unit, SalePrice, Currency, TaxRate, ReorderLevel, Description string
 	Stocked                                                                  bool
+	TagIDs                                                                   []string // the tenant's tags, by id
 }
 
 // ProductInputOf is the form filled with p, for editing.
 func ProductInputOf(p Product) ProductInput {
-	return ProductInput{SKU: p.SKU, Name: p.Name, Unit: p.Unit, SalePrice: money.Trim(p.SalePrice), Currency: p.Currency,
+	in := ProductInput{SKU: p.SKU, Name: p.Name, Unit: p.Unit, SalePrice: money.Trim(p.SalePrice), Currency: p.Currency,
 		TaxRate: money.Trim(p.TaxRate), ReorderLevel: money.Trim(p.ReorderLevel), Description: p.Description, Stocked: p.Stocked}
+	for _, t := range p.Tags {
+		in.TagIDs = append(in.TagIDs, t.ID.String())
+	}
+	return in
 }
 
 // Validate normalizes the input (trimmed NFC text, canonical decimals; defaults: unit "pc",
@@ -146,6 +159,9 @@ func (in *ProductInput) Validate() error {
 	in.Description = nfc(in.Description)
 	if len([]rune(in.Description)) > 2000 || !cleanText(in.Description, true) {
 		fields["description"] = "Use at most 2000 characters, without control characters."
+	}
+	if len(in.TagIDs) > 50 {
+		fields["tag"] = "Choose at most 50 tags."
 	}
 	if len(fields) > 0 {
 		return &ValidationError{Fields: fields}

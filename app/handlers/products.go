@@ -22,6 +22,7 @@ import (
 // Products serves the product, stock and warehouse pages.
 type Products struct {
 	Store *store.Products
+	Tags  *store.Tags
 	Now   func() time.Time
 }
 
@@ -30,14 +31,23 @@ func (h *Products) today() time.Time { return h.Now().UTC() }
 // ListProducts shows a page of products: filters, order and page come from the URL.
 func (h *Products) ListProducts(c *fiber.Ctx) error {
 	q := store.ProductQuery{ProductFilter: store.ProductFilter{Search: utils.CopyString(c.Query("q")), Type: utils.CopyString(c.Query("type")),
-		Low: c.Query("low") == "1"}, Sort: utils.CopyString(c.Query("sort")), After: utils.CopyString(c.Query("after"))}
+		Low: c.Query("low") == "1", Tag: utils.CopyString(c.Query("tag"))}, Sort: utils.CopyString(c.Query("sort")), After: utils.CopyString(c.Query("after"))}
 	page, err := h.Store.List(c.UserContext(), q)
 	if err != nil {
 		return err
 	}
-	state := fragments.ProductListState{Search: page.Query.Search, Type: page.Query.Type, Sort: page.Query.Sort, Low: page.Query.Low}
+	state := fragments.ProductListState{Search: page.Query.Search, Type: page.Query.Type, Sort: page.Query.Sort, Low: page.Query.Low, Tag: page.Query.Tag}
 	props := fragments.ProductListProps{State: state, Count: page.Count, Capped: page.Count > store.CountCap,
 		Pager: components.PagerProps{Page: 1, Target: "product-results"}}
+	if !htmx.IsRequest(c) { // the filters are not swapped
+		tags, err := h.Tags.List(c.UserContext())
+		if err != nil {
+			return err
+		}
+		for _, t := range tags {
+			props.Tags = append(props.Tags, t.Tag)
+		}
+	}
 	for _, r := range page.Products {
 		props.Rows = append(props.Rows, productRow(r))
 	}
@@ -51,14 +61,14 @@ func (h *Products) ListProducts(c *fiber.Ctx) error {
 }
 
 func productRow(r store.ProductRow) fragments.ProductRowView {
-	return fragments.ProductRowView{ID: r.ID.String(), SKU: r.SKU, Name: r.Name, Stocked: r.Stocked, Unit: r.Unit,
+	return fragments.ProductRowView{ID: r.ID.String(), SKU: r.SKU, Name: r.Name, Tags: r.Tags, Stocked: r.Stocked, Unit: r.Unit,
 		Price: format(r.SalePrice, r.Currency), OnHand: money.Trim(r.OnHand), Available: money.Trim(r.Available), Low: r.Low()}
 }
 
 // productQuery is the list's state as a query string ("" or "?..."), with a cursor when given.
 func productQuery(s fragments.ProductListState, after string) string {
 	v := url.Values{}
-	for k, val := range map[string]string{"q": s.Search, "type": s.Type, "after": after} {
+	for k, val := range map[string]string{"q": s.Search, "type": s.Type, "tag": s.Tag, "after": after} {
 		if val != "" {
 			v.Set(k, val)
 		}
@@ -144,14 +154,28 @@ func (h *Products) NewProduct(c *fiber.Ctx) error {
 
 func (h *Products) form(c *fiber.Ctx, status int, p fragments.ProductFormProps) error {
 	p.CSRF, p.Currencies = middleware.CSRFToken(c), models.Currencies
+	tags, err := h.Tags.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		p.Tags = append(p.Tags, t.Tag)
+	}
 	return htmx.Render(c, status, pages.Page(meta(c, p.Title, "products"), fragments.ProductForm(p)), fragments.ProductForm(p))
 }
 
 // bindProduct reads the product form. It has no tenant, id or stock.
 func bindProduct(c *fiber.Ctx) models.ProductInput {
 	v := func(k string) string { return utils.CopyString(c.FormValue(k)) }
-	return models.ProductInput{SKU: v("sku"), Name: v("name"), Unit: v("unit"), SalePrice: v("sale_price"), Currency: v("currency"),
+	in := models.ProductInput{SKU: v("sku"), Name: v("name"), Unit: v("unit"), SalePrice: v("sale_price"), Currency: v("currency"),
 		TaxRate: v("tax_rate"), ReorderLevel: v("reorder_level"), Description: v("description"), Stocked: c.FormValue("stocked") != ""}
+	for i, t := range c.Request().PostArgs().PeekMulti("tag") {
+		if i > 50 {
+			break // more than Validate allows: it says so
+		}
+		in.TagIDs = append(in.TagIDs, string(t))
+	}
+	return in
 }
 
 // CreateProduct adds a product, or re-renders the form with 422.

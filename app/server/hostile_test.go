@@ -72,7 +72,7 @@ var customerFields = []string{"kind", "number", "name", "company", "email", "ema
 var invoiceFields = []string{"customer_id", "currency", "prices_include_tax", "rounding", "exchange_rate", "payment_terms", "notes", "op",
 	"line_description", "line_quantity", "line_unit_price", "line_discount", "line_tax_rate", "line_sku", "line_warehouse"}
 
-var productFields = []string{"sku", "name", "unit", "sale_price", "currency", "tax_rate", "reorder_level", "description", "stocked"}
+var productFields = []string{"sku", "name", "unit", "sale_price", "currency", "tax_rate", "reorder_level", "description", "stocked", "tag"}
 
 // oversize is longer than any field accepts, and easy to find if it lands anywhere.
 var oversize = strings.Repeat("Ж", 20000)

@@ -21,7 +21,7 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	labels := &handlers.Tags{Store: tags}
 	productStore := store.NewProducts(db.Gorm)
 	invoices := &handlers.Invoices{DB: db, Store: invoiceStore, Customers: customers.Store, Products: productStore, Printer: o.Printer, Log: o.Log, Now: o.Now}
-	products := &handlers.Products{Store: productStore, Now: o.Now}
+	products := &handlers.Products{Store: productStore, Tags: tags, Now: o.Now}
 	accounts := &handlers.Auth{Service: service, Sessions: sessions, Failures: o.Metrics.SignInFailures}
 	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}
 	team := &handlers.Team{Users: store.NewUsers(db.Gorm, service.Links()), Sessions: sessions}

@@ -556,4 +556,40 @@ func TestProductRules(t *testing.T) {
 	if low, _ = s.List(a, store.ProductQuery{ProductFilter: store.ProductFilter{Low: true}}); len(low.Products) != 1 || !low.Products[0].Low() {
 		t.Fatalf("low stock at the reorder level: %+v", low.Products)
 	}
+
+	// Tags: the tenant's own, shared with customers; another tenant's tag is refused like an
+	// unknown id; the list filters by one; deleting the tag takes it off.
+	tags := store.NewTags(d.Gorm)
+	seasonal, err := tags.Create(a, models.TagInput{Name: "Seasonal", Color: "amber"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := tags.Create(b, models.TagInput{Name: "Theirs", Color: "blue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := models.ProductInput{SKU: "SKU-1", Name: "Reordered", Stocked: true, ReorderLevel: "1"}
+	for _, bad := range [][]string{{theirs.ID.String()}, {uuid.NewString()}, {"not-an-id"}} {
+		in.TagIDs = bad
+		if _, err := s.Update(a, fresh.ID.String(), in); !fieldErr(err, "tag") {
+			t.Fatalf("tags %v: %v", bad, err)
+		}
+	}
+	in.TagIDs = []string{seasonal.ID.String()}
+	if _, err := s.Update(a, fresh.ID.String(), in); err != nil {
+		t.Fatal(err)
+	}
+	tagged, err := s.List(a, store.ProductQuery{ProductFilter: store.ProductFilter{Tag: seasonal.ID.String()}})
+	if err != nil || len(tagged.Products) != 1 || len(tagged.Products[0].Tags) != 1 || tagged.Products[0].Tags[0].Name != "Seasonal" {
+		t.Fatalf("filtered by tag: %v %+v", err, tagged.Products)
+	}
+	if other, _ := s.List(a, store.ProductQuery{ProductFilter: store.ProductFilter{Tag: theirs.ID.String()}}); len(other.Products) != 0 {
+		t.Fatalf("filtered by another tenant's tag: %+v", other.Products)
+	}
+	if err := tags.Delete(a, seasonal.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.Get(a, fresh.ID.String()); err != nil || len(d.Tags) != 0 {
+		t.Fatalf("after deleting the tag: %v %+v", err, d.Tags)
+	}
 }

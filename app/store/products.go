@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"moat/app/audit"
 	"moat/app/keyset"
@@ -51,6 +53,7 @@ type ProductFilter struct {
 	Search string // a SKU's beginning, or part of the name
 	Type   string // "goods", "services" or any
 	Low    bool   // stocked and at or below the reorder level
+	Tag    string // one of the tenant's tags, by id
 }
 
 // ProductSorts are the list's orders by their names in the URL.
@@ -81,6 +84,7 @@ func (q ProductQuery) clean() ProductQuery {
 	if !contains(ProductSorts, q.Sort) {
 		q.Sort = "sku"
 	}
+	q.Tag = models.CleanID(q.Tag)
 	return q
 }
 
@@ -132,6 +136,9 @@ func (s *Products) List(ctx context.Context, q ProductQuery) (ProductPage, error
 		if err := rows.Limit(PageSize + 1).Find(&p.Products).Error; err != nil {
 			return fmt.Errorf("list products: %w", err)
 		}
+		if err := rowTags(tx, p.Products); err != nil {
+			return err
+		}
 		if len(p.Products) > PageSize {
 			p.Products = p.Products[:PageSize]
 			last := p.Products[len(p.Products)-1]
@@ -168,7 +175,85 @@ func productsMatching(tx *gorm.DB, f ProductFilter) *gorm.DB {
 	if f.Low {
 		q = q.Where(lowStock)
 	}
+	if f.Tag != "" {
+		q = q.Where("id IN (SELECT product_id FROM product_tags WHERE tenant_id = current_tenant_id() AND tag_id = ?)", uuid.MustParse(f.Tag))
+	}
 	return q
+}
+
+// rowTags puts their tags on rows, in one query.
+func rowTags(tx *gorm.DB, rows []ProductRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var links []struct {
+		ProductID uuid.UUID
+		models.Tag
+	}
+	err := tx.Table("product_tags pt").Select("pt.product_id, t.*").Joins("JOIN tags t ON t.tenant_id = pt.tenant_id AND t.id = pt.tag_id").
+		Where("pt.tenant_id = current_tenant_id() AND pt.product_id IN ?", ids).Order("lower(t.name)").Scan(&links).Error
+	if err != nil {
+		return fmt.Errorf("product tags: %w", err)
+	}
+	at := make(map[uuid.UUID]int, len(rows))
+	for i, r := range rows {
+		at[r.ID] = i
+	}
+	for _, l := range links {
+		i := at[l.ProductID]
+		rows[i].Tags = append(rows[i].Tags, l.Tag)
+	}
+	return nil
+}
+
+// tagsFor are the tenant's tags with ids, locked FOR SHARE (a tag deleted meanwhile would fail
+// the link's foreign key); an id that is not one of them, another tenant's included, is the
+// same field error as an unknown one.
+func tagsFor(tx *gorm.DB, ids []string) ([]models.Tag, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	uids, ok := parseIDs(ids)
+	var tags []models.Tag
+	if ok {
+		if err := tx.Clauses(clause.Locking{Strength: "SHARE"}).Where("id IN ?", uids).Order("lower(name)").Find(&tags).Error; err != nil {
+			return nil, fmt.Errorf("check tags: %w", err)
+		}
+	}
+	if !ok || len(tags) != len(uids) {
+		return nil, &models.ValidationError{Fields: map[string]string{"tag": "Choose tags from the list."}}
+	}
+	return tags, nil
+}
+
+// setProductTags makes tags the tags of the product with id.
+func setProductTags(tx *gorm.DB, id uuid.UUID, tags []models.Tag) error {
+	if err := tx.Where("product_id = ?", id).Delete(&models.ProductTag{}).Error; err != nil {
+		return fmt.Errorf("product tags: %w", err)
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	links := make([]models.ProductTag, len(tags))
+	for i, t := range tags {
+		links[i] = models.ProductTag{ProductID: id, TagID: t.ID}
+	}
+	if err := tx.Create(&links).Error; err != nil {
+		return fmt.Errorf("product tags: %w", err)
+	}
+	return nil
+}
+
+func tagNames(tags []models.Tag) string {
+	names := make([]string, len(tags))
+	for i, t := range tags {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // likeEscape makes s match itself in a LIKE pattern.
@@ -221,6 +306,11 @@ func (s *Products) Get(ctx context.Context, id string) (d ProductDetail, err err
 		if d.Product, err = byID[models.Product](tx, id); err != nil {
 			return err
 		}
+		rows := []ProductRow{{Product: d.Product}}
+		if err := rowTags(tx, rows); err != nil {
+			return err
+		}
+		d.Tags = rows[0].Tags
 		if err := tx.Model(&models.StockBalance{}).
 			Select("stock_balances.*", "(SELECT w.name FROM warehouses w WHERE w.tenant_id = stock_balances.tenant_id AND w.id = stock_balances.warehouse_id) AS warehouse").
 			Where("product_id = ? AND (on_hand <> 0 OR reserved <> 0)", d.ID).Order("warehouse").Find(&d.Balances).Error; err != nil {
@@ -269,12 +359,21 @@ func (s *Products) Create(ctx context.Context, in models.ProductInput) (p models
 		if invalid != nil {
 			return invalid
 		}
-		p = models.Product{CreatedBy: requestUser(tx)}
-		apply(&p, in)
-		if err := writeProduct(tx, func(tx *gorm.DB) error { return tx.Create(&p).Error }); err != nil {
+		tags, err := tagsFor(tx, in.TagIDs)
+		if err != nil {
 			return err
 		}
-		ev.EntityID, ev.Details = p.ID.String(), map[string]string{"sku": p.SKU, "name": p.Name}
+		p = models.Product{CreatedBy: requestUser(tx), Tags: tags}
+		apply(&p, in)
+		if err := writeProduct(tx, func(tx *gorm.DB) error {
+			if err := tx.Create(&p).Error; err != nil {
+				return err
+			}
+			return setProductTags(tx, p.ID, tags)
+		}); err != nil {
+			return err
+		}
+		ev.EntityID, ev.Details = p.ID.String(), map[string]string{"sku": p.SKU, "name": p.Name, "tags": tagNames(tags)}
 		return nil
 	})
 	return p, err
@@ -295,6 +394,15 @@ func (s *Products) Update(ctx context.Context, id string, in models.ProductInput
 		if invalid != nil {
 			return invalid
 		}
+		rows := []ProductRow{{Product: p}}
+		if err := rowTags(tx, rows); err != nil {
+			return err
+		}
+		p.Tags = rows[0].Tags
+		tags, err := tagsFor(tx, in.TagIDs)
+		if err != nil {
+			return err
+		}
 		if in.Stocked != p.Stocked {
 			var moved bool
 			if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM stock_movements WHERE tenant_id = current_tenant_id() AND product_id = ?)
@@ -308,10 +416,13 @@ func (s *Products) Update(ctx context.Context, id string, in models.ProductInput
 		}
 		before := p
 		apply(&p, in)
-		p.UpdatedAt = time.Now()
+		p.UpdatedAt, p.Tags = time.Now(), tags
 		if err := writeProduct(tx, func(tx *gorm.DB) error {
-			return tx.Model(&p).Select("sku", "name", "unit", "sale_price", "currency", "tax_rate", "stocked", "reorder_level",
-				"description", "updated_at").Updates(&p).Error
+			if err := tx.Model(&p).Select("sku", "name", "unit", "sale_price", "currency", "tax_rate", "stocked", "reorder_level",
+				"description", "updated_at").Updates(&p).Error; err != nil {
+				return err
+			}
+			return setProductTags(tx, p.ID, tags)
 		}); err != nil {
 			return err
 		}
@@ -325,7 +436,8 @@ func (s *Products) Update(ctx context.Context, id string, in models.ProductInput
 func productChanges(a, b models.Product) map[string][2]string {
 	out := map[string][2]string{}
 	for _, p := range [][3]string{{"sku", a.SKU, b.SKU}, {"name", a.Name, b.Name}, {"unit", a.Unit, b.Unit},
-		{"currency", a.Currency, b.Currency}, {"stocked", fmt.Sprint(a.Stocked), fmt.Sprint(b.Stocked)}, {"description", a.Description, b.Description}} {
+		{"currency", a.Currency, b.Currency}, {"stocked", fmt.Sprint(a.Stocked), fmt.Sprint(b.Stocked)}, {"description", a.Description, b.Description},
+		{"tags", tagNames(a.Tags), tagNames(b.Tags)}} {
 		if p[1] != p[2] {
 			out[p[0]] = [2]string{p[1], p[2]}
 		}
