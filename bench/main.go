@@ -151,8 +151,10 @@ func main() {
 		`"name=Bench+Customer+" .. counter .. "&email=bench%40example.com&_csrf=`+string(csrf)+`"`, *conns, *dur))
 	// Drafts reserving one unit each of the same product: every request waits for the balance's
 	// lock, so this is the ledger's throughput under contention. The product is given stock
-	// enough first (as a superuser: a receipt through the ledger's trigger).
-	psql(cl.URL("postgres", db), `INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, unit_cost, reason, note)
+	// enough first: a receipt through the ledger's trigger, which (running as the owner) sees
+	// only the tenant named in the session.
+	psql(cl.URL("postgres", db), `SELECT set_config('app.tenant_id', (SELECT tenant_id::text FROM products WHERE id = '`+contended+`'), false);
+		INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, unit_cost, reason, note)
 		SELECT p.tenant_id, p.id, w.id, 100000000, 1, 'receipt', 'bench' FROM products p JOIN warehouses w ON w.tenant_id = p.tenant_id AND w.is_default
 		WHERE p.id = '`+contended+`'`)
 	reserve := wrk("reserve on a draft, one product", base+"/invoices", cookie,
