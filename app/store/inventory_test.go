@@ -593,3 +593,39 @@ func TestProductRules(t *testing.T) {
 		t.Fatalf("after deleting the tag: %v %+v", err, d.Tags)
 	}
 }
+
+// The product list pages by keyset in each order, filters included, and sees every product once.
+func TestProductListPages(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, _ := d.Tenant(t, "acme")
+	s := store.NewProducts(d.Gorm)
+	for i := range 2*store.PageSize + 3 {
+		mustProduct(t, s, a, fmt.Sprintf("SKU-%03d", 100-i), i%2 == 0)
+	}
+	for _, q := range []store.ProductQuery{{Sort: "sku"}, {Sort: "name"}, {Sort: "updated"}, {Sort: "name", ProductFilter: store.ProductFilter{Low: true}}} {
+		seen := map[string]bool{}
+		want := 2*store.PageSize + 3
+		if q.Low {
+			want = store.PageSize + 2 // the stocked ones, none with stock
+		}
+		for page := 0; ; page++ {
+			p, err := s.List(a, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range p.Products {
+				if seen[r.SKU] {
+					t.Fatalf("%+v: %s twice", q, r.SKU)
+				}
+				seen[r.SKU] = true
+			}
+			if p.Next == "" {
+				break
+			}
+			q.After = p.Next
+		}
+		if len(seen) != want {
+			t.Fatalf("%+v: %d products seen, want %d", q, len(seen), want)
+		}
+	}
+}

@@ -29,9 +29,10 @@ func NewProducts(db *gorm.DB) *Products { return &Products{db: db} }
 const stockTotals = `coalesce((SELECT sum(b.on_hand) FROM stock_balances b WHERE b.tenant_id = products.tenant_id AND b.product_id = products.id), 0)::text AS on_hand,
 	coalesce((SELECT sum(b.on_hand - b.reserved) FROM stock_balances b WHERE b.tenant_id = products.tenant_id AND b.product_id = products.id), 0)::text AS available`
 
-// lowStock is a stocked product with no more available than its reorder level.
-const lowStock = `stocked AND coalesce((SELECT sum(b.on_hand - b.reserved) FROM stock_balances b
-	WHERE b.tenant_id = products.tenant_id AND b.product_id = products.id), 0) <= reorder_level`
+// available is what each of the tenant's products has available over all warehouses, joined
+// once: as a filter, a subquery per product costs twice as much.
+const available = `LEFT JOIN (SELECT product_id, sum(on_hand - reserved) AS available FROM stock_balances
+	WHERE tenant_id = current_tenant_id() GROUP BY product_id) stock ON stock.product_id = products.id`
 
 // ProductRow is a product with its stock over all warehouses.
 type ProductRow struct {
@@ -172,8 +173,8 @@ func productsMatching(tx *gorm.DB, f ProductFilter) *gorm.DB {
 	case "services":
 		q = q.Where("NOT stocked")
 	}
-	if f.Low {
-		q = q.Where(lowStock)
+	if f.Low { // stocked, with no more available than the reorder level
+		q = q.Joins(available).Where("stocked AND coalesce(stock.available, 0) <= reorder_level")
 	}
 	if f.Tag != "" {
 		q = q.Where("id IN (SELECT product_id FROM product_tags WHERE tenant_id = current_tenant_id() AND tag_id = ?)", uuid.MustParse(f.Tag))
