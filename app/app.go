@@ -214,6 +214,11 @@ func checkPosture(ctx context.Context, db *store.DB) error {
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
+	ledger, err := posture.Ledger(ctx, db.Pool)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	problems = append(problems, ledger...)
 	if len(problems) > 0 {
 		return fmt.Errorf("refusing to serve: the database posture is unsafe:\n  - %s", strings.Join(problems, "\n  - "))
 	}

@@ -108,6 +108,8 @@ CREATE TABLE stock_movements (
     CHECK ((reason = 'reversal') = (reverses_id IS NOT NULL)),
     CHECK ((reason = 'transfer') = (transfer_id IS NOT NULL))
 );
+-- Drafts, which stock_drift reads the reserving lines of.
+CREATE INDEX invoices_tenant_drafts ON invoices (tenant_id, id) WHERE status = 'draft';
 CREATE INDEX stock_movements_product ON stock_movements (tenant_id, product_id, occurred_on DESC, created_at DESC, id);
 CREATE INDEX stock_movements_invoice ON stock_movements (tenant_id, invoice_id) WHERE invoice_id IS NOT NULL;
 CREATE UNIQUE INDEX stock_movements_reversed_once ON stock_movements (tenant_id, reverses_id) WHERE reverses_id IS NOT NULL;
@@ -329,8 +331,8 @@ BEGIN
             FROM stock_movements m WHERE m.tenant_id = t GROUP BY 1, 2),
         held AS (
             SELECT l.product_id, l.warehouse_id, sum(l.quantity) AS reserved
-            FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
-            WHERE l.tenant_id = t AND l.reserved AND i.status = 'draft' GROUP BY 1, 2)
+            FROM invoices i JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.id
+            WHERE i.tenant_id = t AND i.status = 'draft' AND l.reserved GROUP BY 1, 2)
         SELECT count(*) INTO drifted
         FROM (SELECT * FROM stock_balances s WHERE s.tenant_id = t) b
         FULL JOIN ledger g ON g.product_id = b.product_id AND g.warehouse_id = b.warehouse_id
@@ -398,6 +400,7 @@ DROP TRIGGER invoice_lines_stock ON invoice_lines;
 ALTER TABLE invoice_lines DROP COLUMN reserved, DROP COLUMN warehouse_id, DROP COLUMN product_id;
 DELETE FROM record_ids WHERE entity IN ('products', 'warehouses', 'stock_movements');
 DROP TABLE stock_movements;
+DROP INDEX invoices_tenant_drafts;
 DROP TABLE stock_balances;
 DROP TABLE product_tags;
 DROP TABLE products;

@@ -27,10 +27,16 @@ type Ready struct {
 
 	mu       sync.Mutex
 	postured time.Time // when the posture last passed; rechecked after postureTTL
+	ledgered time.Time // when the stock ledger was last checked; rechecked after ledgerTTL
+	ledger   []string  // what that check found
 }
 
 // postureTTL is how long a passed posture check is trusted: it takes a dozen catalog queries.
 const postureTTL = 30 * time.Second
+
+// ledgerTTL is how long the stock ledger's check stands, passed or not: it reads every
+// tenant's ledger.
+const ledgerTTL = 10 * time.Minute
 
 // Check runs the readiness probe.
 func (r *Ready) Check(c *fiber.Ctx) error {
@@ -86,8 +92,15 @@ func (r *Ready) partitions(ctx context.Context) []string {
 func (r *Ready) posture(ctx context.Context) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if time.Since(r.ledgered) >= ledgerTTL {
+		found, err := posture.Ledger(ctx, r.DB.Pool)
+		if err != nil {
+			return []string{"ledger: " + err.Error()}
+		}
+		r.ledgered, r.ledger = time.Now(), found
+	}
 	if time.Since(r.postured) < postureTTL {
-		return nil
+		return r.ledger
 	}
 	problems, err := posture.Check(ctx, r.DB.Pool)
 	if err != nil {
@@ -96,5 +109,5 @@ func (r *Ready) posture(ctx context.Context) []string {
 	if len(problems) == 0 {
 		r.postured = time.Now()
 	}
-	return problems
+	return append(problems, r.ledger...)
 }

@@ -150,3 +150,19 @@ func TestAuditTrailFiltersExportAndHistory(t *testing.T) {
 		t.Fatal("the export is not audited")
 	}
 }
+
+// /readyz fails when a stock balance differs from its ledger, and says why in the log only.
+func TestReadinessChecksTheStockLedger(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	c.receive(c.createProduct("READY-1"), "2")
+	if _, err := e.db.Superuser(t).Exec(context.Background(), "UPDATE stock_balances SET on_hand = on_hand + 1"); err != nil {
+		t.Fatal(err)
+	}
+	res, body := c.do("GET", "/readyz", "")
+	if res.StatusCode != fiber.StatusServiceUnavailable || body != "not ready" || !strings.Contains(e.log.String(), "1 stock balance(s) differ") {
+		t.Fatalf("/readyz with a balance off its ledger: %d %q, or the reason is not logged", res.StatusCode, body)
+	}
+}

@@ -62,7 +62,7 @@ func balance(t *testing.T, s *store.Products, ctx context.Context, p models.Prod
 // drift is what moat check says of the stock ledger.
 func drift(t *testing.T, d *dbtest.DB) []string {
 	t.Helper()
-	problems, err := posture.Check(context.Background(), d.Pool)
+	problems, err := posture.Ledger(context.Background(), d.Pool)
 	if err != nil {
 		t.Fatal(err)
 	}
