@@ -89,6 +89,12 @@ for (const js of [true, false]) {
       await expect(page.getByTestId('stock-summary')).toContainText('9 pc on hand, 9 available');
       await expect(page.getByTestId('movement').first()).toContainText(`Returned +4 in Main warehouse · CN-${year}-0001`);
       await expect(page.getByTestId('movement')).toHaveCount(4);
+
+      // The owner reads the product's whole trail, refusals included, from its page.
+      await page.getByTestId('product-trail').click();
+      await expect(page).toHaveURL(/entity=product&record=/);
+      await expect(page.getByTestId('audit-row').filter({ hasText: 'product.stock' }).first()).toBeVisible();
+      await expect(page.getByTestId('audit-row').filter({ hasText: 'product.stock' }).filter({ hasText: 'rejected' }).first()).toBeVisible();
     });
   });
 }

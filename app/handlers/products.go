@@ -106,8 +106,8 @@ func (h *Products) detail(c *fiber.Ctx, status int, id string, in models.StockIn
 		Available: money.Trim(d.Available), Low: d.Stocked && money.Compare(d.Available, d.ReorderLevel) <= 0,
 		Stock: in, Errors: errs, Problem: errs["product"], Currency: report.Currency, Today: today, CSRF: middleware.CSRFToken(c)}
 	p.Product.TaxRate, p.Product.ReorderLevel = money.Trim(d.TaxRate), money.Trim(d.ReorderLevel)
-	if pr, ok := auth.FromContext(c.UserContext()); ok {
-		p.CanReverse = pr.Role.ManagesTeam()
+	if canSeeTrail(c) {
+		p.CanReverse, p.Trail = true, "/audit?entity=product&record="+d.ID.String()
 	}
 	for _, w := range d.Warehouses {
 		p.Warehouses = append(p.Warehouses, fragments.WarehouseChoice{ID: w.ID.String(), Name: w.Name, Default: w.IsDefault})

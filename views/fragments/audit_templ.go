@@ -143,15 +143,15 @@ func AuditResults(p AuditProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if id, ok := customerID(r); ok {
+				if page, id, ok := recordPage(r); ok {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<a href=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var6 string
-					templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/customers/" + id)).ResolveURL(ctx)
+					templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(page)).ResolveURL(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `fragments/audit.templ`, Line: 77, Col: 53}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `fragments/audit.templ`, Line: 77, Col: 39}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 					if templ_7745c5c3_Err != nil {
@@ -164,7 +164,7 @@ func AuditResults(p AuditProps) templ.Component {
 					var templ_7745c5c3_Var7 string
 					templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(r.Entity)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `fragments/audit.templ`, Line: 77, Col: 106}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `fragments/audit.templ`, Line: 77, Col: 92}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 					if templ_7745c5c3_Err != nil {
@@ -177,7 +177,7 @@ func AuditResults(p AuditProps) templ.Component {
 					var templ_7745c5c3_Var8 string
 					templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(id[:8])
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `fragments/audit.templ`, Line: 77, Col: 117}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `fragments/audit.templ`, Line: 77, Col: 103}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 					if templ_7745c5c3_Err != nil {
@@ -312,16 +312,18 @@ func AuditResults(p AuditProps) templ.Component {
 	})
 }
 
-// customerID is the row's customer id, parsed: the trail also holds ids as typed in URLs.
-func customerID(r AuditRow) (string, bool) {
-	if r.Entity != "customer" {
-		return "", false
+// recordPages are the pages of the records the trail links to, by entity.
+var recordPages = map[string]string{"customer": "/customers/", "invoice": "/invoices/", "product": "/products/"}
+
+// recordPage is the page of the row's record and its id, parsed: the trail also holds ids as
+// typed in URLs. A record since deleted answers 404 there, like any unknown id.
+func recordPage(r AuditRow) (page, id string, ok bool) {
+	prefix, known := recordPages[r.Entity]
+	u, err := uuid.Parse(r.EntityID)
+	if !known || err != nil {
+		return "", "", false
 	}
-	id, err := uuid.Parse(r.EntityID)
-	if err != nil {
-		return "", false
-	}
-	return id.String(), true
+	return prefix + u.String(), u.String(), true
 }
 
 func outcomeClass(o models.Outcome) string {
