@@ -166,9 +166,13 @@ BEGIN
         RAISE EXCEPTION 'product %: a movement may not be dated before its latest one (%)', NEW.product_id, latest
             USING ERRCODE = 'check_violation', CONSTRAINT = 'stock_back_dated';
     END IF;
-    IF NEW.quantity < 0 AND NEW.reason = 'reversal' AND b.on_hand + NEW.quantity > 0 THEN
-        -- A receipt undone leaves at what it came in at, and the average is as if it never came.
-        NEW.avg_cost_after := greatest(round((b.on_hand * b.avg_cost + NEW.quantity * NEW.unit_cost) / (b.on_hand + NEW.quantity), 4), 0);
+    IF NEW.quantity < 0 AND NEW.reason = 'reversal' AND b.on_hand + NEW.quantity > 0
+       AND b.on_hand * b.avg_cost + NEW.quantity * NEW.unit_cost >= 0
+       AND (b.on_hand * b.avg_cost + NEW.quantity * NEW.unit_cost) / (b.on_hand + NEW.quantity) <= greatest(b.avg_cost, NEW.unit_cost) THEN
+        -- A receipt undone leaves at what it came in at, and the average is as if it never came;
+        -- when goods have left since and that would value the rest oddly, it leaves at the
+        -- average like any other outbound movement.
+        NEW.avg_cost_after := round((b.on_hand * b.avg_cost + NEW.quantity * NEW.unit_cost) / (b.on_hand + NEW.quantity), 4);
     ELSIF NEW.quantity < 0 THEN
         NEW.unit_cost := b.avg_cost;
         NEW.avg_cost_after := b.avg_cost;
@@ -285,8 +289,9 @@ BEGIN
     ELSIF NEW.status = 'void' AND OLD.status <> 'void' THEN
         FOR l IN SELECT * FROM stock_movements WHERE tenant_id = NEW.tenant_id AND invoice_id = NEW.id AND reason = 'sale'
                  ORDER BY product_id, warehouse_id, created_at LOOP
-            INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, unit_cost, reason, invoice_id, created_by)
-                VALUES (l.tenant_id, l.product_id, l.warehouse_id, -l.quantity, l.unit_cost, 'void', NEW.id, actor);
+            INSERT INTO stock_movements (tenant_id, product_id, warehouse_id, quantity, unit_cost, reason, invoice_id, occurred_on, created_by)
+                VALUES (l.tenant_id, l.product_id, l.warehouse_id, -l.quantity, l.unit_cost, 'void', NEW.id,
+                        (coalesce(NEW.voided_at, statement_timestamp()) AT TIME ZONE 'UTC')::date, actor);
         END LOOP;
     END IF;
     RETURN NULL;

@@ -27,16 +27,39 @@ type Ready struct {
 
 	mu       sync.Mutex
 	postured time.Time // when the posture last passed; rechecked after postureTTL
-	ledgered time.Time // when the stock ledger was last checked; rechecked after ledgerTTL
-	ledger   []string  // what that check found
+	ledgered time.Time // when the stock ledger's check last finished; run again after ledgerTTL
+	ledger   []string  // what it found
+	checking bool      // a ledger check is running
 }
 
 // postureTTL is how long a passed posture check is trusted: it takes a dozen catalog queries.
 const postureTTL = 30 * time.Second
 
 // ledgerTTL is how long the stock ledger's check stands, passed or not: it reads every
-// tenant's ledger.
+// tenant's ledger, which may take longer than a probe may wait, so it runs in the background
+// and probes report what it last found.
 const ledgerTTL = 10 * time.Minute
+
+// ledgerProblems is what the stock ledger's last check found, and starts the next one when due.
+func (r *Ready) ledgerProblems() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.checking && time.Since(r.ledgered) >= ledgerTTL {
+		r.checking = true
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), ledgerTTL)
+			defer cancel()
+			found, err := posture.Ledger(ctx, r.DB.Pool)
+			if err != nil {
+				found = []string{"ledger: " + err.Error()}
+			}
+			r.mu.Lock()
+			r.ledger, r.ledgered, r.checking = found, time.Now(), false
+			r.mu.Unlock()
+		}()
+	}
+	return r.ledger
+}
 
 // Check runs the readiness probe.
 func (r *Ready) Check(c *fiber.Ctx) error {
@@ -48,6 +71,7 @@ func (r *Ready) Check(c *fiber.Ctx) error {
 	} else {
 		problems = append(problems, r.schema(ctx)...)
 		problems = append(problems, r.posture(ctx)...)
+		problems = append(problems, r.ledgerProblems()...)
 		problems = append(problems, r.partitions(ctx)...)
 	}
 	if len(problems) > 0 {
@@ -92,15 +116,8 @@ func (r *Ready) partitions(ctx context.Context) []string {
 func (r *Ready) posture(ctx context.Context) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if time.Since(r.ledgered) >= ledgerTTL {
-		found, err := posture.Ledger(ctx, r.DB.Pool)
-		if err != nil {
-			return []string{"ledger: " + err.Error()}
-		}
-		r.ledgered, r.ledger = time.Now(), found
-	}
 	if time.Since(r.postured) < postureTTL {
-		return r.ledger
+		return nil
 	}
 	problems, err := posture.Check(ctx, r.DB.Pool)
 	if err != nil {
@@ -109,5 +126,5 @@ func (r *Ready) posture(ctx context.Context) []string {
 	if len(problems) == 0 {
 		r.postured = time.Now()
 	}
-	return append(problems, r.ledger...)
+	return problems
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -485,12 +486,26 @@ func (h *Invoices) DeleteInvoice(c *fiber.Ctx) error {
 	return htmx.Redirect(c, "/invoices")
 }
 
-// refused re-renders the invoice with 422 when err is an action the invoice does not allow.
+// refused re-renders the invoice with 422 when err is an action the invoice does not allow,
+// saying why above it whichever field the refusal names (its customer, its lines).
 func (h *Invoices) refused(c *fiber.Ctx, id string, err error) error {
-	if errs, ok := fieldErrors(err); ok {
-		return h.detail(c, fiber.StatusUnprocessableEntity, id, models.PaymentInput{}, errs)
+	errs, ok := fieldErrors(err)
+	if !ok {
+		return err
 	}
-	return err
+	if errs["invoice"] == "" {
+		keys := make([]string, 0, len(errs))
+		for k := range errs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		msgs := make([]string, len(keys))
+		for i, k := range keys {
+			msgs[i] = errs[k]
+		}
+		errs = map[string]string{"invoice": strings.Join(msgs, " ")}
+	}
+	return h.detail(c, fiber.StatusUnprocessableEntity, id, models.PaymentInput{}, errs)
 }
 
 // FinalizeInvoice issues a draft: its number, its frozen content, and its PDF.

@@ -105,3 +105,28 @@ func TestStockThroughTheForms(t *testing.T) {
 		t.Fatalf("an adjustment without a reason: %d\n%s", res.StatusCode, body)
 	}
 }
+
+// A refusal that names a field other than the invoice (here its customer, in the trash) still
+// says why on the invoice's page, and leaves no credit note behind.
+func TestCreditRefusalSaysWhy(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	id := c.issuedInvoice()
+	_, page := c.do("GET", "/invoices/"+id, "")
+	customer := regexp.MustCompile(`href="/customers/([0-9a-f-]{36})"`).FindStringSubmatch(page)
+	if customer == nil {
+		t.Fatalf("the invoice page links no customer:\n%s", page)
+	}
+	if res, _ := c.do("POST", "/customers/"+customer[1]+"/delete", c.form()); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("trash the customer: %d", res.StatusCode)
+	}
+	res, body := c.do("POST", "/invoices/"+id+"/credit", c.form("confirm", "yes"))
+	if res.StatusCode != fiber.StatusUnprocessableEntity || !strings.Contains(body, "The customer is in the trash") {
+		t.Fatalf("crediting an invoice of a trashed customer: %d\n%s", res.StatusCode, body)
+	}
+	if _, list := c.do("GET", "/invoices?q=CN-", ""); strings.Contains(list, `data-testid="invoice-row"`) {
+		t.Fatal("a refused credit left a credit note")
+	}
+}

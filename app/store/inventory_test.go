@@ -629,3 +629,34 @@ func TestProductListPages(t *testing.T) {
 		}
 	}
 }
+
+// A receipt reversed after goods have left since leaves at the average when its own cost would
+// value what stays oddly: never above what anything cost, never below zero.
+func TestReversalAfterSalesLeavesAtTheAverage(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, _ := d.Tenant(t, "acme")
+	s := store.NewProducts(d.Gorm)
+	p := mustProduct(t, s, a, "REV-1", true)
+	w := defaultWarehouse(t, s, a)
+	mustMove(t, s, a, p, models.StockInput{Kind: models.ReasonReceipt, WarehouseID: w.ID.String(), Quantity: "10", UnitCost: "1"})
+	mustMove(t, s, a, p, models.StockInput{Kind: models.ReasonReceipt, WarehouseID: w.ID.String(), Quantity: "10", UnitCost: "9"})
+	mustMove(t, s, a, p, models.StockInput{Kind: models.ReasonAdjustment, WarehouseID: w.ID.String(), Quantity: "-9", Note: "broken"})
+	detail, err := s.Get(a, p.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cheap string
+	for _, m := range detail.Movements {
+		if m.Reason == models.ReasonReceipt && money.Trim(m.UnitCost) == "1" {
+			cheap = m.ID.String()
+		}
+	}
+	// Undone exactly, the last unit would be worth (11 × 5 − 10 × 1) / 1 = 45.
+	if _, err := s.Reverse(a, cheap, "wrong supplier", today); err != nil {
+		t.Fatal(err)
+	}
+	if got := balance(t, s, a, p, w); got != "1/0@5" {
+		t.Fatalf("after reversing the cheap receipt: %s, want 1/0@5", got)
+	}
+	noDrift(t, d)
+}

@@ -287,6 +287,9 @@ func reverse(tx *gorm.DB, m models.StockMovement, note string, invalidNote error
 	slices.SortStableFunc(legs, func(a, b models.StockMovement) int { return -money.Compare(a.Quantity, b.Quantity) })
 	for _, l := range legs {
 		b := balances[stockKey{l.ProductID, l.WarehouseID}]
+		if money.Compare(money.Difference(b.OnHand, l.Quantity), maxStock) > 0 {
+			return &models.ValidationError{Fields: map[string]string{"movement": "It cannot be reversed: that is more than a balance can hold (" + maxStock + ")."}}
+		}
 		if !allowed && money.Compare(l.Quantity, "0") > 0 && money.Compare(b.Available(), l.Quantity) < 0 {
 			var w models.Warehouse
 			tx.Where("id = ?", l.WarehouseID).Take(&w) //nolint:errcheck // a name for the message
