@@ -95,6 +95,7 @@ func escapeHTML(s string) string {
 // Every signed-in route ignores a tenant named in the query string, form, JSON body, headers or
 // cookies: the injected request answers like the clean one, and B's rows stay as they were.
 func TestEveryRouteIgnoresTenantNamedByTheClient(t *testing.T) {
+	t.Parallel() // the slowest suites, each on its own database: they overlap each other
 	e := newEnv(t)
 	a := e.signUp("acme")
 	b := e.signUp("globex")

@@ -87,6 +87,7 @@ var hostileValues = []string{"\x00", "%00", "bad\x01value", "\x1b[31m", "\xff\xf
 // of the wrong type, with a 4xx or a success, never a 5xx, and none of them reaches the trail
 // unvalidated.
 func TestEveryFieldRefusesHostileValues(t *testing.T) {
+	t.Parallel() // the slowest suites, each on its own database: they overlap each other
 	e := newEnv(t)
 	a := e.signUp("acme")
 	attacked := 0
