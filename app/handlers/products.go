@@ -97,14 +97,10 @@ func (h *Products) detail(c *fiber.Ctx, status int, id string, in models.StockIn
 	if err != nil {
 		return err
 	}
-	report, err := h.Store.Report(c.UserContext())
-	if err != nil {
-		return err
-	}
 	today := h.today().Format(time.DateOnly)
 	p := fragments.ProductDetailProps{Product: d.Product, Price: format(d.SalePrice, d.Currency), OnHand: money.Trim(d.OnHand),
 		Available: money.Trim(d.Available), Low: d.Stocked && money.Compare(d.Available, d.ReorderLevel) <= 0,
-		Stock: in, Errors: errs, Problem: errs["product"], Currency: report.Currency, Today: today, CSRF: middleware.CSRFToken(c)}
+		Stock: in, Errors: errs, Problem: errs["product"], Currency: d.CostCurrency, Today: today, CSRF: middleware.CSRFToken(c)}
 	p.Product.TaxRate, p.Product.ReorderLevel = money.Trim(d.TaxRate), money.Trim(d.ReorderLevel)
 	if canSeeTrail(c) {
 		p.CanReverse, p.Trail = true, "/audit?entity=product&record="+d.ID.String()
@@ -119,7 +115,7 @@ func (h *Products) detail(c *fiber.Ctx, status int, id string, in models.StockIn
 		p.Stock.WarehouseID = p.Warehouses[0].ID
 	}
 	for _, b := range d.Balances {
-		value := format(money.Product(b.OnHand, b.AvgCost), report.Currency)
+		value := format(money.Product(b.OnHand, b.AvgCost), d.CostCurrency)
 		p.Balances = append(p.Balances, fragments.BalanceView{Warehouse: b.Warehouse, OnHand: money.Trim(b.OnHand), Reserved: money.Trim(b.Reserved),
 			Available: money.Trim(b.Available()), AvgCost: money.Trim(b.AvgCost), Value: value})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,20 +83,11 @@ func (q ProductQuery) clean() ProductQuery {
 	if q.Type != "goods" && q.Type != "services" {
 		q.Type = ""
 	}
-	if !contains(ProductSorts, q.Sort) {
+	if !slices.Contains(ProductSorts, q.Sort) {
 		q.Sort = "sku"
 	}
 	q.Tag = models.CleanID(q.Tag)
 	return q
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // List returns a page of the tenant's products matching the filter, in the order asked for
@@ -268,11 +260,12 @@ func notTrashed(q *gorm.DB) *gorm.DB { return q.Where("deleted_at IS NULL") }
 // ProductDetail is a product with what its page shows.
 type ProductDetail struct {
 	models.Product
-	Balances   []BalanceRow
-	Movements  []MovementRow
-	Warehouses []models.Warehouse
-	OnHand     string
-	Available  string
+	Balances     []BalanceRow
+	Movements    []MovementRow
+	Warehouses   []models.Warehouse
+	OnHand       string
+	Available    string
+	CostCurrency string // the tenant's base currency, which costs and values are in
 }
 
 // BalanceRow is a product's stock in one warehouse.
@@ -330,8 +323,10 @@ func (s *Products) Get(ctx context.Context, id string) (d ProductDetail, err err
 			Find(&d.Movements).Error; err != nil {
 			return fmt.Errorf("product ledger: %w", err)
 		}
-		d.Warehouses, err = warehouses(tx)
-		return err
+		if d.Warehouses, err = warehouses(tx); err != nil {
+			return err
+		}
+		return tx.Raw("SELECT base_currency FROM tenants WHERE id = current_tenant_id()").Scan(&d.CostCurrency).Error
 	})
 	return d, err
 }

@@ -196,23 +196,23 @@ func ProductFilters(p ProductListProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = quickInvoiceFilter("All", "/products", !p.State.Low && p.State.Type == "").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = quickFilter("All", "/products", !p.State.Low && p.State.Type == "").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = quickInvoiceFilter("Low on stock", "/products?low=1", p.State.Low).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = quickFilter("Low on stock", "/products?low=1", p.State.Low).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = quickInvoiceFilter("Services", "/products?type=services", p.State.Type == "services" && !p.State.Low).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = quickFilter("Services", "/products?type=services", p.State.Type == "services" && !p.State.Low).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = quickInvoiceFilter("Warehouses", "/warehouses", false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = quickFilter("Warehouses", "/warehouses", false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = quickInvoiceFilter("Trash", "/products/trash", false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = quickFilter("Trash", "/products/trash", false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
