@@ -46,10 +46,12 @@ chromium: # Debian's Chromium for Playwright (its own browser download cannot wo
 # --- generated code and assets --------------------------------------------------------------
 
 .PHONY: generate
-generate: node_modules/.installed ## regenerate templ code, CSS and the copied htmx
+generate: node_modules/.installed ## regenerate templ code, CSS, the copied htmx and Swagger UI
 	go tool templ generate -path views
 	npx tailwindcss -c tailwind.config.js -i views/styles.css -o static/app.css --minify 2>/dev/null
 	cp node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
+	mkdir -p static/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/LICENSE static/swagger-ui/
 
 $(BIN): $(GO_SOURCES) $(TEMPL) static/app.css
 	go build -o $@ .
@@ -76,7 +78,7 @@ db-reset: postgres $(BIN) ## drop the private cluster with all its data and crea
 # --- checks ---------------------------------------------------------------------------------
 
 .PHONY: test
-test: postgres chromium build check-generated lint go-test fuzz e2e ## every check: generated code, vet, Go tests, fuzzing, Playwright
+test: postgres chromium build check-generated lint api-spec go-test fuzz e2e ## every check: generated code, vet, the API's document, Go tests, fuzzing, Playwright
 
 .PHONY: check-generated
 check-generated: # committed generated files must match their sources
@@ -84,6 +86,24 @@ check-generated: # committed generated files must match their sources
 	  echo "Generated files differ from the committed ones (run make generate and commit):" >&2; \
 	  git status --porcelain -- views static >&2; git --no-pager diff --stat -- views static >&2; exit 1; \
 	fi
+
+API_SPEC := app/api/openapi.json
+
+.PHONY: api-spec
+api-spec: $(BIN) ## the committed OpenAPI document: no breaking change unless the API's major version changed, and current
+	@current=$$(mktemp); trap 'rm -f $$current' EXIT; \
+	  $(BIN) openapi > $$current; \
+	  if ! cmp -s $(API_SPEC) $$current; then \
+	    major() { grep -m1 -o '"version": *"[0-9]*' $$1 | grep -o '[0-9]*$$'; }; \
+	    if [ "$$(major $(API_SPEC))" = "$$(major $$current)" ] && ! go tool oasdiff breaking $(API_SPEC) $$current --fail-on ERR; then \
+	      echo "The API changed in a way that breaks its clients (above): keep the old behaviour, or release a new major version (api.Version and api.Prefix)." >&2; exit 1; \
+	    fi; \
+	    echo "$(API_SPEC) is not the API's document: run make openapi and commit it." >&2; exit 1; \
+	  fi
+
+.PHONY: openapi
+openapi: $(BIN) ## write the API's OpenAPI document to app/api/openapi.json, for committing
+	$(BIN) openapi > $(API_SPEC)
 
 .PHONY: lint
 lint: ## gofmt and go vet

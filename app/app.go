@@ -3,6 +3,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"moat/app/api"
 	"moat/app/background"
 	"moat/app/cluster"
 	"moat/app/config"
@@ -48,7 +50,10 @@ commands:
   db start|stop|reset
             manage the private PostgreSQL cluster used when DATABASE_URL is unset
   db fresh  drop the database $MOAT_DB_NAME in the private cluster; the next command
-            re-creates it empty`
+            re-creates it empty
+  openapi [3.0]
+            print the API's OpenAPI document (3.1, or its 3.0 form), as /api/v1/openapi.json
+            serves it`
 
 // Run runs the command named by args.
 func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger) error {
@@ -119,6 +124,23 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 		return demo.Load(ctx, db.Gorm, os.Stdout)
 	case "db":
 		return clusterCommand(ctx, cfg, args[1:])
+	case "openapi":
+		spec := api.Spec()
+		if len(args) > 1 && args[1] == "3.0" {
+			spec = api.Spec()
+			raw, err := spec.Downgrade()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(os.Stdout, "%s\n", raw)
+			return err
+		}
+		raw, err := json.MarshalIndent(spec, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(os.Stdout, "%s\n", raw)
+		return err
 	}
 	return errors.New(usage)
 }
@@ -154,6 +176,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		SessionAbsolute: cfg.SessionAbsolute,
 		Limits:          middleware.Limits{PerIP: cfg.SignInPerIP, PerEmail: cfg.SignInPerEmail, Window: cfg.SignInWindow},
 		TrustedProxies:  cfg.TrustedProxies,
+		APIRate:         cfg.APIRate,
 		BaseURL:         cfg.BaseURL,
 		Outbox:          cfg.Development(),
 	})

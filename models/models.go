@@ -220,5 +220,6 @@ type AuditEvent struct {
 	RequestID  string
 	IP         string `gorm:"column:ip"`
 	UserAgent  string
-	Details    []byte `gorm:"type:jsonb"`
+	Details    []byte  `gorm:"type:jsonb"`
+	APIToken   *string `gorm:"column:api_token"` // the API token the request came with, by name and prefix
 }

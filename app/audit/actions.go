@@ -35,6 +35,7 @@ const (
 	EntityInvoice    Entity = "invoice"
 	EntityProduct    Entity = "product"
 	EntityWarehouse  Entity = "warehouse"
+	EntityAPIToken   Entity = "api_token"
 	EntityAudit      Entity = "audit"
 	EntityPage       Entity = "page"
 	EntityRequest    Entity = "request"
@@ -108,6 +109,13 @@ const (
 	WarehouseCreate Action = "warehouse.create"
 	WarehouseUpdate Action = "warehouse.update"
 	SettingsStock   Action = "settings.negative_stock"
+
+	APITokenList   Action = "api_token.list"
+	APITokenCreate Action = "api_token.create"
+	APITokenRevoke Action = "api_token.revoke"
+	APITokenUse    Action = "api_token.use"    // a use refused: revoked, expired, its person deactivated
+	APIScope       Action = "api_token.scope"  // a call beyond the token's scopes
+	APIIdempotent  Action = "api_token.replay" // a retried call answered from its first response
 
 	AuditList   Action = "audit.list"
 	AuditExport Action = "audit.export"
@@ -186,6 +194,12 @@ var registry = []Meta{
 	{WarehouseCreate, EntityWarehouse, KindChange, "added a warehouse"},
 	{WarehouseUpdate, EntityWarehouse, KindChange, "changed a warehouse"},
 	{SettingsStock, EntityTenant, KindChange, "changed whether stock may go negative"},
+	{APITokenList, EntityAPIToken, KindView, "viewed the API tokens"},
+	{APITokenCreate, EntityAPIToken, KindChange, "created an API token"},
+	{APITokenRevoke, EntityAPIToken, KindChange, "revoked an API token"},
+	{APITokenUse, EntityAPIToken, KindAccess, "used an API token that no longer works"},
+	{APIScope, EntityAPIToken, KindAccess, "called the API beyond a token's scopes"},
+	{APIIdempotent, EntityRequest, KindAccess, "retried an API call"},
 	{AuditList, EntityAudit, KindView, "read the audit trail"},
 	{AuditExport, EntityAudit, KindExport, "exported the audit trail"},
 	{PageView, EntityPage, KindAccess, "opened a page"},

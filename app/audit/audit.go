@@ -27,6 +27,7 @@ type Request struct {
 	RequestID string
 	IP        string
 	UserAgent string
+	Token     string // the API token the request came with, as the trail names it; empty for pages
 }
 
 type ctxKey struct{}
@@ -57,7 +58,7 @@ type Event struct {
 // transaction. The tenant is the transaction's own (current_tenant_id()), which row level
 // security checks again.
 func Record(tx *gorm.DB, e Event) error {
-	return record(tx, e, `VALUES (current_tenant_id(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, Clean(e.EntityID, 100))
+	return record(tx, e, `VALUES (current_tenant_id(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, Clean(e.EntityID, 100))
 }
 
 // RecordEach writes e once for each of ids (as its EntityID), as part of tx like Record: one
@@ -67,7 +68,7 @@ func RecordEach(tx *gorm.DB, e Event, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return record(tx, e, `SELECT current_tenant_id(), $1, $2, $3, id, $5, $6, $7, $8, $9, $10 FROM unnest($4::text[]) AS id`, ids)
+	return record(tx, e, `SELECT current_tenant_id(), $1, $2, $3, id, $5, $6, $7, $8, $9, $10, $11 FROM unnest($4::text[]) AS id`, ids)
 }
 
 // record defers the insert of e's rows, whose values rows gives, taking the entity id (or ids)
@@ -92,9 +93,17 @@ func record(tx *gorm.DB, e Event, rows string, entity any) error {
 		details = bounded(raw)
 	}
 	return tenant.Defer(tx, `INSERT INTO audit_events
-		(tenant_id, user_id, action, entity, entity_id, outcome, request_id, ip, user_agent, details, kind) `+rows,
+		(tenant_id, user_id, action, entity, entity_id, outcome, request_id, ip, user_agent, details, kind, api_token) `+rows,
 		user, string(e.Action), string(e.Entity), entity, string(e.Outcome),
-		Clean(r.RequestID, 100), Clean(r.IP, 64), Clean(r.UserAgent, 400), details, string(kind))
+		Clean(r.RequestID, 100), Clean(r.IP, 64), Clean(r.UserAgent, 400), details, string(kind), nullable(Clean(r.Token, 130)))
+}
+
+// nullable is s, or NULL when empty.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // maxDetails bounds what one audit row's details may hold. Details are built from validated

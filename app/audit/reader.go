@@ -101,7 +101,7 @@ func (r *Reader) RecordExport(ctx context.Context, f Filter) error {
 // Export writes the filtered trail as CSV to w, newest first, a batch at a time in short
 // transactions, so memory stays the same at any size.
 func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
-	header := []string{"occurred_at", "user_id", "user", "action", "entity", "entity_id", "outcome", "ip", "user_agent", "request_id", "details"}
+	header := []string{"occurred_at", "user_id", "user", "action", "entity", "entity_id", "outcome", "ip", "user_agent", "request_id", "details", "api_token"}
 	return csvexport.Stream(w, header, exportBatch, func(last *Entry) (rows []Entry, err error) {
 		if last != nil {
 			f.Before = keyset.Cursor{At: last.OccurredAt, ID: last.ID}.Encode()
@@ -116,8 +116,12 @@ func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
 		if e.UserID != nil {
 			user = e.UserID.String()
 		}
+		token := ""
+		if e.APIToken != nil {
+			token = *e.APIToken
+		}
 		return []string{e.OccurredAt.UTC().Format(time.RFC3339Nano), user, e.UserName, e.Action, e.Entity, e.EntityID,
-			string(e.Outcome), e.IP, e.UserAgent, e.RequestID, string(e.Details)}
+			string(e.Outcome), e.IP, e.UserAgent, e.RequestID, string(e.Details), token}
 	})
 }
 

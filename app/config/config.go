@@ -23,6 +23,7 @@ type Config struct {
 	SignInPerIP          int           // sign-in and sign-up attempts per IP address per window
 	SignInPerEmail       int           // sign-in and sign-up attempts per email per window
 	SignInWindow         time.Duration // the rate limits' sliding window
+	APIRate              int           // API requests a token may make a minute
 	TrustedProxies       []string      // addresses or CIDRs of reverse proxies allowed to set X-Forwarded-For
 	AuditRetentionMonths int           // whole months of audit trail `moat audit prune` keeps; 0: unset
 	BaseURL              string        // the site's public address, for links in emails
@@ -57,6 +58,9 @@ func FromEnv() (Config, error) {
 	}
 	if c.SignInPerEmail, err = strconv.Atoi(env("SIGNIN_LIMIT_PER_EMAIL", "10")); err != nil {
 		return c, fmt.Errorf("SIGNIN_LIMIT_PER_EMAIL: %w", err)
+	}
+	if c.APIRate, err = strconv.Atoi(env("API_RATE_PER_MINUTE", "600")); err != nil || c.APIRate < 1 {
+		return c, fmt.Errorf("API_RATE_PER_MINUTE: want a whole number above 0")
 	}
 	if v := os.Getenv("AUDIT_RETENTION_MONTHS"); v != "" {
 		if c.AuditRetentionMonths, err = strconv.Atoi(v); err != nil {

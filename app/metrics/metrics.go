@@ -24,8 +24,12 @@ type Metrics struct {
 	Duration *prometheus.HistogramVec
 	// CrossTenant counts requests for an id that exists in another tenant, by route pattern.
 	CrossTenant *prometheus.CounterVec
-	// RateLimited counts sign-in and sign-up attempts refused by a rate limit, by route pattern.
+	// RateLimited counts sign-in and sign-up attempts, and API calls, refused by a rate limit, by
+	// route pattern (the API's prefix for its calls).
 	RateLimited *prometheus.CounterVec
+	// APIRefused counts API requests refused for their token, by reason: unknown, revoked,
+	// expired, deactivated, or scope (beyond the token's scopes or its person's role).
+	APIRefused *prometheus.CounterVec
 	// SignInFailures counts refused sign-ins: wrong password, unknown email or deactivated.
 	SignInFailures prometheus.Counter
 	// CrossTenantRepeats counts cross-tenant attempts that were a user's third or later within
@@ -53,6 +57,9 @@ func New() *Metrics {
 		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "moat_rate_limited_total", Help: "Requests refused by a rate limit, by route pattern.",
 		}, []string{"route"}),
+		APIRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "moat_api_refused_total", Help: "API requests refused for their token, by reason.",
+		}, []string{"reason"}),
 		SignInFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "moat_sign_in_failures_total", Help: "Refused sign-ins: wrong password, unknown email or deactivated account.",
 		}),
@@ -66,7 +73,7 @@ func New() *Metrics {
 		}),
 	}
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.register(m.Requests, m.Duration, m.CrossTenant, m.CrossTenantRepeats, m.CrossTenantDropped, m.RateLimited, m.SignInFailures)
+	m.register(m.Requests, m.Duration, m.CrossTenant, m.CrossTenantRepeats, m.CrossTenantDropped, m.RateLimited, m.APIRefused, m.SignInFailures)
 	return m
 }
 

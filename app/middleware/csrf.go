@@ -42,7 +42,7 @@ func CSRFToken(c *fiber.Ctx) string {
 // denied row in the trail. Signing in and out replaces the token (RotateCSRF).
 func CSRF(tokens fiber.Storage, secure bool, idle time.Duration, db *gorm.DB) fiber.Handler {
 	return csrf.New(csrf.Config{
-		Next:              SkipAssets,
+		Next:              SkipBrowser,
 		Storage:           tokens,
 		ContextKey:        csrfKey,
 		HandlerContextKey: csrfHandlerKey,
@@ -111,7 +111,7 @@ func boundHere(c *fiber.Ctx, tok string) bool {
 func (s *Sessions) BindCSRF(secure bool) fiber.Handler {
 	name := csrfCookieName(secure)
 	return func(c *fiber.Ctx) error {
-		if SkipAssets(c) {
+		if SkipBrowser(c) {
 			return c.Next()
 		}
 		if _, ok := auth.FromContext(c.UserContext()); !ok {

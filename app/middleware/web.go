@@ -84,3 +84,14 @@ func SkipAssets(c *fiber.Ctx) bool {
 	p := c.Path()
 	return strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz"
 }
+
+// IsAPI reports whether the request is for the JSON API (in any case, as Fiber routes it), which
+// a token authenticates and nothing else: no session cookie, CSRF token or form applies to it.
+func IsAPI(c *fiber.Ctx) bool {
+	p := c.Path()
+	return len(p) >= len("/api") && strings.EqualFold(p[:len("/api")], "/api") && (len(p) == len("/api") || p[len("/api")] == '/')
+}
+
+// SkipBrowser is a Next func that skips what only a browser's requests need (the session and
+// CSRF) for static files, health checks and the API.
+func SkipBrowser(c *fiber.Ctx) bool { return SkipAssets(c) || IsAPI(c) }

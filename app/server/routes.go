@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"moat/app/api"
 	"moat/app/audit"
 	"moat/app/auth"
 	"moat/app/handlers"
@@ -26,12 +27,14 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	account := &handlers.Account{Service: service, List: sessions.List, Sessions: sessions}
 	team := &handlers.Team{Users: store.NewUsers(db.Gorm, service.Links()), Sessions: sessions}
 	trail := &handlers.Audit{Reader: reader, Log: o.Log}
+	apiTokens := &handlers.APITokens{Store: store.NewAPITokens(db), Now: o.Now}
 	user := middleware.RequireSignIn
 	managers := middleware.RequireRole(db.Gorm, models.RoleOwner, models.RoleAdmin)
 	owners := middleware.RequireRole(db.Gorm, models.RoleOwner)
 	limited := func(h fiber.Handler) []fiber.Handler { return append(append([]fiber.Handler{}, limits...), h) }
 
 	app.Get("/healthz", handlers.Live)
+	app.Get(api.Prefix+"/docs", handlers.APIDocs(api.Prefix+"/openapi.json"))
 	app.Get("/readyz", (&handlers.Ready{DB: db, Log: o.Log}).Check)
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/customers", fiber.StatusSeeOther) })
 
@@ -129,6 +132,11 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Post("/team/:id/deactivate", user, managers, team.Deactivate)
 	app.Post("/team/:id/reactivate", user, managers, team.Reactivate)
 	app.Post("/team/:id/remove", user, managers, team.Remove)
+
+	// API tokens act as the person who makes them; only owners and admins make and revoke them.
+	app.Get("/settings/api-tokens", user, managers, apiTokens.ShowTokens)
+	app.Post("/settings/api-tokens", user, managers, apiTokens.CreateToken)
+	app.Post("/settings/api-tokens/:id/revoke", user, managers, apiTokens.RevokeToken)
 
 	app.Get("/audit", user, managers, trail.ListAudit)
 	app.Get("/audit/export", user, managers, trail.ExportAudit)

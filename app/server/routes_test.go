@@ -9,6 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gofiber/fiber/v2"
+
+	"moat/app/store"
+	"moat/models"
 )
 
 // class says how the attack tests treat a route. Every route Fiber serves must have one: a new
@@ -30,93 +33,96 @@ type routeClass struct {
 }
 
 var classes = map[string]routeClass{
-	"GET /healthz":                      {class: public, reason: "orchestrators probe it"},
-	"GET /readyz":                       {class: public, reason: "orchestrators probe it; it names no tenant data"},
-	"GET /audit/export":                 {class: list},
-	"GET /":                             {class: public, reason: "redirects to /customers, which asks for sign-in"},
-	"GET /signup":                       {class: public, reason: "creating an organization comes before any session"},
-	"POST /signup":                      {class: public, reason: "creating an organization comes before any session"},
-	"GET /signup/sent":                  {class: public, reason: "says to check the inbox, the same for every address"},
-	"GET /signup/confirm/:token":        {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
-	"POST /signup/confirm/:token":       {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
-	"GET /login":                        {class: public, reason: "signing in comes before any session"},
-	"POST /login":                       {class: public, reason: "signing in comes before any session"},
-	"GET /login/organization":           {class: public, reason: "chooses among the organizations the signed-in account's session was given"},
-	"POST /login/organization":          {class: public, reason: "chooses among the organizations the signed-in account's session was given"},
-	"GET /password/forgot":              {class: public, reason: "a forgotten password comes before any session"},
-	"POST /password/forgot":             {class: public, reason: "a forgotten password comes before any session"},
-	"GET /password/sent":                {class: public, reason: "says to check the inbox, the same for every address"},
-	"GET /password/reset/:token":        {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
-	"POST /password/reset/:token":       {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
-	"GET /invitations/:token":           {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
-	"POST /invitations/:token":          {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
-	"GET /dev/outbox":                   {class: public, reason: "development only: the mail that would have been sent"},
-	"POST /logout":                      {class: action},
-	"GET /customers":                    {class: list},
-	"GET /customers/new":                {class: page},
-	"POST /customers":                   {class: action},
-	"GET /customers/:id":                {class: record, kind: "customer"},
-	"GET /customers/:id/edit":           {class: record, kind: "customer"},
-	"POST /customers/:id":               {class: record, kind: "customer"},
-	"PUT /customers/:id":                {class: record, kind: "customer"},
-	"POST /customers/:id/delete":        {class: record, kind: "customer"},
-	"DELETE /customers/:id":             {class: record, kind: "customer"},
-	"POST /customers/duplicates":        {class: action},
-	"POST /customers/columns":           {class: action},
-	"POST /customers/bulk":              {class: action},
-	"POST /customers/export":            {class: action},
-	"GET /customers/trash":              {class: list},
-	"POST /customers/trash/restore":     {class: action},
-	"POST /customers/trash/purge":       {class: action},
-	"POST /customers/trash/empty":       {class: action},
-	"POST /customers/:id/restore":       {class: record, kind: "trashed customer"},
-	"POST /customers/:id/notes":         {class: record, kind: "customer"},
-	"GET /invoices":                     {class: list},
-	"GET /invoices/new":                 {class: page},
-	"GET /invoices/export":              {class: list},
-	"POST /invoices":                    {class: action},
-	"POST /invoices/preview":            {class: action},
-	"GET /invoices/:id":                 {class: record, kind: "invoice"},
-	"GET /invoices/:id/edit":            {class: record, kind: "draft invoice"},
-	"GET /invoices/:id/print":           {class: record, kind: "invoice"},
-	"GET /invoices/:id/pdf":             {class: record, kind: "invoice"},
-	"POST /invoices/:id":                {class: record, kind: "draft invoice"},
-	"POST /invoices/:id/delete":         {class: record, kind: "draft invoice"},
-	"POST /invoices/:id/finalize":       {class: record, kind: "draft invoice"},
-	"POST /invoices/:id/payments":       {class: record, kind: "invoice"},
-	"POST /invoices/:id/void":           {class: record, kind: "invoice"},
-	"POST /invoices/:id/uncollectible":  {class: record, kind: "invoice"},
-	"POST /invoices/:id/credit":         {class: record, kind: "invoice"},
-	"GET /products":                     {class: list},
-	"GET /products/new":                 {class: page},
-	"GET /products/trash":               {class: list},
-	"POST /products":                    {class: action},
-	"GET /products/:id":                 {class: record, kind: "product"},
-	"GET /products/:id/edit":            {class: record, kind: "product"},
-	"POST /products/:id":                {class: record, kind: "product"},
-	"POST /products/:id/delete":         {class: record, kind: "product"},
-	"POST /products/:id/restore":        {class: record, kind: "trashed product"},
-	"POST /products/:id/stock":          {class: record, kind: "product"},
-	"POST /stock/movements/:id/reverse": {class: record, kind: "movement"},
-	"GET /warehouses":                   {class: page},
-	"POST /warehouses":                  {class: action},
-	"POST /warehouses/:id":              {class: record, kind: "warehouse"},
-	"POST /settings/stock":              {class: action},
-	"GET /tags":                         {class: page},
-	"POST /tags":                        {class: action},
-	"POST /tags/:id/delete":             {class: record, kind: "tag"},
-	"GET /audit":                        {class: list},
-	"GET /account":                      {class: page},
-	"POST /account/sessions/end-others": {class: action},
-	"POST /account/sessions/:id/end":    {class: record, kind: "session"},
-	"POST /account/password":            {class: action},
-	"GET /team":                         {class: page},
-	"POST /team":                        {class: action},
-	"POST /team/invitations/:id/revoke": {class: record, kind: "invitation"},
-	"POST /team/:id/role":               {class: record, kind: "person"},
-	"POST /team/:id/deactivate":         {class: record, kind: "person"},
-	"POST /team/:id/reactivate":         {class: record, kind: "person"},
-	"POST /team/:id/remove":             {class: record, kind: "person"},
+	"GET /healthz":                         {class: public, reason: "orchestrators probe it"},
+	"GET /readyz":                          {class: public, reason: "orchestrators probe it; it names no tenant data"},
+	"GET /audit/export":                    {class: list},
+	"GET /":                                {class: public, reason: "redirects to /customers, which asks for sign-in"},
+	"GET /signup":                          {class: public, reason: "creating an organization comes before any session"},
+	"POST /signup":                         {class: public, reason: "creating an organization comes before any session"},
+	"GET /signup/sent":                     {class: public, reason: "says to check the inbox, the same for every address"},
+	"GET /signup/confirm/:token":           {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"POST /signup/confirm/:token":          {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"GET /login":                           {class: public, reason: "signing in comes before any session"},
+	"POST /login":                          {class: public, reason: "signing in comes before any session"},
+	"GET /login/organization":              {class: public, reason: "chooses among the organizations the signed-in account's session was given"},
+	"POST /login/organization":             {class: public, reason: "chooses among the organizations the signed-in account's session was given"},
+	"GET /password/forgot":                 {class: public, reason: "a forgotten password comes before any session"},
+	"POST /password/forgot":                {class: public, reason: "a forgotten password comes before any session"},
+	"GET /password/sent":                   {class: public, reason: "says to check the inbox, the same for every address"},
+	"GET /password/reset/:token":           {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"POST /password/reset/:token":          {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"GET /invitations/:token":              {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"POST /invitations/:token":             {class: public, reason: "an emailed link: the token, which only the inbox holds, is the credential"},
+	"GET /dev/outbox":                      {class: public, reason: "development only: the mail that would have been sent"},
+	"POST /logout":                         {class: action},
+	"GET /customers":                       {class: list},
+	"GET /customers/new":                   {class: page},
+	"POST /customers":                      {class: action},
+	"GET /customers/:id":                   {class: record, kind: "customer"},
+	"GET /customers/:id/edit":              {class: record, kind: "customer"},
+	"POST /customers/:id":                  {class: record, kind: "customer"},
+	"PUT /customers/:id":                   {class: record, kind: "customer"},
+	"POST /customers/:id/delete":           {class: record, kind: "customer"},
+	"DELETE /customers/:id":                {class: record, kind: "customer"},
+	"POST /customers/duplicates":           {class: action},
+	"POST /customers/columns":              {class: action},
+	"POST /customers/bulk":                 {class: action},
+	"POST /customers/export":               {class: action},
+	"GET /customers/trash":                 {class: list},
+	"POST /customers/trash/restore":        {class: action},
+	"POST /customers/trash/purge":          {class: action},
+	"POST /customers/trash/empty":          {class: action},
+	"POST /customers/:id/restore":          {class: record, kind: "trashed customer"},
+	"POST /customers/:id/notes":            {class: record, kind: "customer"},
+	"GET /invoices":                        {class: list},
+	"GET /invoices/new":                    {class: page},
+	"GET /invoices/export":                 {class: list},
+	"POST /invoices":                       {class: action},
+	"POST /invoices/preview":               {class: action},
+	"GET /invoices/:id":                    {class: record, kind: "invoice"},
+	"GET /invoices/:id/edit":               {class: record, kind: "draft invoice"},
+	"GET /invoices/:id/print":              {class: record, kind: "invoice"},
+	"GET /invoices/:id/pdf":                {class: record, kind: "invoice"},
+	"POST /invoices/:id":                   {class: record, kind: "draft invoice"},
+	"POST /invoices/:id/delete":            {class: record, kind: "draft invoice"},
+	"POST /invoices/:id/finalize":          {class: record, kind: "draft invoice"},
+	"POST /invoices/:id/payments":          {class: record, kind: "invoice"},
+	"POST /invoices/:id/void":              {class: record, kind: "invoice"},
+	"POST /invoices/:id/uncollectible":     {class: record, kind: "invoice"},
+	"POST /invoices/:id/credit":            {class: record, kind: "invoice"},
+	"GET /products":                        {class: list},
+	"GET /products/new":                    {class: page},
+	"GET /products/trash":                  {class: list},
+	"POST /products":                       {class: action},
+	"GET /products/:id":                    {class: record, kind: "product"},
+	"GET /products/:id/edit":               {class: record, kind: "product"},
+	"POST /products/:id":                   {class: record, kind: "product"},
+	"POST /products/:id/delete":            {class: record, kind: "product"},
+	"POST /products/:id/restore":           {class: record, kind: "trashed product"},
+	"POST /products/:id/stock":             {class: record, kind: "product"},
+	"POST /stock/movements/:id/reverse":    {class: record, kind: "movement"},
+	"GET /warehouses":                      {class: page},
+	"POST /warehouses":                     {class: action},
+	"POST /warehouses/:id":                 {class: record, kind: "warehouse"},
+	"POST /settings/stock":                 {class: action},
+	"GET /tags":                            {class: page},
+	"POST /tags":                           {class: action},
+	"POST /tags/:id/delete":                {class: record, kind: "tag"},
+	"GET /audit":                           {class: list},
+	"GET /settings/api-tokens":             {class: page},
+	"POST /settings/api-tokens":            {class: action},
+	"POST /settings/api-tokens/:id/revoke": {class: record, kind: "api token"},
+	"GET /account":                         {class: page},
+	"POST /account/sessions/end-others":    {class: action},
+	"POST /account/sessions/:id/end":       {class: record, kind: "session"},
+	"POST /account/password":               {class: action},
+	"GET /team":                            {class: page},
+	"POST /team":                           {class: action},
+	"POST /team/invitations/:id/revoke":    {class: record, kind: "invitation"},
+	"POST /team/:id/role":                  {class: record, kind: "person"},
+	"POST /team/:id/deactivate":            {class: record, kind: "person"},
+	"POST /team/:id/reactivate":            {class: record, kind: "person"},
+	"POST /team/:id/remove":                {class: record, kind: "person"},
 }
 
 type classifiedRoute struct {
@@ -127,9 +133,10 @@ type classifiedRoute struct {
 
 func (r classifiedRoute) key() string { return r.Method + " " + r.Path }
 
-// classify returns every route the app serves, from Fiber's own route table, with its class.
-// Fiber's automatic HEAD twins of GET routes share their GET's class and are attacked as GETs.
-// Middleware mounted with Use (the static files under /static) is not a route.
+// classify returns every page route the app serves, from Fiber's own route table, with its
+// class. Fiber's automatic HEAD twins of GET routes share their GET's class and are attacked as
+// GETs. Middleware mounted with Use (the static files under /static) is not a route. The API's
+// routes are classified by classifyAPI.
 func classify(t *testing.T, app *fiber.App) []classifiedRoute {
 	t.Helper()
 	var out []classifiedRoute
@@ -140,7 +147,7 @@ func classify(t *testing.T, app *fiber.App) []classifiedRoute {
 			continue
 		}
 		served[key] = true
-		if r.Method == "HEAD" {
+		if r.Method == "HEAD" || strings.HasPrefix(r.Path, "/api/") {
 			continue
 		}
 		c, ok := classes[key]
@@ -206,6 +213,13 @@ var fixtures = map[string]func(e *env, u tenantUser, c *client) string{
 	"trashed product": func(_ *env, _ tenantUser, c *client) string { return c.trashedProduct("GONE-" + suffix()) },
 	"warehouse":       func(_ *env, _ tenantUser, c *client) string { return c.warehouse("Store " + suffix()) },
 	"movement":        func(_ *env, _ tenantUser, c *client) string { return c.movement() },
+	"api token": func(e *env, u tenantUser, _ *client) string {
+		_, tok, err := store.NewAPITokens(e.db.DB).Create(u.Ctx, models.APITokenInput{Name: "Fixture " + suffix(), Customers: "read"}, e.clock.Now())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return tok.ID.String()
+	},
 }
 
 // record makes a record of r's kind for u.

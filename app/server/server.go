@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2/utils"
 	pgstorage "github.com/gofiber/storage/postgres/v3"
 
+	"moat/app/api"
 	"moat/app/auth"
 	"moat/app/background"
 	"moat/app/crosstenant"
@@ -38,6 +39,7 @@ type Options struct {
 	SessionAbsolute time.Duration
 	Limits          middleware.Limits // sign-in and sign-up rate limits
 	TrustedProxies  []string          // proxies whose X-Forwarded-For names the client; none by default
+	APIRate         int               // API requests a token may make a minute; api.DefaultRate when 0
 	After           *background.Queue // work after the response: cross-tenant probes, refused sign-ins' trail rows
 	BaseURL         string            // the site's public address, for links in emails
 	Outbox          bool              // serve the outbox page (development only)
@@ -117,7 +119,7 @@ func New(db *store.DB, o Options) *fiber.App {
 	app.Use(middleware.SecurityHeaders())
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
 	app.Use(func(c *fiber.Ctx) error {
-		if middleware.SkipAssets(c) {
+		if middleware.SkipBrowser(c) {
 			return c.Next()
 		}
 		return sessions.Load(c)
@@ -131,6 +133,9 @@ func New(db *store.DB, o Options) *fiber.App {
 
 	limits := middleware.RateLimits(store.Patient(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute})), o.Limits, ips, o.Metrics)
 	routes(app, db, sessions, limits, o)
+	api.Mount(app, api.Deps{DB: db, Tokens: store.NewAPITokens(db), Customers: store.NewCustomers(db.Gorm), Tags: store.NewTags(db.Gorm),
+		Invoices: store.NewInvoices(db.Gorm), Products: store.NewProducts(db.Gorm), Probes: probes, Metrics: o.Metrics, IPs: ips,
+		Log: o.Log, Now: o.Now, Rate: o.APIRate})
 	return app
 }
 

@@ -75,6 +75,17 @@ type ListQuery struct {
 	Desc  bool
 	Page  int
 	After string
+	Limit int  // customers a page, 1 to 100; PageSize when 0
+	Bare  bool // no count and no columns: the API's list, which shows neither
+}
+
+// pageSize is how many records a page of a list holds when limit asks for some: 1 to 100, and
+// PageSize otherwise.
+func pageSize(limit int) int {
+	if limit < 1 || limit > 100 {
+		return PageSize
+	}
+	return limit
 }
 
 // CustomerPage is one page of the list.
@@ -127,8 +138,8 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		if err != nil {
 			return err
 		}
-		if len(rows) > PageSize {
-			rows = rows[:PageSize]
+		if len(rows) > pageSize(lq.Limit) {
+			rows = rows[:pageSize(lq.Limit)]
 			last := rows[len(rows)-1]
 			p.Next = keyset.Cursor{Sort: lq.Sort, Desc: lq.Desc, Value: last.SortKey, At: last.CreatedAt, ID: last.ID}.Encode()
 		}
@@ -185,6 +196,8 @@ func summaryArgs(tx *gorm.DB, lq ListQuery, words []string) []any {
 	tags := tx.Model(&models.Tag{}).Select("coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'color', color) ORDER BY lower(name)), '[]')")
 	var count *gorm.DB
 	switch {
+	case lq.Bare:
+		return []any{tx.Raw("SELECT 0"), tx.Raw("SELECT NULL::jsonb"), tags}
 	case lq.Filter.Empty():
 		// Every customer outside the trash: the tenant's counter, which the writes keep, reads
 		// one row where a count would read a thousand.
@@ -236,7 +249,7 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, pa
 	if lq.Desc {
 		dir, cmp = " DESC", "<"
 	}
-	offset := (lq.Page - 1) * PageSize
+	offset := (lq.Page - 1) * pageSize(lq.Limit)
 	if paged {
 		offset = 0 // the cursor says where the page starts
 	}
@@ -252,7 +265,7 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, pa
 			args = append(args, after.Value, after.ID)
 		}
 		pick += " ORDER BY sort_key, customer_id LIMIT ? OFFSET ?"
-		args = append(args, PageSize+1, offset)
+		args = append(args, pageSize(lq.Limit)+1, offset)
 		q = tx.Model(&models.Customer{}).Where("deleted_at IS NULL").Where("id IN (SELECT customer_id FROM ("+pick+") page)", args...)
 	} else {
 		q = filtered(tx, lq.Filter, words)
@@ -271,7 +284,7 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, pa
 	}
 	var rows []customerRow
 	q = q.Select(listColumns+", "+listTagIDs+", "+sortKey+", "+summarySelect, summaryArgs(tx, lq, words)...).
-		Order(expr + dir + ", id" + dir).Limit(PageSize + 1)
+		Order(expr + dir + ", id" + dir).Limit(pageSize(lq.Limit) + 1)
 	err := tenant.Rows(q, &rows, func(r pgx.Rows) error {
 		for r.Next() {
 			var c customerRow

@@ -121,14 +121,23 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c mode
 // Update validates in and replaces the editable fields of the customer with id. A customer the
 // caller cannot see answers ErrNotFound before the input is looked at, so invalid input never
 // reveals that a foreign id exists.
-func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInput) (c models.Customer, err error) {
-	invalid := in.Validate()
+func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInput) (models.Customer, error) {
+	return s.Patch(ctx, id, func(cur *models.CustomerInput) { *cur = in })
+}
+
+// Patch changes the customer with id as change says, applied to its current values (as the
+// edit form shows them) while it is locked, so that two changes of different fields never undo
+// each other. It answers as Update does.
+func (s *Customers) Patch(ctx context.Context, id string, change func(*models.CustomerInput)) (c models.Customer, err error) {
 	err = audited(ctx, s.db, audit.Event{Action: audit.CustomerUpdate, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
 		var err error
 		if c, err = take(tx, id, true); err != nil {
 			return err
 		}
 		before := c
+		in := models.InputOf(c)
+		change(&in)
+		invalid := in.Validate()
 		fill(&c, in)
 		if invalid != nil {
 			return invalid

@@ -53,6 +53,8 @@ func (f InvoiceFilter) Clean() InvoiceFilter {
 type InvoiceQuery struct {
 	InvoiceFilter
 	After string
+	Limit int  // invoices a page, 1 to 100; PageSize when 0
+	Bare  bool // no count and no totals: the API's list, which shows neither
 }
 
 // InvoiceRow is an invoice as the list shows it.
@@ -106,13 +108,16 @@ func (s *Invoices) List(ctx context.Context, q InvoiceQuery) (InvoicePage, error
 		if paged {
 			rows = rows.Where("(created_at, id) < (?, ?)", after.At, after.ID)
 		}
-		if err := rows.Order("created_at DESC, id DESC").Limit(PageSize + 1).Find(&p.Invoices).Error; err != nil {
+		if err := rows.Order("created_at DESC, id DESC").Limit(pageSize(q.Limit) + 1).Find(&p.Invoices).Error; err != nil {
 			return fmt.Errorf("list invoices: %w", err)
 		}
-		if len(p.Invoices) > PageSize {
-			p.Invoices = p.Invoices[:PageSize]
+		if len(p.Invoices) > pageSize(q.Limit) {
+			p.Invoices = p.Invoices[:pageSize(q.Limit)]
 			last := p.Invoices[len(p.Invoices)-1]
 			p.Next = keyset.Cursor{Sort: "created", Desc: true, At: last.CreatedAt, ID: last.ID}.Encode()
+		}
+		if q.Bare {
+			return nil
 		}
 		count := matching(tx, p.Query.InvoiceFilter, words).Select("1").Limit(CountCap + 1)
 		if err := tx.Raw("SELECT count(*) FROM (?) m", count).Scan(&p.Count).Error; err != nil {

@@ -66,6 +66,7 @@ type ProductQuery struct {
 	ProductFilter
 	Sort  string
 	After string
+	Limit int // products a page, 1 to 100; PageSize when 0
 }
 
 // ProductPage is one page of the list.
@@ -126,14 +127,14 @@ func (s *Products) List(ctx context.Context, q ProductQuery) (ProductPage, error
 		} else {
 			rows = rows.Order(key + ", id")
 		}
-		if err := rows.Limit(PageSize + 1).Find(&p.Products).Error; err != nil {
+		if err := rows.Limit(pageSize(q.Limit) + 1).Find(&p.Products).Error; err != nil {
 			return fmt.Errorf("list products: %w", err)
 		}
 		if err := rowTags(tx, p.Products); err != nil {
 			return err
 		}
-		if len(p.Products) > PageSize {
-			p.Products = p.Products[:PageSize]
+		if len(p.Products) > pageSize(q.Limit) {
+			p.Products = p.Products[:pageSize(q.Limit)]
 			last := p.Products[len(p.Products)-1]
 			c := keyset.Cursor{Sort: q.Sort, ID: last.ID}
 			switch q.Sort {
@@ -381,20 +382,27 @@ func apply(p *models.Product, in models.ProductInput) {
 }
 
 // Update changes the product with id. A product with stock records stays stocked (or not).
-func (s *Products) Update(ctx context.Context, id string, in models.ProductInput) (p models.Product, err error) {
-	invalid := in.Validate()
+func (s *Products) Update(ctx context.Context, id string, in models.ProductInput) (models.Product, error) {
+	return s.Patch(ctx, id, func(cur *models.ProductInput) { *cur = in })
+}
+
+// Patch changes the product with id as change says, applied to its current values (as the edit
+// form shows them) while it is locked. It answers as Update does.
+func (s *Products) Patch(ctx context.Context, id string, change func(*models.ProductInput)) (p models.Product, err error) {
 	err = audited(ctx, s.db, audit.Event{Action: audit.ProductUpdate, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
 		if p, err = byID[models.Product](tx, id, notTrashed, forUpdate); err != nil {
 			return err
-		}
-		if invalid != nil {
-			return invalid
 		}
 		rows := []ProductRow{{Product: p}}
 		if err := rowTags(tx, rows); err != nil {
 			return err
 		}
 		p.Tags = rows[0].Tags
+		in := models.ProductInputOf(p)
+		change(&in)
+		if invalid := in.Validate(); invalid != nil {
+			return invalid
+		}
 		tags, err := tagsFor(tx, in.TagIDs)
 		if err != nil {
 			return err

@@ -138,7 +138,8 @@ func (s *Users) ChangeRole(ctx context.Context, id string, role models.Role) err
 	})
 }
 
-// Deactivate stops the person with id from signing in and ends their sessions.
+// Deactivate stops the person with id from signing in, ends their sessions and revokes their API
+// tokens.
 func (s *Users) Deactivate(ctx context.Context, id string, now time.Time) error {
 	return s.change(ctx, id, audit.UserDeactivate, func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
 		if actor.Role != models.RoleOwner && u.Role == models.RoleOwner {
@@ -149,11 +150,15 @@ func (s *Users) Deactivate(ctx context.Context, id string, now time.Time) error 
 				return nil, err
 			}
 		}
-		return nil, tx.Model(u).Update("deactivated_at", now).Error
+		if err := tx.Model(u).Update("deactivated_at", now).Error; err != nil {
+			return nil, err
+		}
+		revoked, err := revokeTokensOf(tx, u.ID, now)
+		return map[string]int64{"api_tokens_revoked": revoked}, err
 	})
 }
 
-// Reactivate lets a deactivated person sign in again.
+// Reactivate lets a deactivated person sign in again. Their API tokens stay revoked.
 func (s *Users) Reactivate(ctx context.Context, id string) error {
 	return s.change(ctx, id, audit.UserReactivate, func(tx *gorm.DB, actor auth.Principal, u *models.User) (any, error) {
 		if actor.Role != models.RoleOwner && u.Role == models.RoleOwner {

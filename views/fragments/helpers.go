@@ -44,3 +44,11 @@ func device(ua string) string {
 	}
 	return browser + " on " + system
 }
+
+// expiry names a token's lifetime of days days, 0 being for ever.
+func expiry(days int) string {
+	if days == 0 {
+		return "never"
+	}
+	return "in " + strconv.Itoa(days) + " days"
+}
