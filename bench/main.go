@@ -102,6 +102,7 @@ func main() {
 	id := regexp.MustCompile(`customer-row-([0-9a-f-]{36})`).FindStringSubmatch(page)[1]
 	foreign := regexp.MustCompile(`customer-row-([0-9a-f-]{36})`).FindStringSubmatch(get(base+"/customers", whaleCookie))[1]
 	deep := deepPage(base, cookie, 20)
+	bearer := "Authorization: Bearer " + apiToken(base, cookie)
 	invoice := regexp.MustCompile(`href="/invoices/([0-9a-f-]{36})"`).FindStringSubmatch(get(base+"/invoices", cookie))[1]
 	goods := regexp.MustCompile(`href="/products/([0-9a-f-]{36})"[^>]*>([^<]+)</a>`).FindStringSubmatch(get(base+"/products?type=goods", cookie))
 	contended, sku := goods[1], goods[2]
@@ -127,6 +128,8 @@ func main() {
 		{"product list", base + "/products", cookie, ""},
 		{"product list, low stock", base + "/products?low=1", cookie, ""},
 		{"product page", base + "/products/" + contended, cookie, ""},
+		{"API list", base + "/api/v1/customers", bearer, ""},
+		{"API customer", base + "/api/v1/customers/" + id, bearer, ""},
 	}
 	for _, r := range runs {
 		res := wrk(r.name, r.url, r.cookie, "", *conns, *dur)
@@ -136,6 +139,16 @@ func main() {
 		}
 		rep.Results = append(rep.Results, res)
 	}
+	rate := func(name string) float64 {
+		for _, r := range rep.Results {
+			if r.Name == name {
+				return r.ReqPerS
+			}
+		}
+		return 0
+	}
+	rep.Ratios["API list / list page (throughput)"] = rate("API list") / rate("list page")
+	rep.Ratios["API customer / customer page (throughput)"] = rate("API customer") / rate("customer page")
 
 	// 64 connections: latency and the server's memory.
 	r64 := wrk("list page, 64 connections", base+"/customers", cookie, "", 64, *dur)
@@ -275,7 +288,7 @@ func psql(url, sql string) {
 func startServer(addr, db string) *exec.Cmd {
 	cmd := exec.Command("bin/moat", "serve")
 	cmd.Env = append(os.Environ(), "ADDR="+addr, "METRICS_ADDR=127.0.0.1:0", "APP_ENV=development", "MOAT_DB_NAME="+db,
-		"LOG_LEVEL=error", "SIGNIN_LIMIT_PER_IP=100000", "SIGNIN_LIMIT_PER_EMAIL=100000")
+		"LOG_LEVEL=error", "SIGNIN_LIMIT_PER_IP=100000", "SIGNIN_LIMIT_PER_EMAIL=100000", "API_RATE_PER_MINUTE=100000000")
 	cmd.Stderr = os.Stderr
 	check(cmd.Start())
 	running = cmd
@@ -288,6 +301,27 @@ func startServer(addr, db string) *exec.Cmd {
 	}
 	fatalf("bench: the server did not become ready")
 	return nil
+}
+
+// apiToken makes an API token with read access to everything, through the token page, as the
+// owner signed in with cookie.
+func apiToken(base, cookie string) string {
+	page := get(base+"/settings/api-tokens", cookie)
+	csrf := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	form := url.Values{"_csrf": {csrf}, "name": {"bench"}, "scope_customers": {"read"}, "scope_invoices": {"read"},
+		"scope_products": {"read"}, "expires_in": {"7"}}
+	req, _ := http.NewRequest("POST", base+"/settings/api-tokens", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", cookie)
+	res, err := noRedirect.Do(req)
+	check(err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`value="(moat_[0-9A-Za-z]+)"`).FindSubmatch(body)
+	if res.StatusCode != http.StatusCreated || m == nil {
+		fatalf("bench: make an API token: %d", res.StatusCode)
+	}
+	return string(m[1])
 }
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -359,8 +393,13 @@ func deepPage(base, cookie string, n int) string {
 // rate limit), so the half-peak run uses fewer connections instead.
 // wrk runs wrk against u as the signed-in cookie; with post (a Lua expression for the form body,
 // in which counter counts the requests) it POSTs.
-func wrk(name, u, cookie string, post string, conns int, dur time.Duration, few ...bool) result {
-	args := []string{"-t2", fmt.Sprintf("-c%d", conns), "-d" + dur.String(), "--latency", "-H", "Cookie: " + cookie}
+// wrk runs wrk against u; who is the session cookie, or an API token's "Authorization: …" header.
+func wrk(name, u, who string, post string, conns int, dur time.Duration, few ...bool) result {
+	header := "Cookie: " + who
+	if strings.HasPrefix(who, "Authorization:") {
+		header = who
+	}
+	args := []string{"-t2", fmt.Sprintf("-c%d", conns), "-d" + dur.String(), "--latency", "-H", header}
 	if len(few) > 0 && few[0] {
 		args[1] = fmt.Sprintf("-c%d", max(1, conns/8))
 	}
