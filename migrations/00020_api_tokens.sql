@@ -4,9 +4,8 @@
 --
 -- A token is stored only as the SHA-256 of its secret. A request's token is resolved by
 -- api_token_use alone, before any tenant is known: it answers the token's tenant and person
--- (while both may act), counts the request in the token's current minute, and touches its last
--- use, in one statement. Everything after runs in the tenant's own transaction under row level
--- security, like a page.
+-- (while both may act) and keeps the token's rate limit, in one statement. Everything after
+-- runs in the tenant's own transaction under row level security, like a page.
 
 CREATE TABLE api_tokens (
     tenant_id       uuid        NOT NULL REFERENCES tenants (id),
@@ -27,7 +26,7 @@ CREATE TABLE api_tokens (
     revoked_by      uuid,
     last_used_at    timestamptz,
     last_used_ip    text        CHECK (length(last_used_ip) <= 64),
-    -- Requests in the current minute, counted by api_token_use.
+    -- Requests of the current minute handed out to the app servers, by api_token_use.
     rate_window     timestamptz,
     rate_count      integer     NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, id),
@@ -62,19 +61,25 @@ CREATE TRIGGER api_tokens_record_ids AFTER INSERT OR DELETE ON api_tokens FOR EA
 
 -- +goose StatementBegin
 -- api_token_use resolves the token whose secret hashes to p_hash for one request from p_ip: its
--- tenant, person and scopes, and the request's number in the token's current minute. state says
--- whether it may act: 'ok', or why not ('revoked', 'expired', 'deactivated'); only a usable
--- token's use is counted and touched. An unknown hash answers no row.
-CREATE FUNCTION api_token_use(p_hash text, p_ip text)
+-- tenant, person and scopes. state says whether it may act: 'ok', or why not ('revoked',
+-- 'expired', 'deactivated'). An unknown hash answers no row.
+--
+-- The rate limit is counted here, so that every app server counts against one total. A server
+-- leases up to p_lease requests of the token's current minute at a time (never past p_limit in
+-- all) and spends them without asking again, so most requests only read: granted is what this
+-- call leased, used what the minute has handed out. p_lease 0 leases nothing. A usable token's
+-- last use is touched at most once a minute.
+CREATE FUNCTION api_token_use(p_hash text, p_ip text, p_lease integer, p_limit integer)
     RETURNS TABLE (state text, tenant_id uuid, token_id uuid, token_name text, prefix text, user_id uuid, account_id uuid,
                    role text, name text, email text, scope_customers text, scope_invoices text, scope_products text,
-                   rate_count integer, rate_reset timestamptz)
+                   granted integer, used integer, rate_reset timestamptz)
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
     AS $$
 DECLARE
     t api_tokens;
     u users;
     minute timestamptz := date_trunc('minute', now());
+    touch boolean;
 BEGIN
     SELECT * INTO t FROM api_tokens k WHERE k.token_hash = p_hash;
     IF NOT FOUND THEN
@@ -86,17 +91,23 @@ BEGIN
         WHEN t.expires_at IS NOT NULL AND t.expires_at <= now() THEN 'expired'
         WHEN u.deactivated_at IS NOT NULL THEN 'deactivated'
         ELSE 'ok' END;
-    IF state = 'ok' THEN
+    granted := 0;
+    used := CASE WHEN t.rate_window = minute THEN t.rate_count ELSE 0 END;
+    touch := t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute';
+    IF state = 'ok' AND (p_lease > 0 OR touch) THEN
+        SELECT CASE WHEN k.rate_window = minute THEN k.rate_count ELSE 0 END INTO used
+            FROM api_tokens k WHERE k.tenant_id = t.tenant_id AND k.id = t.id FOR UPDATE;
+        granted := least(greatest(p_lease, 0), greatest(p_limit - used, 0));
+        used := used + granted;
         UPDATE api_tokens k SET
-            rate_count = CASE WHEN k.rate_window = minute THEN k.rate_count + 1 ELSE 1 END,
+            rate_count = used,
             rate_window = minute,
-            last_used_ip = CASE WHEN k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN left(p_ip, 64) ELSE k.last_used_ip END,
-            last_used_at = CASE WHEN k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN now() ELSE k.last_used_at END
-        WHERE k.tenant_id = t.tenant_id AND k.id = t.id
-        RETURNING * INTO t;
+            last_used_ip = CASE WHEN touch THEN left(p_ip, 64) ELSE k.last_used_ip END,
+            last_used_at = CASE WHEN touch THEN now() ELSE k.last_used_at END
+        WHERE k.tenant_id = t.tenant_id AND k.id = t.id;
     END IF;
     RETURN QUERY SELECT state, t.tenant_id, t.id, t.name, t.prefix, u.id, u.account_id, u.role, u.name, u.email,
-        t.scope_customers, t.scope_invoices, t.scope_products, t.rate_count, minute + interval '1 minute';
+        t.scope_customers, t.scope_invoices, t.scope_products, granted, used, minute + interval '1 minute';
 END
 $$;
 -- +goose StatementEnd
@@ -117,12 +128,12 @@ CREATE POLICY tenant_isolation ON api_idempotency
 GRANT SELECT, INSERT ON api_tokens TO moat_app;
 GRANT UPDATE (revoked_at, revoked_by) ON api_tokens TO moat_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON api_idempotency TO moat_app;
-REVOKE ALL ON FUNCTION api_token_use(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api_token_use(text, text) TO moat_app;
+REVOKE ALL ON FUNCTION api_token_use(text, text, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api_token_use(text, text, integer, integer) TO moat_app;
 
 -- +goose Down
-REVOKE ALL ON FUNCTION api_token_use(text, text) FROM moat_app;
-DROP FUNCTION api_token_use(text, text);
+REVOKE ALL ON FUNCTION api_token_use(text, text, integer, integer) FROM moat_app;
+DROP FUNCTION api_token_use(text, text, integer, integer);
 ALTER TABLE audit_events DROP COLUMN api_token;
 DELETE FROM record_ids WHERE entity = 'api_tokens';
 DROP TABLE api_idempotency;

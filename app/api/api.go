@@ -49,7 +49,8 @@ type Deps struct {
 
 type api struct {
 	Deps
-	h huma.API
+	h      huma.API
+	leases leases
 }
 
 // Mount serves the API on app under Prefix and returns it.

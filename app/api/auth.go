@@ -19,11 +19,13 @@ import (
 	"moat/app/crosstenant"
 	"moat/app/middleware"
 	"moat/app/store"
+	"moat/app/token"
 	"moat/models"
 )
 
 // authenticate turns the request's bearer token into the request's Principal, counts the
-// request against the token's rate limit, and refuses what has no usable token with a 401. No
+// request against the token's rate limit (see leases), and refuses what has no usable token
+// with a 401. No
 // cookie is read: a browser's session never reaches the API. The document describing the API
 // and its docs page need no token.
 func (a *api) authenticate(c *fiber.Ctx) error {
@@ -40,7 +42,14 @@ func (a *api) authenticate(c *fiber.Ctx) error {
 	if !ok {
 		return a.unauthorized(c, "unknown", "Send an API token as Authorization: Bearer moat_….")
 	}
-	use, err := a.Tokens.Use(c.UserContext(), strings.TrimSpace(secret), req.IP)
+	secret = strings.TrimSpace(secret)
+	hash := token.Hash(secret)
+	leased := a.leases.take(hash, a.Now())
+	ask := chunk(a.Rate)
+	if leased {
+		ask = 0
+	}
+	use, err := a.Tokens.Use(c.UserContext(), secret, req.IP, ask, a.Rate)
 	switch {
 	case errors.Is(err, store.ErrUnknownToken):
 		return a.unauthorized(c, "unknown", "The API token is not valid.")
@@ -59,11 +68,14 @@ func (a *api) authenticate(c *fiber.Ctx) error {
 		}
 		return a.unauthorized(c, use.State, "The API token no longer works: it is "+use.State+".")
 	}
-	remaining := max(a.Rate-use.Count, 0)
+	if !leased && use.Granted > 0 {
+		a.leases.grant(hash, use.Granted, use.Reset, a.Now())
+		leased = true
+	}
 	c.Set("X-RateLimit-Limit", strconv.Itoa(a.Rate))
-	c.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	c.Set("X-RateLimit-Remaining", strconv.Itoa(max(a.Rate-use.Used, 0)+a.leases.left(hash, a.Now())))
 	c.Set("X-RateLimit-Reset", strconv.FormatInt(use.Reset.Unix(), 10))
-	if use.Count > a.Rate {
+	if !leased {
 		wait := max(int(use.Reset.Sub(a.Now()).Seconds()+0.999), 1)
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
 		a.Metrics.RateLimited.WithLabelValues(Prefix).Inc()

@@ -67,7 +67,7 @@ var Definers = []string{
 	"public.stock_invoice()",                                     // moves an invoice's stock as its status moves
 	"public.lock_stock(uuid[],uuid[])",                           // locks balances in a fixed order before a stock check
 	"public.stock_drift()",                                       // balances that differ from their ledger, for moat check
-	"public.api_token_use(text,text)",                            // an API token's tenant and person, before the tenant is known
+	"public.api_token_use(text,text,integer,integer)",            // an API token's tenant and person, before the tenant is known
 }
 
 // privileges are the table privileges checked on every table.

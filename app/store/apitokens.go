@@ -108,18 +108,20 @@ type TokenUse struct {
 	State     string // ok, or why it may not act: revoked, expired, deactivated
 	Principal auth.Principal
 	Prefix    string
-	Count     int       // this request's number in the token's current minute
+	Granted   int       // requests of the token's current minute leased by this call
+	Used      int       // requests of that minute leased to every server so far
 	Reset     time.Time // when that minute ends
 }
 
 // ErrUnknownToken is a token whose shape is wrong or whose hash Moat does not know.
 var ErrUnknownToken = errors.New("unknown api token")
 
-// Use resolves secret for one request from ip, counting the request against the token's rate
-// limit and touching its last use, in one round trip. A secret that fails its checksum is
-// refused without one. The count and the touch are committed without waiting for the disk: a
-// crash may lose the last few, which only lowers a count.
-func (s *APITokens) Use(ctx context.Context, secret, ip string) (TokenUse, error) {
+// Use resolves secret for one request from ip, in one round trip, leasing up to lease requests
+// of the token's current minute (never past limit for the minute in all). A secret that fails
+// its checksum is refused without a round trip. What the call writes (a lease, the last use) is
+// committed without waiting for the disk: a crash may lose the last few, which only lowers a
+// count.
+func (s *APITokens) Use(ctx context.Context, secret, ip string, lease, limit int) (TokenUse, error) {
 	var u TokenUse
 	if !token.ValidAPI(secret) {
 		return u, ErrUnknownToken
@@ -127,7 +129,7 @@ func (s *APITokens) Use(ctx context.Context, secret, ip string) (TokenUse, error
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SET LOCAL synchronous_commit TO off")
-	b.Queue("SELECT * FROM api_token_use($1, $2)", token.Hash(secret), ip)
+	b.Queue("SELECT * FROM api_token_use($1, $2, $3, $4)", token.Hash(secret), ip, lease, limit)
 	b.Queue("COMMIT")
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
@@ -137,13 +139,13 @@ func (s *APITokens) Use(ctx context.Context, secret, ip string) (TokenUse, error
 		}
 	}
 	var (
-		p                  = &u.Principal
-		tenantID           uuid.UUID
-		role               string
-		scopeC, scopeI, sP string
+		p          = &u.Principal
+		tenantID   uuid.UUID
+		role       string
+		sC, sI, sP string
 	)
 	err := br.QueryRow().Scan(&u.State, &tenantID, &p.Token.ID, &p.Token.Name, &u.Prefix, &p.UserID, &p.AccountID,
-		&role, &p.Name, &p.Email, &scopeC, &scopeI, &sP, &u.Count, &u.Reset)
+		&role, &p.Name, &p.Email, &sC, &sI, &sP, &u.Granted, &u.Used, &u.Reset)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return u, ErrUnknownToken
@@ -155,6 +157,6 @@ func (s *APITokens) Use(ctx context.Context, secret, ip string) (TokenUse, error
 	}
 	p.Tenant = tenant.FromUUID(tenantID)
 	p.Role = models.Role(role)
-	p.Token.Scopes = auth.Scopes{Customers: auth.Access(scopeC), Invoices: auth.Access(scopeI), Products: auth.Access(sP)}
+	p.Token.Scopes = auth.Scopes{Customers: auth.Access(sC), Invoices: auth.Access(sI), Products: auth.Access(sP)}
 	return u, nil
 }
