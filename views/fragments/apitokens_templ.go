@@ -87,7 +87,7 @@ func APITokens(p APITokensProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<div class=\"relative overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm\"><table class=\"min-w-full divide-y divide-slate-200 text-sm\"><thead class=\"bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500\"><tr><th scope=\"col\" class=\"px-4 py-3\">Name</th><th scope=\"col\" class=\"px-4 py-3\">Token</th><th scope=\"col\" class=\"px-4 py-3\">Acts as</th><th scope=\"col\" class=\"px-4 py-3\">Access</th><th scope=\"col\" class=\"px-4 py-3\">Last used</th><th scope=\"col\" class=\"px-4 py-3\">Status</th><th scope=\"col\" class=\"px-4 py-3\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody class=\"divide-y divide-slate-100\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<div class=\"relative overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm\" role=\"region\" aria-label=\"API tokens\" tabindex=\"0\"><table class=\"min-w-full divide-y divide-slate-200 text-sm\"><thead class=\"bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500\"><tr><th scope=\"col\" class=\"px-4 py-3\">Name</th><th scope=\"col\" class=\"px-4 py-3\">Token</th><th scope=\"col\" class=\"px-4 py-3\">Acts as</th><th scope=\"col\" class=\"px-4 py-3\">Access</th><th scope=\"col\" class=\"px-4 py-3\">Last used</th><th scope=\"col\" class=\"px-4 py-3\">Status</th><th scope=\"col\" class=\"px-4 py-3\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody class=\"divide-y divide-slate-100\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
