@@ -21,6 +21,8 @@ import (
 	"moat/app/cluster"
 	"moat/app/config"
 	"moat/app/demo"
+	"moat/app/imports"
+	"moat/app/jobs"
 	"moat/app/mail"
 	"moat/app/metrics"
 	"moat/app/middleware"
@@ -166,7 +168,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer printer.Close()
 	after := background.New(1024, 5*time.Second)
 	defer after.Close() // after the server has stopped: what the last requests left is done
+	queue, err := jobs.New(db.Pool, log, imports.Workers(store.NewImports(db.Gorm)))
+	if err != nil {
+		return err
+	}
 	web := server.New(db, server.Options{
+		Jobs:            queue,
 		After:           after,
 		Printer:         printer,
 		Log:             log,
@@ -203,6 +210,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		sender := &mail.Sender{Pool: db.Pool, SMTP: cfg.SMTP, From: cfg.MailFrom, Every: 2 * time.Second, Log: log}
 		go sender.Run(ctx)
 	}
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- web.Listen(cfg.Addr) }()
 	log.Info("serving", "addr", "http://"+cfg.Addr, "metrics", "http://"+cfg.MetricsAddr+"/metrics", "env", cfg.Env)
@@ -213,7 +223,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("shutting down")
 	_ = metricsSrv.Shutdown(context.Background())
-	return web.ShutdownWithTimeout(10 * time.Second)
+	err = web.ShutdownWithTimeout(10 * time.Second)
+	// Jobs still running stop at their next transaction and are marked failed; an import's
+	// page then offers to start it again or undo what it did.
+	stopping, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(err, queue.Stop(stopping))
 }
 
 func seedPlan(args []string) (seed.Plan, error) {

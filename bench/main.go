@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -60,6 +61,7 @@ func main() {
 	invoices := flag.Int("invoices", 10, "invoices per customer")
 	products := flag.Int("products", 1000, "products per tenant")
 	conns := flag.Int("c", 16, "connections for the main runs")
+	importRows := flag.Int("import", 100000, "rows of the timed customer import; 0 skips it")
 	dur := flag.Duration("d", 10*time.Second, "duration of each run")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
 	growth := flag.String("growth", "", "totals of customers (in tenants of 1,000) of the databases whose list latency is compared with the first's, comma-separated; empty skips")
@@ -173,6 +175,9 @@ func main() {
 	reserve := wrk("reserve on a draft, one product", base+"/invoices", cookie,
 		`"customer_id=`+id+`&currency=EUR&payment_terms=30&exchange_rate=1&line_sku=`+sku+`&line_quantity=1&_csrf=`+string(csrf)+`"`, *conns, *dur)
 	rep.Results = append(rep.Results, reserve)
+	if *importRows > 0 {
+		timeImport(&rep, base, cookie, string(csrf), *importRows)
+	}
 	check(srv.Process.Kill())
 	srv.Wait() //nolint:errcheck // killed
 
@@ -301,6 +306,73 @@ func startServer(addr, db string) *exec.Cmd {
 	}
 	fatalf("bench: the server did not become ready")
 	return nil
+}
+
+// timeImport uploads a file of rows customers in parts, as the import page's script does, then
+// times the check and the import, which run in the server's background workers.
+func timeImport(rep *report, base, cookie, csrf string, rows int) {
+	var file bytes.Buffer
+	file.WriteString("Name,Email,Company,Phone\n")
+	for i := range rows {
+		fmt.Fprintf(&file, "Imported Customer %d,imported%d@bench.example,Bench Import Co %d,+44 20 7946 %04d\n", i, i, i%97, i%10000)
+	}
+	post := func(path, contentType string, body []byte) *http.Response {
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Cookie", cookie)
+		req.Header.Set("X-CSRF-Token", csrf)
+		res, err := noRedirect.Do(req)
+		check(err)
+		io.Copy(io.Discard, res.Body) //nolint:errcheck // drained
+		res.Body.Close()
+		return res
+	}
+	req, _ := http.NewRequest("POST", base+"/imports/parts", strings.NewReader("name=bench.csv"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", cookie)
+	req.Header.Set("X-CSRF-Token", csrf)
+	res, err := noRedirect.Do(req)
+	check(err)
+	var begun struct{ ID string }
+	check(json.NewDecoder(res.Body).Decode(&begun))
+	res.Body.Close()
+	start := time.Now()
+	data := file.Bytes()
+	for seq, at := 0, 0; at < len(data); seq, at = seq+1, at+192*1024 {
+		if r := post(fmt.Sprintf("/imports/%s/parts/%d", begun.ID, seq), "application/octet-stream", data[at:min(at+192*1024, len(data))]); r.StatusCode != 204 {
+			fatalf("bench: import part %d: %d", seq, r.StatusCode)
+		}
+	}
+	if r := post("/imports/"+begun.ID+"/finish", "application/x-www-form-urlencoded", nil); r.StatusCode != http.StatusSeeOther {
+		fatalf("bench: finish the upload: %d", r.StatusCode)
+	}
+	rep.Figures[fmt.Sprintf("import: upload of %d rows, %.1f MB, in parts (s)", rows, float64(len(data))/(1<<20))] = time.Since(start).Seconds()
+	wait := func(status string) float64 {
+		start := time.Now()
+		for {
+			page := get(base+"/imports/"+begun.ID, cookie)
+			if strings.Contains(page, `data-status="`+status+`"`) {
+				return time.Since(start).Seconds()
+			}
+			if strings.Contains(page, `data-status="failed"`) {
+				fatalf("bench: the import failed")
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	form := "column_0=name&column_1=email&column_2=company&column_3=phone&mode=create&key=email"
+	if r := post("/imports/"+begun.ID+"/check", "application/x-www-form-urlencoded", []byte(form)); r.StatusCode != http.StatusSeeOther {
+		fatalf("bench: check the import: %d", r.StatusCode)
+	}
+	checked := wait("checked")
+	if r := post("/imports/"+begun.ID+"/run", "application/x-www-form-urlencoded", nil); r.StatusCode != http.StatusSeeOther {
+		fatalf("bench: run the import: %d", r.StatusCode)
+	}
+	imported := wait("imported")
+	rep.Figures[fmt.Sprintf("import: check of %d rows in the background (s)", rows)] = checked
+	rep.Figures[fmt.Sprintf("import: import of %d rows in the background (s)", rows)] = imported
+	rep.Figures["import: rows imported a second"] = float64(rows) / imported
+	log.Printf("import of %d rows: checked in %.0f s, imported in %.0f s (%.0f rows/s)", rows, checked, imported, float64(rows)/imported)
 }
 
 // apiToken makes an API token with read access to everything, through the token page, as the

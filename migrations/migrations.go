@@ -15,8 +15,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx database/sql driver
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 // FS holds every migration file.
@@ -41,12 +44,37 @@ func Up(ctx context.Context, url string) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := upJobs(ctx, url); err != nil {
+		return fmt.Errorf("migrate: the job queue: %w", err)
+	}
 	// Keep the audit trail's monthly partitions ready: last month to three months ahead.
 	if _, err := db.ExecContext(ctx, `SELECT audit_partition((date_trunc('month', now()) + make_interval(months => m))::date)
 		FROM generate_series(-1, 3) m`); err != nil {
 		return fmt.Errorf("migrate: audit partitions: %w", err)
 	}
 	return nil
+}
+
+// JobSchema is the schema of the job queue's tables (00021_jobs.sql).
+const JobSchema = "river"
+
+// upJobs applies River's own migrations to the job queue's schema.
+func upJobs(ctx context.Context, url string) error {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Schema: JobSchema})
+	if err != nil {
+		return err
+	}
+	if _, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return err
+	}
+	// The app role reads the queue's version, and may not change it.
+	_, err = pool.Exec(ctx, "REVOKE INSERT, UPDATE, DELETE ON "+JobSchema+".river_migration FROM moat_app")
+	return err
 }
 
 // Latest is the version of the newest migration embedded in the binary.

@@ -187,3 +187,42 @@ document.addEventListener('click', (event) => {
   renumberLines(list);
   (next ? next.querySelector('input') : document.querySelector('[data-add-line]')).focus();
 });
+
+// Imports: a file is sent in parts of 192 KiB (each request stays under the server's body
+// limit), with a progress bar; without JavaScript the form uploads files of up to 256 KiB.
+document.addEventListener('submit', async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-import-upload')) return;
+  const file = form.querySelector('input[type=file]')?.files?.[0];
+  if (!file) return; // pasted rows go as a plain form
+  event.preventDefault();
+  const token = form.querySelector('input[name=_csrf]')?.value || '';
+  const bar = form.querySelector('[data-import-progress]');
+  const fail = (message) => {
+    let alert = form.querySelector('[data-import-error]');
+    if (!alert) {
+      alert = document.createElement('div');
+      alert.setAttribute('role', 'alert');
+      alert.setAttribute('data-import-error', '');
+      alert.className = 'rounded-md border border-rose-200 bg-rose-50 px-4 py-3 text-sm text-rose-800';
+      form.prepend(alert);
+    }
+    alert.textContent = message;
+    bar?.classList.add('hidden');
+  };
+  const post = (url, body, type) =>
+    fetch(url, { method: 'POST', body, credentials: 'same-origin', headers: { 'X-CSRF-Token': token, ...(type ? { 'Content-Type': type } : {}) } });
+  bar?.classList.remove('hidden');
+  const begin = await post('/imports/parts', new URLSearchParams({ name: file.name }), 'application/x-www-form-urlencoded');
+  if (!begin.ok) return fail('The upload could not start. Reload the page and try again.');
+  const { id } = await begin.json();
+  const part = 192 * 1024;
+  for (let seq = 0, at = 0; at < file.size; seq++, at += part) {
+    const res = await post(`/imports/${id}/parts/${seq}`, file.slice(at, at + part), 'application/octet-stream');
+    if (!res.ok) return fail((await res.json().catch(() => ({}))).error || 'The upload stopped. Try again.');
+    if (bar) bar.value = Math.round((100 * Math.min(at + part, file.size)) / file.size);
+  }
+  const done = await post(`/imports/${id}/finish`);
+  if (!done.ok) return fail((await done.json().catch(() => ({}))).error || 'The file could not be read.');
+  window.location.assign(done.url);
+});

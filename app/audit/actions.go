@@ -36,6 +36,7 @@ const (
 	EntityProduct    Entity = "product"
 	EntityWarehouse  Entity = "warehouse"
 	EntityAPIToken   Entity = "api_token"
+	EntityImport     Entity = "import"
 	EntityAudit      Entity = "audit"
 	EntityPage       Entity = "page"
 	EntityRequest    Entity = "request"
@@ -109,6 +110,18 @@ const (
 	WarehouseCreate Action = "warehouse.create"
 	WarehouseUpdate Action = "warehouse.update"
 	SettingsStock   Action = "settings.negative_stock"
+
+	ImportList     Action = "import.list"
+	ImportUpload   Action = "import.upload"
+	ImportPart     Action = "import.part"
+	ImportDescribe Action = "import.describe"
+	ImportView     Action = "import.view"
+	ImportCheck    Action = "import.check"
+	ImportRun      Action = "import.run"
+	ImportDone     Action = "import.done"
+	ImportErrors   Action = "import.errors"
+	ImportRevert   Action = "import.revert"
+	ImportUndone   Action = "import.undone"
 
 	APITokenList   Action = "api_token.list"
 	APITokenCreate Action = "api_token.create"
@@ -194,6 +207,17 @@ var registry = []Meta{
 	{WarehouseCreate, EntityWarehouse, KindChange, "added a warehouse"},
 	{WarehouseUpdate, EntityWarehouse, KindChange, "changed a warehouse"},
 	{SettingsStock, EntityTenant, KindChange, "changed whether stock may go negative"},
+	{ImportList, EntityImport, KindView, "listed imports"},
+	{ImportUpload, EntityImport, KindChange, "began uploading a file to import"},
+	{ImportPart, EntityImport, KindChange, "uploaded part of a file to import"},
+	{ImportDescribe, EntityImport, KindChange, "uploaded a file to import"},
+	{ImportView, EntityImport, KindView, "viewed an import"},
+	{ImportCheck, EntityImport, KindChange, "mapped and checked an import"},
+	{ImportRun, EntityImport, KindChange, "started an import"},
+	{ImportDone, EntityImport, KindChange, "finished an import"},
+	{ImportErrors, EntityImport, KindExport, "downloaded an import's refused rows"},
+	{ImportRevert, EntityImport, KindChange, "started undoing an import"},
+	{ImportUndone, EntityImport, KindChange, "undid an import"},
 	{APITokenList, EntityAPIToken, KindView, "viewed the API tokens"},
 	{APITokenCreate, EntityAPIToken, KindChange, "created an API token"},
 	{APITokenRevoke, EntityAPIToken, KindChange, "revoked an API token"},

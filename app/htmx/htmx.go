@@ -16,6 +16,7 @@ const (
 	HeaderHistoryRestore = "HX-History-Restore-Request"
 	HeaderLocation       = "HX-Location"
 	HeaderRedirect       = "HX-Redirect"
+	HeaderRefresh        = "HX-Refresh"
 	HeaderRetarget       = "HX-Retarget"
 	HeaderReswap         = "HX-Reswap"
 	HeaderTrigger        = "HX-Trigger"

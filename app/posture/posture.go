@@ -47,6 +47,13 @@ var GlobalTables = map[string][]string{
 	"password_resets":       {"INSERT"},                     // taken back by reset_password only
 	"outbox":                {"SELECT", "INSERT", "UPDATE"}, // mail waiting, and the development outbox page
 	"sign_in_failures":      {},                             // through sign_in_failed and report_sign_in_failures only
+	// The job queue (schema river): jobs name a tenant, a person and a record by id, never
+	// their data, which the work reads in the tenant's own transactions.
+	"river_job":          {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"river_leader":       {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"river_queue":        {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"river_notification": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"river_migration":    {"SELECT"}, // the client checks the schema's version
 }
 
 // Definers are the functions allowed to run with the owner's rights, by schema-qualified name

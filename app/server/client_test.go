@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,10 +19,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"moat/app/auth"
 	"moat/app/background"
 	"moat/app/dbtest"
+	"moat/app/imports"
+	"moat/app/jobs"
 	"moat/app/metrics"
 	"moat/app/middleware"
 	"moat/app/pdf"
@@ -42,6 +46,8 @@ type env struct {
 	metrics *metrics.Metrics
 	after   *background.Queue // work after responses: probes, refused sign-ins' trail rows
 	queries *queryCounter
+	// queuePool is the job queue's own pool (see work).
+	queuePool *pgxpool.Pool
 }
 
 // printer is the one Chromium every test app prints invoices with.
@@ -73,6 +79,18 @@ func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *q
 	e := &env{t: t, log: &syncBuffer{}, metrics: metrics.New(), queries: queries, clock: &clock{now: time.Now()}, db: d}
 	e.after = background.New(1024, 5*time.Second)
 	t.Cleanup(e.after.Close) // before the database closes: cleanups run last first
+	// Jobs are queued through a pool of their own, so that statement counts see only requests;
+	// only tests that need them work them (e.work).
+	queuePool, err := pgxpool.New(context.Background(), d.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(queuePool.Close)
+	queue, err := jobs.New(queuePool, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.queuePool = queuePool
 	e.app = server.New(e.db.DB, server.Options{
 		After: e.after,
 		// Tests read warnings and errors; a line per request would grow for as long as a soak.
@@ -84,6 +102,7 @@ func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *q
 		Outbox:          true,
 		Now:             e.clock.Now,
 		Printer:         printer,
+		Jobs:            queue,
 	})
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -95,6 +114,23 @@ func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *q
 		}
 	})
 	return e
+}
+
+// work starts working the queued jobs (imports), as moat serve does, until the test ends.
+func (e *env) work() {
+	e.t.Helper()
+	queue, err := jobs.New(e.queuePool, slog.New(slog.DiscardHandler), imports.Workers(store.NewImports(e.db.Gorm)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := queue.Start(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		stopping, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = queue.Stop(stopping)
+	})
 }
 
 // clock is the app's time, moved by tests. Each reading ticks a microsecond, so that events
@@ -431,3 +467,25 @@ func normalize(res *http.Response, body string) string {
 }
 
 func regexpMust(p string) *regexp.Regexp { return regexp.MustCompile(p) }
+
+// uploadImport uploads csv as pasted rows and returns the import's id.
+func (c *client) uploadImport(csv string) string {
+	c.t.Helper()
+	res, body := c.do("POST", "/imports", c.form("text", csv))
+	loc := res.Header.Get("Location")
+	if res.StatusCode != fiber.StatusSeeOther || !strings.HasPrefix(loc, "/imports/") {
+		c.t.Fatalf("upload an import: %d %q\n%s", res.StatusCode, loc, body)
+	}
+	return strings.TrimPrefix(loc, "/imports/")
+}
+
+// beginImport starts an import whose file is to come in parts and returns its id.
+func (c *client) beginImport() string {
+	c.t.Helper()
+	res, body := c.do("POST", "/imports/parts", c.form("name", "parts.csv"))
+	var got struct{ ID string }
+	if res.StatusCode != fiber.StatusCreated || json.Unmarshal([]byte(body), &got) != nil || got.ID == "" {
+		c.t.Fatalf("begin an import: %d %s", res.StatusCode, body)
+	}
+	return got.ID
+}

@@ -28,6 +28,7 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	team := &handlers.Team{Users: store.NewUsers(db.Gorm, service.Links()), Sessions: sessions}
 	trail := &handlers.Audit{Reader: reader, Log: o.Log}
 	apiTokens := &handlers.APITokens{Store: store.NewAPITokens(db), Now: o.Now}
+	importer := &handlers.Imports{Store: store.NewImports(db.Gorm), Jobs: o.Jobs}
 	user := middleware.RequireSignIn
 	managers := middleware.RequireRole(db.Gorm, models.RoleOwner, models.RoleAdmin)
 	owners := middleware.RequireRole(db.Gorm, models.RoleOwner)
@@ -83,6 +84,19 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Delete("/customers/:id", user, customers.DeleteCustomer)
 	app.Post("/customers/:id/restore", user, customers.RestoreCustomer)
 	app.Post("/customers/:id/notes", user, customers.AddNote)
+
+	// Anyone who may add and change customers may import them, and undo an import.
+	app.Get("/imports", user, importer.ListImports)
+	app.Post("/imports", user, importer.Upload)
+	app.Post("/imports/parts", user, importer.BeginUpload)
+	app.Get("/imports/:id", user, importer.ShowImport)
+	app.Get("/imports/:id/progress", user, importer.Progress)
+	app.Get("/imports/:id/errors.csv", user, importer.ErrorFile)
+	app.Post("/imports/:id/parts/:seq", user, importer.UploadPart)
+	app.Post("/imports/:id/finish", user, importer.FinishUpload)
+	app.Post("/imports/:id/check", user, importer.Check)
+	app.Post("/imports/:id/run", user, importer.Run)
+	app.Post("/imports/:id/undo", user, importer.Undo)
 
 	// Anyone in the organization drafts, issues and records payments; corrections (voids,
 	// write-offs, credit notes) are for owners and admins.

@@ -109,6 +109,17 @@ var classes = map[string]routeClass{
 	"POST /tags":                           {class: action},
 	"POST /tags/:id/delete":                {class: record, kind: "tag"},
 	"GET /audit":                           {class: list},
+	"GET /imports":                         {class: list},
+	"POST /imports":                        {class: action},
+	"POST /imports/parts":                  {class: action},
+	"GET /imports/:id":                     {class: record, kind: "import"},
+	"GET /imports/:id/progress":            {class: record, kind: "import"},
+	"GET /imports/:id/errors.csv":          {class: record, kind: "import"},
+	"POST /imports/:id/parts/:seq":         {class: record, kind: "receiving import"},
+	"POST /imports/:id/finish":             {class: record, kind: "receiving import"},
+	"POST /imports/:id/check":              {class: record, kind: "import"},
+	"POST /imports/:id/run":                {class: record, kind: "import"},
+	"POST /imports/:id/undo":               {class: record, kind: "import"},
 	"GET /settings/api-tokens":             {class: page},
 	"POST /settings/api-tokens":            {class: action},
 	"POST /settings/api-tokens/:id/revoke": {class: record, kind: "api token"},
@@ -189,7 +200,10 @@ func TestEveryRouteIsClassified(t *testing.T) {
 	}
 }
 
-func fill(path, id string) string { return strings.ReplaceAll(path, ":id", url.PathEscape(id)) }
+// fill puts id in path, and the first part's number where a path takes one.
+func fill(path, id string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(path, ":id", url.PathEscape(id)), ":seq", "0")
+}
 
 // fixtures make a record of each kind a record route takes, for tenant u with c signed in as its
 // owner, and return its id: the attack suites use them for their own ids and for the other
@@ -213,6 +227,10 @@ var fixtures = map[string]func(e *env, u tenantUser, c *client) string{
 	"trashed product": func(_ *env, _ tenantUser, c *client) string { return c.trashedProduct("GONE-" + suffix()) },
 	"warehouse":       func(_ *env, _ tenantUser, c *client) string { return c.warehouse("Store " + suffix()) },
 	"movement":        func(_ *env, _ tenantUser, c *client) string { return c.movement() },
+	"import": func(_ *env, _ tenantUser, c *client) string {
+		return c.uploadImport("name,email\nAda,ada@example.com\n")
+	},
+	"receiving import": func(_ *env, _ tenantUser, c *client) string { return c.beginImport() },
 	"api token": func(e *env, u tenantUser, _ *client) string {
 		_, tok, err := store.NewAPITokens(e.db.DB).Create(u.Ctx, models.APITokenInput{Name: "Fixture " + suffix(), Customers: "read"}, e.clock.Now())
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"moat/app/crosstenant"
 	"moat/app/handlers"
 	"moat/app/htmx"
+	"moat/app/jobs"
 	"moat/app/metrics"
 	"moat/app/middleware"
 	"moat/app/pdf"
@@ -40,6 +41,7 @@ type Options struct {
 	Limits          middleware.Limits // sign-in and sign-up rate limits
 	TrustedProxies  []string          // proxies whose X-Forwarded-For names the client; none by default
 	APIRate         int               // API requests a token may make a minute; api.DefaultRate when 0
+	Jobs            *jobs.Queue       // background work (imports); when nil, jobs are queued for another process
 	After           *background.Queue // work after the response: cross-tenant probes, refused sign-ins' trail rows
 	BaseURL         string            // the site's public address, for links in emails
 	Outbox          bool              // serve the outbox page (development only)
@@ -65,6 +67,13 @@ func New(db *store.DB, o Options) *fiber.App {
 		o.After = background.New(1024, 5*time.Second)
 	}
 	probes := crosstenant.New(db.Pool, o.Metrics, o.Log, o.After)
+	if o.Jobs == nil {
+		q, err := jobs.New(db.Pool, o.Log, nil)
+		if err != nil {
+			panic(err) // only a configuration mistake fails here
+		}
+		o.Jobs = q
+	}
 	if o.Printer == nil {
 		o.Printer = pdf.New("/usr/bin/chromium")
 	}

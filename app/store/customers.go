@@ -70,6 +70,13 @@ func (s *Customers) Get(ctx context.Context, id string) (c models.Customer, err 
 // in has no number. Invalid input, a taken number and tags the tenant does not have return a
 // *models.ValidationError and are audited as rejected.
 func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c models.Customer, err error) {
+	return s.create(ctx, in, true)
+}
+
+// create is Create; without lookalikes the customer's look-alikes are left to be worked out
+// on its first view (an import's thousands of rows would otherwise each compare themselves
+// with the tenant's customers while the numbering lock is held).
+func (s *Customers) create(ctx context.Context, in models.CustomerInput, lookalikes bool) (c models.Customer, err error) {
 	invalid := in.Validate()
 	err = audited(ctx, s.db, audit.Event{Action: audit.CustomerCreate}, func(tx *gorm.DB, ev *audit.Event) error {
 		c = models.Customer{}
@@ -83,13 +90,15 @@ func (s *Customers) Create(ctx context.Context, in models.CustomerInput) (c mode
 		}
 		// Its look-alikes are kept first, under the id it will have: no foreign key ties the
 		// pairs to the row, and the insert takes the numbering lock every create waits for.
-		c.ID, c.DuplicatesChecked = uuid.New(), true
-		found, err := findDuplicates(tx, c)
-		if err != nil {
-			return err
-		}
-		if err := keepDuplicates(tx, c.ID, found); err != nil {
-			return err
+		c.ID, c.DuplicatesChecked = uuid.New(), lookalikes
+		if lookalikes {
+			found, err := findDuplicates(tx, c)
+			if err != nil {
+				return err
+			}
+			if err := keepDuplicates(tx, c.ID, found); err != nil {
+				return err
+			}
 		}
 		err = tx.Transaction(func(sp *gorm.DB) error { return sp.Create(&c).Error })
 		if taken(err) && in.Number == "" {
@@ -129,6 +138,12 @@ func (s *Customers) Update(ctx context.Context, id string, in models.CustomerInp
 // edit form shows them) while it is locked, so that two changes of different fields never undo
 // each other. It answers as Update does.
 func (s *Customers) Patch(ctx context.Context, id string, change func(*models.CustomerInput)) (c models.Customer, err error) {
+	return s.patch(ctx, id, change, true)
+}
+
+// patch is Patch; without lookalikes the customer's look-alikes are worked out again on its
+// next view, as for create.
+func (s *Customers) patch(ctx context.Context, id string, change func(*models.CustomerInput), lookalikes bool) (c models.Customer, err error) {
 	err = audited(ctx, s.db, audit.Event{Action: audit.CustomerUpdate, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
 		var err error
 		if c, err = take(tx, id, true); err != nil {
@@ -158,7 +173,12 @@ func (s *Customers) Patch(ctx context.Context, id string, change func(*models.Cu
 		if err := setTags(tx, c.ID, c.Tags); err != nil {
 			return err
 		}
-		if err := checkDuplicates(tx, c); err != nil {
+		if lookalikes {
+			err = checkDuplicates(tx, c)
+		} else {
+			err = tx.Exec("UPDATE customers SET duplicates_checked = false WHERE tenant_id = current_tenant_id() AND id = ?", c.ID).Error
+		}
+		if err != nil {
 			return err
 		}
 		ev.Details = changes(before, c)

@@ -3,6 +3,7 @@
 package fragments
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,4 +52,51 @@ func expiry(days int) string {
 		return "never"
 	}
 	return "in " + strconv.Itoa(days) + " days"
+}
+
+// importStatus says an import's status in words.
+func importStatus(s string) string {
+	return map[string]string{
+		models.ImportReceiving: "Uploading", models.ImportUploaded: "Ready to check", models.ImportChecking: "Checking",
+		models.ImportChecked: "Checked", models.ImportImporting: "Importing", models.ImportImported: "Imported",
+		models.ImportReverting: "Undoing", models.ImportReverted: "Undone", models.ImportFailed: "Failed",
+	}[s]
+}
+
+// progressTotal is what a running import's progress counts up to: its rows, or for an undo
+// the customers it wrote.
+func progressTotal(b models.ImportBatch) int {
+	if b.Status == models.ImportReverting {
+		return b.ToCreate + b.ToUpdate
+	}
+	return b.RowsTotal
+}
+
+// countLabel names a count: what a check found, or what the import did.
+func countLabel(status, what string) string {
+	if status == models.ImportChecked {
+		return map[string]string{"create": "To add", "update": "To change"}[what]
+	}
+	return map[string]string{"create": "Added", "update": "Changed"}[what]
+}
+
+func delimiterName(d string) string {
+	return map[string]string{",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}[d]
+}
+
+func cellAt(row []string, i int) string {
+	if i < len(row) {
+		return row[i]
+	}
+	return ""
+}
+
+// firstError is one of errs' messages, the same one each time.
+func firstError(errs map[string]string) string {
+	keys := make([]string, 0, len(errs))
+	for k := range errs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return errs[keys[0]]
 }

@@ -1,0 +1,129 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// waitImport waits until the import with id has one of statuses, and returns it.
+func (e *env) waitImport(t *testing.T, id string, statuses ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var status, failure string
+	su := e.db.Superuser(t)
+	for time.Now().Before(deadline) {
+		if err := su.QueryRow(context.Background(), "SELECT status, failure FROM import_batches WHERE id = $1", id).Scan(&status, &failure); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range statuses {
+			if status == s {
+				return status
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("import %s is %s (%s), want one of %v", id, status, failure, statuses)
+	return ""
+}
+
+// A file uploaded in parts is previewed, mapped, checked and imported in the background, its
+// refused rows come back as a file, and the import is undone; each step answers a page.
+func TestImportThroughThePages(t *testing.T) {
+	e := newEnv(t)
+	e.work()
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	c.createCustomer("Already Here")
+
+	var rows strings.Builder
+	rows.WriteString("Name,E-mail,Company\n")
+	for i := range 400 {
+		fmt.Fprintf(&rows, "Person %d,person%d@example.com,Company %d of the long-named kind that fills files with words and more words\n", i, i, i%7)
+	}
+	rows.WriteString(",nameless@example.com,Nobody\n")
+	file := []byte(rows.String())
+	const part = 16 * 1024 // the page's script sends 192 KiB; smaller parts keep the test quick
+	if len(file) <= 2*part {
+		t.Fatalf("the file is %d bytes: too small to come in parts", len(file))
+	}
+	c.do("GET", "/imports", "")
+	id := c.beginImport()
+	if res, body := c.do("POST", "/imports/"+id+"/parts/1", "x", "Content-Type", "application/octet-stream", "X-CSRF-Token", c.csrf); res.StatusCode != 422 ||
+		!strings.Contains(body, "part 0 was expected") {
+		t.Fatalf("a part out of order: %d %s", res.StatusCode, body)
+	}
+	for seq, at := 0, 0; at < len(file); seq, at = seq+1, at+part {
+		if res, body := c.do("POST", fmt.Sprintf("/imports/%s/parts/%d", id, seq), string(file[at:min(at+part, len(file))]), "Content-Type", "application/octet-stream", "X-CSRF-Token", c.csrf); res.StatusCode != 204 {
+			t.Fatalf("part %d: %d %s", seq, res.StatusCode, body)
+		}
+	}
+	res, _ := c.do("POST", "/imports/"+id+"/finish", c.form())
+	if res.StatusCode != fiber.StatusSeeOther || res.Header.Get("Location") != "/imports/"+id {
+		t.Fatalf("finish: %d %v", res.StatusCode, res.Header.Get("Location"))
+	}
+	_, page := c.do("GET", "/imports/"+id, "")
+	if !strings.Contains(page, "401 rows") || !strings.Contains(page, "Person 0") || !strings.Contains(page, `<option value="email" selected`) {
+		t.Fatal("the import page does not show the file's rows and their mapping")
+	}
+	// Mapping nothing to the name is refused on the page.
+	if res, body := c.do("POST", "/imports/"+id+"/check", c.form("column_0", "", "column_1", "email", "mode", "upsert", "key", "email")); res.StatusCode != 422 ||
+		!strings.Contains(body, "Map a column to the name") {
+		t.Fatalf("a mapping without the name: %d", res.StatusCode)
+	}
+	if res, _ := c.do("POST", "/imports/"+id+"/check", c.form("column_0", "name", "column_1", "email", "column_2", "company", "mode", "upsert", "key", "email")); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("check: %d", res.StatusCode)
+	}
+	e.waitImport(t, id, "checked")
+	_, page = c.do("GET", "/imports/"+id, "")
+	if !strings.Contains(page, `data-testid="count-create">400<`) || !strings.Contains(page, `data-testid="count-reject">1<`) ||
+		!strings.Contains(page, "Line 402, name") {
+		t.Fatal("the check's counts or refusal are not on the page")
+	}
+	if res, _ := c.do("POST", "/imports/"+id+"/run", c.form()); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("run: %d", res.StatusCode)
+	}
+	e.waitImport(t, id, "imported")
+	res, csv := c.do("GET", "/imports/"+id+"/errors.csv", "")
+	if res.StatusCode != 200 || !strings.HasPrefix(csv, "Name,E-mail,Company,Error\n") || !strings.Contains(csv, ",nameless@example.com,Nobody,name: ") {
+		t.Fatalf("error file: %d %.200s", res.StatusCode, csv)
+	}
+	var count int
+	if err := e.db.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL", a.Tenant.UUID()).Scan(&count); err != nil {
+		t.Fatal(err)
+	}
+	if count != 401 {
+		t.Fatalf("%d customers after importing 400", count)
+	}
+	// The trail names the import as the request of every customer it wrote (and of the row it
+	// refused, recorded as rejected).
+	var rowsOfImport int
+	if err := e.db.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'customer.create' AND outcome = 'allowed' AND request_id = $2",
+		a.Tenant.UUID(), "import "+id).Scan(&rowsOfImport); err != nil {
+		t.Fatal(err)
+	}
+	if rowsOfImport != 400 {
+		t.Fatalf("%d customer.create rows carry the import's id", rowsOfImport)
+	}
+	if res, _ := c.do("POST", "/imports/"+id+"/run", c.form()); res.StatusCode != 422 {
+		t.Fatalf("running an import twice: %d", res.StatusCode)
+	}
+	if res, _ := c.do("POST", "/imports/"+id+"/undo", c.form()); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("undo: %d", res.StatusCode)
+	}
+	e.waitImport(t, id, "reverted")
+	if err := e.db.Superuser(t).QueryRow(context.Background(), "SELECT count(*) FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL", a.Tenant.UUID()).Scan(&count); err != nil {
+		t.Fatal(err)
+	}
+	if count != 1 {
+		t.Fatalf("%d customers after the undo, want the one added by hand", count)
+	}
+	if _, page = c.do("GET", "/imports", ""); !strings.Contains(page, "Undone") {
+		t.Fatal("the imports list does not say the import was undone")
+	}
+}

@@ -1,0 +1,240 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/charmap"
+
+	"moat/app/dbtest"
+	"moat/app/store"
+	"moat/app/tenant"
+	"moat/models"
+
+	"gorm.io/gorm"
+)
+
+// runImport uploads data, maps it as mapping says (column index → field) with mode and key,
+// checks it, and unless dry imports it, as the job workers would.
+func runImport(t *testing.T, s *store.Imports, ctx context.Context, name string, data []byte, set store.ImportSettings, dry bool) models.ImportBatch {
+	t.Helper()
+	b, err := s.Upload(ctx, name, bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	if set.Mapping == nil {
+		set.Mapping = b.Mapping
+	}
+	if err := s.Configure(ctx, b.ID.String(), set); err != nil {
+		t.Fatalf("configure: %v", err)
+	}
+	if err := s.Process(ctx, b.ID, true); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	if !dry {
+		if err := s.Start(ctx, b.ID.String()); err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		if err := s.Process(ctx, b.ID, false); err != nil {
+			t.Fatalf("import: %v", err)
+		}
+	}
+	b, _, err = s.Get(ctx, b.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func customerNames(t *testing.T, d *dbtest.DB, ctx context.Context) map[string]models.Customer {
+	t.Helper()
+	var cs []models.Customer
+	if err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error { return tx.Where("deleted_at IS NULL").Find(&cs).Error }); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]models.Customer{}
+	for _, c := range cs {
+		out[c.Name] = c
+	}
+	return out
+}
+
+func TestImportDetectsChecksImportsAndUndoes(t *testing.T) {
+	d := dbtest.New(t, 0)
+	ctx, _ := d.Tenant(t, "Acme")
+	s := store.NewImports(d.Gorm)
+	customers := store.NewCustomers(d.Gorm)
+	existing := mustCreate(t, customers, ctx, "Ada Lovelace")
+
+	// Windows-1252, semicolons, a header the mapping recognises by itself.
+	text := "Full name;E-mail;Company;Tags;Phone\r\n" +
+		"Zoë Müller;zoe@example.com;Café Zürich;VIP, Wholesale;+41 44 000 00 00\r\n" +
+		"Ada Lovelace;ada.lovelace@example.com;Analytical Engines;VIP;\r\n" +
+		";nobody@example.com;No Name Ltd;;\r\n" +
+		"Grace Hopper;not-an-email;Navy;;\r\n"
+	latin, err := charmap.Windows1252.NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := runImport(t, s, ctx, "export.csv", []byte(latin), store.ImportSettings{Mode: "upsert", Key: "email"}, true)
+	if checked.Encoding != "windows-1252" || checked.Delimiter != ";" || !checked.Header || checked.Columns[0] != "Full name" {
+		t.Fatalf("format: %s %q header=%v %v", checked.Encoding, checked.Delimiter, checked.Header, checked.Columns)
+	}
+	if checked.Mapping["0"] != "name" || checked.Mapping["1"] != "email" || checked.Mapping["3"] != "tags" {
+		t.Fatalf("automatic mapping: %v", checked.Mapping)
+	}
+	if checked.Status != models.ImportChecked || checked.ToCreate != 1 || checked.ToUpdate != 1 || checked.Rejected != 2 {
+		t.Fatalf("dry run counted create %d update %d reject %d (%s)", checked.ToCreate, checked.ToUpdate, checked.Rejected, checked.Status)
+	}
+	if got := customerNames(t, d, ctx); len(got) != 1 {
+		t.Fatalf("the dry run wrote customers: %v", got)
+	}
+
+	// The real run, then the error file.
+	if err := s.Start(ctx, checked.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Process(ctx, checked.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	b, rejected, err := s.Get(ctx, checked.ID.String())
+	if err != nil || b.Status != models.ImportImported || b.ToCreate != 1 || b.ToUpdate != 1 || len(rejected) != 2 {
+		t.Fatalf("import: %v %s %+v %v", err, b.Status, b, rejected)
+	}
+	if rejected[0].Line != 4 || rejected[0].Field != "name" || rejected[1].Line != 5 || rejected[1].Field != "email" {
+		t.Fatalf("rejections: %+v", rejected)
+	}
+	got := customerNames(t, d, ctx)
+	zoe, ok := got["Zoë Müller"]
+	if !ok || zoe.Company != "Café Zürich" || zoe.Email != "zoe@example.com" || zoe.Phone != "+41 44 000 00 00" {
+		t.Fatalf("the new customer: %+v", zoe)
+	}
+	ada := got["Ada Lovelace"]
+	if ada.ID != existing.ID || ada.Company != "Analytical Engines" {
+		t.Fatalf("the upsert did not update the customer with that email: %+v", ada)
+	}
+	var errs bytes.Buffer
+	if err := s.ErrorFile(ctx, b.ID.String(), &errs); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(errs.String()), "\n")
+	if len(lines) != 5 || !strings.HasSuffix(strings.TrimSpace(lines[0]), ";Error") || !strings.Contains(lines[3], "name:") ||
+		!strings.Contains(lines[1], "Zoë") || strings.Contains(lines[1], "name:") {
+		t.Fatalf("error file:\n%s", errs.String())
+	}
+
+	// Tags by name, created when missing.
+	var tags []models.Tag
+	if err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error { return tx.Order("name").Find(&tags).Error }); err != nil {
+		t.Fatal(err)
+	}
+	if len(tags) != 2 || tags[0].Name != "VIP" || tags[1].Name != "Wholesale" {
+		t.Fatalf("tags: %+v", tags)
+	}
+
+	// Someone edits Zoë after the import: the undo leaves her, trashes nothing else it should
+	// not, and gives Ada her old company back.
+	in := models.InputOf(zoe)
+	in.Website = "zoe.example.com"
+	if _, err := customers.Update(ctx, zoe.ID.String(), in); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartUndo(ctx, b.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Undo(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ = s.Get(ctx, b.ID.String())
+	if b.Status != models.ImportReverted || b.Kept != 1 {
+		t.Fatalf("undo: %s kept %d", b.Status, b.Kept)
+	}
+	got = customerNames(t, d, ctx)
+	if got["Ada Lovelace"].Company != existing.Company || got["Zoë Müller"].ID != zoe.ID {
+		t.Fatalf("after the undo: %+v", got)
+	}
+	kept, err := s.Kept(ctx, b.ID.String())
+	if err != nil || len(kept) != 1 || kept[0].ID != zoe.ID {
+		t.Fatalf("kept: %v %v", kept, err)
+	}
+	if err := s.StartUndo(ctx, b.ID.String()); err == nil {
+		t.Fatal("an import was undone twice")
+	}
+}
+
+func TestImportModesNeverDuplicate(t *testing.T) {
+	d := dbtest.New(t, 0)
+	ctx, _ := d.Tenant(t, "Acme")
+	s := store.NewImports(d.Gorm)
+	file := []byte("number,name,email\nC-100,First,first@example.com\nC-100,First again,first@example.com\nC-200,Second,second@example.com\n")
+	b := runImport(t, s, ctx, "a.csv", file, store.ImportSettings{Mode: "upsert", Key: "number"}, false)
+	if b.ToCreate != 2 || b.ToUpdate != 1 {
+		t.Fatalf("first upsert: create %d update %d", b.ToCreate, b.ToUpdate)
+	}
+	b = runImport(t, s, ctx, "a.csv", file, store.ImportSettings{Mode: "upsert", Key: "number"}, false)
+	if b.ToCreate != 0 || b.ToUpdate != 3 {
+		t.Fatalf("the same file again: create %d update %d", b.ToCreate, b.ToUpdate)
+	}
+	b = runImport(t, s, ctx, "a.csv", file, store.ImportSettings{Mode: "create", Key: "number"}, false)
+	if b.ToCreate != 0 || b.ToSkip != 3 {
+		t.Fatalf("create only: create %d skip %d", b.ToCreate, b.ToSkip)
+	}
+	more := []byte("number,name\nC-300,Third\nC-200,Second renamed\n")
+	b = runImport(t, s, ctx, "b.csv", more, store.ImportSettings{Mode: "update", Key: "number"}, false)
+	if b.ToUpdate != 1 || b.ToSkip != 1 {
+		t.Fatalf("update only: update %d skip %d", b.ToUpdate, b.ToSkip)
+	}
+	got := customerNames(t, d, ctx)
+	if len(got) != 2 || got["Second renamed"].Number != "C-200" || got["First again"].Number != "C-100" {
+		t.Fatalf("customers: %v", got)
+	}
+	// Undoing the first import, whose file named C-100 twice, takes both customers it created
+	// away again: the second row's change was the import's own.
+	var first models.ImportBatch
+	if err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error { return tx.Order("created_at").Take(&first).Error }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartUndo(ctx, first.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Undo(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ = s.Get(ctx, first.ID.String())
+	if first.Kept != 2 {
+		// Both were changed since by the later imports: kept, and listed.
+		t.Fatalf("undo of the first import kept %d", first.Kept)
+	}
+	// Another tenant's customers are never matched: the same file creates there.
+	other, _ := d.Tenant(t, "Globex")
+	b = runImport(t, s, other, "a.csv", file, store.ImportSettings{Mode: "update", Key: "number"}, false)
+	if b.ToUpdate != 0 || b.ToSkip != 3 {
+		t.Fatalf("update only in another tenant: update %d skip %d", b.ToUpdate, b.ToSkip)
+	}
+}
+
+// A file that names a customer twice creates it and then changes it; undoing the import takes
+// it away, since both changes were the import's own.
+func TestImportUndoesARowNamedTwice(t *testing.T) {
+	d := dbtest.New(t, 0)
+	ctx, _ := d.Tenant(t, "Acme")
+	s := store.NewImports(d.Gorm)
+	b := runImport(t, s, ctx, "twice.csv", []byte("number,name\nC-7,Seven\nC-7,Seven again\n"), store.ImportSettings{Mode: "upsert", Key: "number"}, false)
+	if b.ToCreate != 1 || b.ToUpdate != 1 {
+		t.Fatalf("create %d update %d", b.ToCreate, b.ToUpdate)
+	}
+	if err := s.StartUndo(ctx, b.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Undo(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if b, _, _ = s.Get(ctx, b.ID.String()); b.Kept != 0 {
+		t.Fatalf("kept %d", b.Kept)
+	}
+	if got := customerNames(t, d, ctx); len(got) != 0 {
+		t.Fatalf("left after the undo: %v", got)
+	}
+}
