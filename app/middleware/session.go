@@ -75,6 +75,11 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)),
 	}
 	if sess.Get(keyUser) == nil {
+		if name, _ := strings.CutPrefix(s.Store.KeyLookup, "cookie:"); c.Cookies(name) != "" && c.Method() != fiber.MethodGet {
+			// A change sent with a session that holds nobody: signed out meanwhile, or a lost session.
+			s.Log.WarnContext(ctx, "change without a signed-in session", "request_id", req.RequestID, "method", c.Method(),
+				"path", utils.CopyString(c.Path()))
+		}
 		c.SetUserContext(audit.NewContext(ctx, req))
 		return c.Next()
 	}
@@ -97,6 +102,11 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		c.Locals(csrfBoundKey, str(sess.Get(keyCSRF)))
 	}
 	var own *session.Session // Fiber's, to change the session
+	if !ok && !expired {
+		// Ended elsewhere, deactivated or unreadable: worth a line, as a person was signed out.
+		s.Log.WarnContext(ctx, "session refused", "request_id", req.RequestID, "method", c.Method(), "path", utils.CopyString(c.Path()),
+			"user_id", p.UserID.String(), "session_id", p.SessionID.String())
+	}
 	if !ok || expired || touch {
 		if own, err = s.Store.Get(c); err != nil {
 			return err
