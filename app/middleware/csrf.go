@@ -126,6 +126,12 @@ func (s *Sessions) BindCSRF(secure bool) fiber.Handler {
 			if err != nil {
 				return err
 			}
+			if sess.Fresh() {
+				// The stored session went between Load and here: saving would start an empty
+				// one under a new id and sign the person out. The next request binds instead.
+				s.Log.WarnContext(c.UserContext(), "session gone before its CSRF token was bound", "request_id", RequestID(c))
+				return c.Next()
+			}
 			sess.Set(keyCSRF, token.Hash(tok))
 			if err := sess.Save(); err != nil {
 				return err

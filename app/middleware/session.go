@@ -75,7 +75,7 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		UserAgent: utils.CopyString(c.Get(fiber.HeaderUserAgent)),
 	}
 	if sess.Get(keyUser) == nil {
-		if name, _ := strings.CutPrefix(s.Store.KeyLookup, "cookie:"); c.Cookies(name) != "" && c.Method() != fiber.MethodGet {
+		if name, _ := strings.CutPrefix(s.Store.KeyLookup, "cookie:"); c.Cookies(name) != "" && c.Method() != fiber.MethodGet && sess.Get(keyChoosing) == nil {
 			// A change sent with a session that holds nobody: signed out meanwhile, or a lost session.
 			s.Log.WarnContext(ctx, "change without a signed-in session", "request_id", req.RequestID, "method", c.Method(),
 				"path", utils.CopyString(c.Path()))
@@ -132,6 +132,10 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		}
 		c.Locals(expiredLocal, true)
 		ctx = audit.NewContext(c.UserContext(), audit.Request{RequestID: req.RequestID, IP: req.IP, UserAgent: req.UserAgent})
+	case touch && own.Fresh():
+		// The stored session went between the read above and this one: saving would start an
+		// empty one under a new id.
+		s.Log.WarnContext(ctx, "session gone before it was touched", "request_id", req.RequestID)
 	case touch:
 		own.Set(keySeen, now.Unix())
 		if err := own.Save(); err != nil {
