@@ -41,11 +41,7 @@ export default defineConfig({
   outputDir: '../test-results',
   fullyParallel: false,
   workers: 1,
-  // One retry, reported as "flaky" in the output: about one full run in three, a request right
-  // after signing in presents the previous test's session, which the database's session check
-  // refuses, signing the person out. The server logs "session refused" with the request id; the
-  // cause is being found (see the README's Tests section).
-  retries: 1,
+  retries: 0,
   timeout: 30_000,
   expect: { timeout: 5_000 },
   reporter: [['list']],

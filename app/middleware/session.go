@@ -154,7 +154,9 @@ func (s *Sessions) stored(c *fiber.Ctx) (id string, v values, err error) {
 	if !ok {
 		return "", nil, errors.New("sessions: the session id must come from a cookie")
 	}
-	if id = c.Cookies(name); id == "" {
+	// A copy: Fiber's cookie value is the request's buffer, which the next request reuses, and
+	// the storage's cache keeps the key.
+	if id = utils.CopyString(c.Cookies(name)); id == "" {
 		return "", sessionValues(nil), nil
 	}
 	raw, err := s.Store.Storage.Get(id)
@@ -162,7 +164,7 @@ func (s *Sessions) stored(c *fiber.Ctx) (id string, v values, err error) {
 		return "", sessionValues(nil), err
 	}
 	decoded, err := s.decoded.get(raw)
-	return utils.CopyString(id), decoded, err
+	return id, decoded, err
 }
 
 // values are a session's, as Fiber's session or as decoded by stored.

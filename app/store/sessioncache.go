@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,10 @@ import (
 // It is safe across app servers because it is never the authority: every request checks its
 // session against user_sessions and users in the database (Sessions.Validate), so a session
 // ended on another server is refused on this one at once, whatever the cache holds.
+//
+// Keys are copied as they are kept: a caller's key may be a view of a request's buffer (a
+// cookie's value, in Fiber), which the next request overwrites, and a key that changes under a
+// map would find one session's data under another's id.
 //
 // It also keeps CSRF tokens, whose rows never change: a GET's token check then reads and writes
 // nothing. A token retired on another server stays good here for at most ttl.
@@ -62,7 +67,7 @@ func (s *SessionCache) Get(key string) ([]byte, error) {
 		s.entries = map[string]cached{}
 	}
 	e = s.entries[key]
-	s.entries[key] = cached{val: val, readAt: now, wroteAt: e.wroteAt}
+	s.entries[strings.Clone(key)] = cached{val: val, readAt: now, wroteAt: e.wroteAt}
 	s.mu.Unlock()
 	return val, nil
 }
@@ -81,7 +86,7 @@ func (s *SessionCache) Set(key string, val []byte, exp time.Duration) error {
 		return err
 	}
 	s.mu.Lock()
-	s.entries[key] = cached{val: bytes.Clone(val), readAt: now, wroteAt: now}
+	s.entries[strings.Clone(key)] = cached{val: bytes.Clone(val), readAt: now, wroteAt: now}
 	s.mu.Unlock()
 	return nil
 }
