@@ -42,14 +42,17 @@ func (a *api) authenticate(c *fiber.Ctx) error {
 	if !ok {
 		return a.unauthorized(c, "unknown", "Send an API token as Authorization: Bearer moat_….")
 	}
-	secret = strings.TrimSpace(secret)
+	// A mistyped token is refused without asking the database.
+	if secret = strings.TrimSpace(secret); !token.ValidAPI(secret) {
+		return a.unauthorized(c, "unknown", "The API token is not valid.")
+	}
 	hash := token.Hash(secret)
 	leased := a.leases.take(hash, a.Now())
 	ask := chunk(a.Rate)
 	if leased {
 		ask = 0
 	}
-	use, err := a.Tokens.Use(c.UserContext(), secret, req.IP, ask, a.Rate)
+	use, err := a.Tokens.Use(c.UserContext(), hash, req.IP, ask, a.Rate)
 	switch {
 	case errors.Is(err, store.ErrUnknownToken):
 		return a.unauthorized(c, "unknown", "The API token is not valid.")

@@ -116,20 +116,17 @@ type TokenUse struct {
 // ErrUnknownToken is a token whose shape is wrong or whose hash Moat does not know.
 var ErrUnknownToken = errors.New("unknown api token")
 
-// Use resolves secret for one request from ip, in one round trip, leasing up to lease requests
-// of the token's current minute (never past limit for the minute in all). A secret that fails
-// its checksum is refused without a round trip. What the call writes (a lease, the last use) is
-// committed without waiting for the disk: a crash may lose the last few, which only lowers a
-// count.
-func (s *APITokens) Use(ctx context.Context, secret, ip string, lease, limit int) (TokenUse, error) {
+// Use resolves the token whose secret hashes to hash (token.Hash) for one request from ip, in
+// one round trip, leasing up to lease requests of the token's current minute (never past limit
+// for the minute in all). Callers refuse a secret that fails its checksum (token.ValidAPI)
+// before asking. What the call writes (a lease, the last use) is committed without waiting for
+// the disk: a crash may lose the last few, which only lowers a count.
+func (s *APITokens) Use(ctx context.Context, hash, ip string, lease, limit int) (TokenUse, error) {
 	var u TokenUse
-	if !token.ValidAPI(secret) {
-		return u, ErrUnknownToken
-	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SET LOCAL synchronous_commit TO off")
-	b.Queue("SELECT * FROM api_token_use($1, $2, $3, $4)", token.Hash(secret), ip, lease, limit)
+	b.Queue("SELECT * FROM api_token_use($1, $2, $3, $4)", hash, ip, lease, limit)
 	b.Queue("COMMIT")
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()

@@ -509,28 +509,18 @@ func (s *Imports) Process(ctx context.Context, id uuid.UUID, dry bool) error {
 		pending, lines = pending[:0], lines[:0]
 		return err
 	}
-	rows := csvimport.Reader(&chunkReader{ctx: ctx, db: s.db, batch: b.ID}, csvimport.Format{Encoding: b.Encoding, Delimiter: []rune(b.Delimiter)[0]})
-	first := true
-	for {
-		row, err := rows.Read()
-		if err == io.EOF {
-			break
+	err = eachRow(&chunkReader{ctx: ctx, db: s.db, batch: b.ID}, b, func(row []string, line int, header bool) error {
+		if header {
+			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("read import: %w", err)
-		}
-		line, _ := rows.FieldPos(0)
-		if first && b.Header {
-			first = false
-			continue
-		}
-		first = false
 		pending, lines = append(pending, row), append(lines, line)
-		if len(pending) == importSlice {
-			if err := flush(); err != nil {
-				return err
-			}
+		if len(pending) < importSlice {
+			return nil
 		}
+		return flush()
+	})
+	if err != nil {
+		return err
 	}
 	if err := flush(); err != nil {
 		return err
@@ -883,29 +873,38 @@ func (s *Imports) ErrorFile(ctx context.Context, id string, w io.Writer) error {
 			}
 			why[r.Line] += r.Field + ": " + r.Message
 		}
-		rows := csvimport.Reader(&chunkReader{tx: tx, batch: b.ID}, csvimport.Format{Encoding: b.Encoding, Delimiter: []rune(b.Delimiter)[0]})
 		out := csv.NewWriter(w)
 		out.Comma = []rune(b.Delimiter)[0]
-		first := true
-		for {
-			row, err := rows.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			line, _ := rows.FieldPos(0)
+		err = eachRow(&chunkReader{tx: tx, batch: b.ID}, b, func(row []string, line int, header bool) error {
 			cell := why[line]
-			if first && b.Header {
+			if header {
 				cell = "Error"
 			}
-			first = false
-			if err := out.Write(append(row, cell)); err != nil {
-				return err
-			}
+			return out.Write(append(row, cell))
+		})
+		if err != nil {
+			return err
 		}
 		out.Flush()
 		return out.Error()
 	})
+}
+
+// eachRow reads b's file from r and calls fn with each row and its line in the file; header
+// says the row is the header.
+func eachRow(r io.Reader, b models.ImportBatch, fn func(row []string, line int, header bool) error) error {
+	rows := csvimport.Reader(r, csvimport.Format{Encoding: b.Encoding, Delimiter: []rune(b.Delimiter)[0]})
+	for first := true; ; first = false {
+		row, err := rows.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read import: %w", err)
+		}
+		line, _ := rows.FieldPos(0)
+		if err := fn(row, line, first && b.Header); err != nil {
+			return err
+		}
+	}
 }
