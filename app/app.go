@@ -21,7 +21,6 @@ import (
 	"moat/app/cluster"
 	"moat/app/config"
 	"moat/app/demo"
-	"moat/app/imports"
 	"moat/app/jobs"
 	"moat/app/mail"
 	"moat/app/metrics"
@@ -31,6 +30,7 @@ import (
 	"moat/app/seed"
 	"moat/app/server"
 	"moat/app/store"
+	"moat/app/workers"
 	"moat/migrations"
 )
 
@@ -168,7 +168,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer printer.Close()
 	after := background.New(1024, 5*time.Second)
 	defer after.Close() // after the server has stopped: what the last requests left is done
-	queue, err := jobs.New(db.Pool, log, imports.Workers(store.NewImports(db.Gorm)))
+	queue, err := jobs.New(db.Pool, log, workers.All(db.Gorm))
 	if err != nil {
 		return err
 	}
@@ -184,6 +184,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Limits:          middleware.Limits{PerIP: cfg.SignInPerIP, PerEmail: cfg.SignInPerEmail, Window: cfg.SignInWindow},
 		TrustedProxies:  cfg.TrustedProxies,
 		APIRate:         cfg.APIRate,
+		CloseGrace:      cfg.CloseGrace,
 		BaseURL:         cfg.BaseURL,
 		Outbox:          cfg.Development(),
 	})

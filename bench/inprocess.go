@@ -93,7 +93,7 @@ func captureList(ctx context.Context, appURL, email, q string) string {
 	svc := auth.NewService(db.Gorm, slog.New(slog.DiscardHandler), "http://127.0.0.1", nil)
 	acc, err := svc.SignIn(ctx, email, seed.Password)
 	check(err)
-	p, err := svc.Enter(ctx, acc, acc.Memberships[0])
+	p, _, err := svc.Enter(ctx, acc, acc.Memberships[0])
 	check(err)
 	actx := audit.NewContext(auth.NewContext(ctx, p), audit.Request{UserID: p.UserID, RequestID: "bench", IP: "127.0.0.1", UserAgent: "bench"})
 	c.start()

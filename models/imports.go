@@ -11,6 +11,7 @@ import (
 type ImportBatch struct {
 	TenantID   uuid.UUID `gorm:"type:uuid;primaryKey"`
 	ID         uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
+	Kind       string    `gorm:"default:csv"` // ImportCSV or ImportRestore
 	FileName   string
 	FileHash   string
 	FileSize   int64
@@ -37,6 +38,12 @@ type ImportBatch struct {
 	RevertedAt *time.Time
 	RevertedBy *uuid.UUID `gorm:"type:uuid"`
 }
+
+// What an import reads.
+const (
+	ImportCSV     = "csv"         // a CSV file of customers, mapped column by column
+	ImportRestore = "moat-export" // a Moat export, restored into an organization with no customers
+)
 
 // The statuses of a batch.
 const (

@@ -113,6 +113,8 @@ type Customer struct {
 	UpdatedAt       time.Time
 	DeletedAt       *time.Time // in the trash since; nil when not
 	DeletedBy       *uuid.UUID `gorm:"type:uuid"`
+	ErasedAt        *time.Time // its personal data erased on request; nil when not
+	ErasedBy        *uuid.UUID `gorm:"type:uuid"`
 	// DuplicatesChecked is set once its look-alikes are kept (store.keepDuplicates); written by
 	// a create, never by an edit's Updates.
 	DuplicatesChecked bool  `gorm:"<-:create"`

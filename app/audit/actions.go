@@ -37,6 +37,7 @@ const (
 	EntityWarehouse  Entity = "warehouse"
 	EntityAPIToken   Entity = "api_token"
 	EntityImport     Entity = "import"
+	EntityExport     Entity = "export"
 	EntityAudit      Entity = "audit"
 	EntityPage       Entity = "page"
 	EntityRequest    Entity = "request"
@@ -45,6 +46,9 @@ const (
 // The actions.
 const (
 	TenantSignUp Action = "tenant.sign_up"
+	TenantView   Action = "tenant.view"
+	TenantClose  Action = "tenant.close"
+	TenantReopen Action = "tenant.reopen"
 
 	AuthSignIn         Action = "auth.sign_in"
 	AuthSignOut        Action = "auth.sign_out"
@@ -77,6 +81,7 @@ const (
 	CustomerBulkCount      Action = "customer.bulk_count"
 	CustomerExport         Action = "customer.export"
 	CustomerDuplicateCheck Action = "customer.duplicate_check"
+	CustomerErase          Action = "customer.erase"
 
 	TagList   Action = "tag.list"
 	TagView   Action = "tag.view"
@@ -123,6 +128,12 @@ const (
 	ImportRevert   Action = "import.revert"
 	ImportUndone   Action = "import.undone"
 
+	ExportList     Action = "export.list"
+	ExportRequest  Action = "export.request"
+	ExportBuilt    Action = "export.built"
+	ExportDownload Action = "export.download"
+	ExportExpire   Action = "export.expire"
+
 	APITokenList   Action = "api_token.list"
 	APITokenCreate Action = "api_token.create"
 	APITokenRevoke Action = "api_token.revoke"
@@ -148,6 +159,9 @@ type Meta struct {
 // registry is every action, in the order the trail's filter offers them.
 var registry = []Meta{
 	{TenantSignUp, EntityTenant, KindChange, "created the organization"},
+	{TenantView, EntityTenant, KindView, "viewed the organization's settings"},
+	{TenantClose, EntityTenant, KindChange, "closed the organization"},
+	{TenantReopen, EntityTenant, KindChange, "cancelled the organization's closing"},
 	{AuthSignIn, EntityUser, KindAccess, "signed in"},
 	{AuthSignOut, EntitySession, KindAccess, "signed out"},
 	{SessionEnd, EntitySession, KindAccess, "ended a session"},
@@ -178,6 +192,7 @@ var registry = []Meta{
 	{CustomerBulkCount, EntityCustomer, KindView, "counted a selection"},
 	{CustomerExport, EntityCustomer, KindExport, "exported customers"},
 	{CustomerDuplicateCheck, EntityCustomer, KindView, "checked for duplicates"},
+	{CustomerErase, EntityCustomer, KindChange, "erased a customer's personal data"},
 	{TagList, EntityTag, KindView, "listed tags"},
 	{TagView, EntityTag, KindView, "viewed a tag"},
 	{TagCreate, EntityTag, KindChange, "added a tag"},
@@ -218,6 +233,11 @@ var registry = []Meta{
 	{ImportErrors, EntityImport, KindExport, "downloaded an import's refused rows"},
 	{ImportRevert, EntityImport, KindChange, "started undoing an import"},
 	{ImportUndone, EntityImport, KindChange, "undid an import"},
+	{ExportList, EntityExport, KindView, "viewed the full exports"},
+	{ExportRequest, EntityExport, KindExport, "asked for a full export"},
+	{ExportBuilt, EntityExport, KindExport, "built a full export"},
+	{ExportDownload, EntityExport, KindExport, "downloaded a full export"},
+	{ExportExpire, EntityExport, KindChange, "deleted an expired export"},
 	{APITokenList, EntityAPIToken, KindView, "viewed the API tokens"},
 	{APITokenCreate, EntityAPIToken, KindChange, "created an API token"},
 	{APITokenRevoke, EntityAPIToken, KindChange, "revoked an API token"},

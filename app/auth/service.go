@@ -232,16 +232,30 @@ func (s *Service) reportFailures(ctx context.Context) {
 	}
 }
 
+// ErrClosing refuses a sign-in to an organization that is closing to anyone but its owners.
+var ErrClosing = errors.New("the organization is closing")
+
 // Enter signs acc in to its membership m (one of acc.Memberships, as the server kept them) and
-// returns the principal, auditing the sign-in in that organization.
-func (s *Service) Enter(ctx context.Context, acc Account, m Membership) (Principal, error) {
-	p := Principal{Tenant: tenant.FromUUID(m.Tenant), UserID: m.UserID, AccountID: acc.ID, Role: m.Role, Name: m.Name,
+// returns the principal, auditing the sign-in in that organization. While the organization is
+// closing only its owners may enter (closing is then true); anyone else gets ErrClosing.
+func (s *Service) Enter(ctx context.Context, acc Account, m Membership) (p Principal, closing bool, err error) {
+	p = Principal{Tenant: tenant.FromUUID(m.Tenant), UserID: m.UserID, AccountID: acc.ID, Role: m.Role, Name: m.Name,
 		Email: acc.Email, SessionID: uuid.New()}
 	ctx = asPrincipal(ctx, p)
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return audit.Record(tx, audit.Event{Action: audit.AuthSignIn, Entity: audit.EntityUser, EntityID: m.UserID.String(), Outcome: models.OutcomeAllowed})
+	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM tenant_closures WHERE tenant_id = current_tenant_id())").Scan(&closing).Error; err != nil {
+			return fmt.Errorf("sign-in: %w", err)
+		}
+		ev := audit.Event{Action: audit.AuthSignIn, Entity: audit.EntityUser, EntityID: m.UserID.String(), Outcome: models.OutcomeAllowed}
+		if closing && m.Role != models.RoleOwner {
+			ev.Outcome, ev.Details = models.OutcomeDenied, map[string]string{"refused": ErrClosing.Error()}
+		}
+		return audit.Record(tx, ev)
 	})
-	return p, err
+	if err == nil && closing && m.Role != models.RoleOwner {
+		err = ErrClosing
+	}
+	return p, closing, err
 }
 
 // ChangePassword replaces the password of the account of the person in ctx after checking the

@@ -24,6 +24,7 @@ type Config struct {
 	SignInPerEmail       int           // sign-in and sign-up attempts per email per window
 	SignInWindow         time.Duration // the rate limits' sliding window
 	APIRate              int           // API requests a token may make a minute
+	CloseGrace           time.Duration // how long a closed organization waits before it is deleted
 	TrustedProxies       []string      // addresses or CIDRs of reverse proxies allowed to set X-Forwarded-For
 	AuditRetentionMonths int           // whole months of audit trail `moat audit prune` keeps; 0: unset
 	BaseURL              string        // the site's public address, for links in emails
@@ -61,6 +62,9 @@ func FromEnv() (Config, error) {
 	}
 	if c.APIRate, err = strconv.Atoi(env("API_RATE_PER_MINUTE", "600")); err != nil || c.APIRate < 1 {
 		return c, fmt.Errorf("API_RATE_PER_MINUTE: want a whole number above 0")
+	}
+	if c.CloseGrace, err = time.ParseDuration(env("CLOSE_GRACE_PERIOD", "720h")); err != nil || c.CloseGrace <= 0 {
+		return c, fmt.Errorf("CLOSE_GRACE_PERIOD: want a duration such as 720h (30 days)")
 	}
 	if v := os.Getenv("AUDIT_RETENTION_MONTHS"); v != "" {
 		if c.AuditRetentionMonths, err = strconv.Atoi(v); err != nil {

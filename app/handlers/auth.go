@@ -139,12 +139,20 @@ func (h *Auth) Login(c *fiber.Ctx) error {
 }
 
 func (h *Auth) enter(c *fiber.Ctx, acc auth.Account, m auth.Membership, next string) error {
-	p, err := h.Service.Enter(c.UserContext(), acc, m)
+	p, closing, err := h.Service.Enter(c.UserContext(), acc, m)
+	if errors.Is(err, auth.ErrClosing) {
+		page := pages.Login(meta(c, "Sign in", ""), pages.LoginProps{Email: acc.Email,
+			Error: m.Organization + " is closing: until it is deleted, only its owners can sign in, to reopen it."})
+		return htmx.Render(c, fiber.StatusForbidden, page, page)
+	}
 	if err != nil {
 		return err
 	}
 	if err := h.Sessions.Start(c, p); err != nil {
 		return err
+	}
+	if closing {
+		next = "/settings/organization" // where an owner reopens it
 	}
 	return htmx.FullRedirect(c, orDefault(next, "/customers"))
 }

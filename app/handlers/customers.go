@@ -90,12 +90,14 @@ func stateOf(lq store.ListQuery) fragments.ListState {
 // ShowCustomer shows one customer: the record, possible duplicates, and its timeline of notes
 // and changes.
 func (h *Customers) ShowCustomer(c *fiber.Ctx) error {
-	return h.detail(c, fiber.StatusOK, utils.CopyString(c.Params("id")), "")
+	return h.detail(c, fiber.StatusOK, utils.CopyString(c.Params("id")), nil)
 }
 
-// detail renders the customer page with status; noteError is the note form's error, if any.
-func (h *Customers) detail(c *fiber.Ctx, status int, id, noteError string) error {
-	props := fragments.CustomerDetailProps{CSRF: middleware.CSRFToken(c), NoteError: noteError, CanPurge: canPurge(c), CanSeeTrail: canSeeTrail(c)}
+// detail renders the customer page with status; errs are its forms' errors, if any: the
+// note's body and the erasure's reason.
+func (h *Customers) detail(c *fiber.Ctx, status int, id string, errs map[string]string) error {
+	props := fragments.CustomerDetailProps{CSRF: middleware.CSRFToken(c), NoteError: errs["body"], EraseError: errs["reason"],
+		CanPurge: canPurge(c), CanSeeTrail: canSeeTrail(c), CanErase: canSeeTrail(c)}
 	// The record, its timeline and its possible duplicates: one transaction.
 	err := h.DB.Within(c.UserContext(), func(ctx context.Context) error {
 		var err error
@@ -182,12 +184,26 @@ func (h *Customers) AddNote(c *fiber.Ctx) error {
 	id := utils.CopyString(c.Params("id"))
 	err := h.Store.AddNote(c.UserContext(), id, models.NoteInput{Body: utils.CopyString(c.FormValue("body"))})
 	if errs, ok := fieldErrors(err); ok {
-		return h.detail(c, fiber.StatusUnprocessableEntity, id, errs["body"])
+		return h.detail(c, fiber.StatusUnprocessableEntity, id, errs)
 	}
 	if err != nil {
 		return err
 	}
 	htmx.Toast(c, "Note added.")
+	return htmx.Redirect(c, "/customers/"+id)
+}
+
+// EraseCustomer erases a customer's personal data on request, saying why.
+func (h *Customers) EraseCustomer(c *fiber.Ctx) error {
+	id := utils.CopyString(c.Params("id"))
+	err := h.Store.Erase(c.UserContext(), id, utils.CopyString(c.FormValue("reason")))
+	if errs, ok := fieldErrors(err); ok {
+		return h.detail(c, fiber.StatusUnprocessableEntity, id, errs)
+	}
+	if err != nil {
+		return err
+	}
+	htmx.Toast(c, "Personal data erased.")
 	return htmx.Redirect(c, "/customers/"+id)
 }
 

@@ -27,6 +27,7 @@ func meta(c *fiber.Ctx, title, active string) layouts.Meta {
 	if p, ok := auth.FromContext(c.UserContext()); ok {
 		m.UserName = p.Name
 		m.CanAudit = p.Role.ManagesTeam()
+		m.IsOwner = p.Role == models.RoleOwner
 	}
 	return m
 }

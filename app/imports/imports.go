@@ -50,13 +50,11 @@ func (Run) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 
 // InsertOpts: see Check.
 func (Undo) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 1} }
 
-// Workers are the workers of the import jobs, over the store s.
-func Workers(s *store.Imports) *river.Workers {
-	w := river.NewWorkers()
+// Register adds the import jobs' workers, over the store s, to w.
+func Register(w *river.Workers, s *store.Imports) {
 	river.AddWorker(w, &worker[Check]{store: s, work: func(ctx context.Context, id uuid.UUID) error { return s.Process(ctx, id, true) }})
 	river.AddWorker(w, &worker[Run]{store: s, work: func(ctx context.Context, id uuid.UUID) error { return s.Process(ctx, id, false) }})
 	river.AddWorker(w, &worker[Undo]{store: s, work: s.Undo})
-	return w
 }
 
 // job is what every import job holds.

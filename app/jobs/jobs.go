@@ -79,7 +79,12 @@ func (q *Queue) Stop(ctx context.Context) error {
 
 // Add queues a job.
 func (q *Queue) Add(ctx context.Context, args river.JobArgs) error {
-	if _, err := q.client.Insert(ctx, args, nil); err != nil {
+	return q.AddAt(ctx, args, time.Time{})
+}
+
+// AddAt queues a job to run at at (now, when zero).
+func (q *Queue) AddAt(ctx context.Context, args river.JobArgs, at time.Time) error {
+	if _, err := q.client.Insert(ctx, args, &river.InsertOpts{ScheduledAt: at}); err != nil {
 		return fmt.Errorf("queue %s: %w", args.Kind(), err)
 	}
 	return nil

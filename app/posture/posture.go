@@ -47,6 +47,7 @@ var GlobalTables = map[string][]string{
 	"password_resets":       {"INSERT"},                     // taken back by reset_password only
 	"outbox":                {"SELECT", "INSERT", "UPDATE"}, // mail waiting, and the development outbox page
 	"sign_in_failures":      {},                             // through sign_in_failed and report_sign_in_failures only
+	"closed_tenants":        {},                             // what purge_tenant keeps of a deleted organization
 	// The job queue (schema river): jobs name a tenant, a person and a record by id, never
 	// their data, which the work reads in the tenant's own transactions.
 	"river_job":          {"SELECT", "INSERT", "UPDATE", "DELETE"},
@@ -75,6 +76,8 @@ var Definers = []string{
 	"public.lock_stock(uuid[],uuid[])",                           // locks balances in a fixed order before a stock check
 	"public.stock_drift()",                                       // balances that differ from their ledger, for moat check
 	"public.api_token_use(text,text,integer,integer)",            // an API token's tenant and person, before the tenant is known
+	"public.purge_tenant()",                                      // deletes a closed organization once its grace period is over
+	"public.erase_customer_trail(uuid)",                          // takes an erased customer's values out of the trail
 }
 
 // privileges are the table privileges checked on every table.

@@ -24,13 +24,13 @@ import (
 	"moat/app/auth"
 	"moat/app/background"
 	"moat/app/dbtest"
-	"moat/app/imports"
 	"moat/app/jobs"
 	"moat/app/metrics"
 	"moat/app/middleware"
 	"moat/app/pdf"
 	"moat/app/server"
 	"moat/app/store"
+	"moat/app/workers"
 	"moat/models"
 )
 
@@ -119,7 +119,7 @@ func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *q
 // work starts working the queued jobs (imports), as moat serve does, until the test ends.
 func (e *env) work() {
 	e.t.Helper()
-	queue, err := jobs.New(e.queuePool, slog.New(slog.DiscardHandler), imports.Workers(store.NewImports(e.db.Gorm)))
+	queue, err := jobs.New(e.queuePool, slog.New(slog.DiscardHandler), workers.All(e.db.Gorm))
 	if err != nil {
 		e.t.Fatal(err)
 	}

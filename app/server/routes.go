@@ -29,6 +29,8 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	trail := &handlers.Audit{Reader: reader, Log: o.Log}
 	apiTokens := &handlers.APITokens{Store: store.NewAPITokens(db), Now: o.Now}
 	importer := &handlers.Imports{Store: store.NewImports(db.Gorm), Jobs: o.Jobs}
+	organization := &handlers.Organization{Store: store.NewOrganization(db.Gorm), Exports: store.NewExports(db.Gorm), Jobs: o.Jobs,
+		Grace: o.CloseGrace, Log: o.Log}
 	user := middleware.RequireSignIn
 	managers := middleware.RequireRole(db.Gorm, models.RoleOwner, models.RoleAdmin)
 	owners := middleware.RequireRole(db.Gorm, models.RoleOwner)
@@ -84,6 +86,7 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Delete("/customers/:id", user, customers.DeleteCustomer)
 	app.Post("/customers/:id/restore", user, customers.RestoreCustomer)
 	app.Post("/customers/:id/notes", user, customers.AddNote)
+	app.Post("/customers/:id/erase", user, managers, customers.EraseCustomer)
 
 	// Anyone who may add and change customers may import them, and undo an import.
 	app.Get("/imports", user, importer.ListImports)
@@ -151,6 +154,14 @@ func routes(app *fiber.App, db *store.DB, sessions *middleware.Sessions, limits 
 	app.Get("/settings/api-tokens", user, managers, apiTokens.ShowTokens)
 	app.Post("/settings/api-tokens", user, managers, apiTokens.CreateToken)
 	app.Post("/settings/api-tokens/:id/revoke", user, managers, apiTokens.RevokeToken)
+
+	// The whole organization's data, and its end, are the owners' alone.
+	app.Get("/settings/organization", user, owners, organization.ShowOrganization)
+	app.Get("/settings/exports", user, owners, organization.ListExports)
+	app.Post("/settings/exports", user, owners, organization.RequestExport)
+	app.Get("/settings/exports/:id", user, owners, organization.DownloadExport)
+	app.Post("/settings/close", user, owners, organization.Close)
+	app.Post("/settings/reopen", user, owners, organization.Reopen)
 
 	app.Get("/audit", user, managers, trail.ListAudit)
 	app.Get("/audit/export", user, managers, trail.ExportAudit)

@@ -123,6 +123,13 @@ var classes = map[string]routeClass{
 	"GET /settings/api-tokens":             {class: page},
 	"POST /settings/api-tokens":            {class: action},
 	"POST /settings/api-tokens/:id/revoke": {class: record, kind: "api token"},
+	"GET /settings/organization":           {class: page},
+	"GET /settings/exports":                {class: page},
+	"POST /settings/exports":               {class: action},
+	"GET /settings/exports/:id":            {class: record, kind: "export"},
+	"POST /settings/close":                 {class: action},
+	"POST /settings/reopen":                {class: action},
+	"POST /customers/:id/erase":            {class: record, kind: "customer"},
 	"GET /account":                         {class: page},
 	"POST /account/sessions/end-others":    {class: action},
 	"POST /account/sessions/:id/end":       {class: record, kind: "session"},
@@ -231,6 +238,17 @@ var fixtures = map[string]func(e *env, u tenantUser, c *client) string{
 		return c.uploadImport("name,email\nAda,ada@example.com\n")
 	},
 	"receiving import": func(_ *env, _ tenantUser, c *client) string { return c.beginImport() },
+	"export": func(e *env, u tenantUser, _ *client) string {
+		s := store.NewExports(e.db.Gorm)
+		ex, _, err := s.Request(u.Ctx)
+		if err == nil {
+			_, err = s.Build(u.Ctx, ex.ID)
+		}
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return ex.ID.String()
+	},
 	"api token": func(e *env, u tenantUser, _ *client) string {
 		_, tok, err := store.NewAPITokens(e.db.DB).Create(u.Ctx, models.APITokenInput{Name: "Fixture " + suffix(), Customers: "read"}, e.clock.Now())
 		if err != nil {

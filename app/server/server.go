@@ -41,6 +41,7 @@ type Options struct {
 	Limits          middleware.Limits // sign-in and sign-up rate limits
 	TrustedProxies  []string          // proxies whose X-Forwarded-For names the client; none by default
 	APIRate         int               // API requests a token may make a minute; api.DefaultRate when 0
+	CloseGrace      time.Duration     // how long a closed organization waits before it is deleted; 30 days when 0
 	Jobs            *jobs.Queue       // background work (imports); when nil, jobs are queued for another process
 	After           *background.Queue // work after the response: cross-tenant probes, refused sign-ins' trail rows
 	BaseURL         string            // the site's public address, for links in emails
@@ -59,6 +60,9 @@ func New(db *store.DB, o Options) *fiber.App {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.CloseGrace <= 0 {
+		o.CloseGrace = 30 * 24 * time.Hour
 	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -165,13 +166,19 @@ func (s *Imports) Finish(ctx context.Context, id string) (b models.ImportBatch, 
 		if err != nil && err != io.ErrUnexpectedEOF {
 			return err
 		}
-		f := csvimport.Detect(head[:n], fieldNames)
-		b.Encoding, b.Delimiter, b.Header = f.Encoding, string(f.Delimiter), f.Header
-		if err := s.describe(tx, &b, f); err != nil {
-			return err
+		if bytes.HasPrefix(head[:n], zipMagic) {
+			if err := describeExport(tx, &b); err != nil {
+				return err
+			}
+		} else {
+			f := csvimport.Detect(head[:n], fieldNames)
+			b.Encoding, b.Delimiter, b.Header = f.Encoding, string(f.Delimiter), f.Header
+			if err := s.describe(tx, &b, f); err != nil {
+				return err
+			}
 		}
 		b.Status = models.ImportUploaded
-		if err := tx.Model(&b).Select("file_hash", "encoding", "delimiter", "header", "columns", "preview", "mapping", "rows_total", "status").
+		if err := tx.Model(&b).Select("kind", "mode", "file_hash", "encoding", "delimiter", "header", "columns", "preview", "mapping", "rows_total", "status").
 			Updates(&b).Error; err != nil {
 			return fmt.Errorf("describe import: %w", err)
 		}
@@ -360,6 +367,13 @@ func (s *Imports) Configure(ctx context.Context, id string, in ImportSettings) e
 		if b.Running() || b.Status == models.ImportImported || b.Status == models.ImportReverted {
 			return &models.ValidationError{Fields: map[string]string{"import": "This import can no longer be changed."}}
 		}
+		if b.Kind == models.ImportRestore {
+			if err := emptyForRestore(tx); err != nil {
+				return err
+			}
+			ev.Details = map[string]any{"restore": true}
+			return tx.Model(&b).Updates(map[string]any{"status": models.ImportChecking, "rows_done": 0, "failure": ""}).Error
+		}
 		mapping, invalid := cleanSettings(b, &in)
 		if invalid != nil {
 			return invalid
@@ -481,6 +495,9 @@ func (s *Imports) Process(ctx context.Context, id uuid.UUID, dry bool) error {
 	if b.Status != want {
 		return nil // already done, or changed since it was queued
 	}
+	if b.Kind == models.ImportRestore {
+		return s.restore(ctx, b, dry)
+	}
 	counts, known := map[string]int{}, map[string]string{}
 	var (
 		pending [][]string
@@ -525,6 +542,11 @@ func (s *Imports) Process(ctx context.Context, id uuid.UUID, dry bool) error {
 	if err := flush(); err != nil {
 		return err
 	}
+	return s.finish(ctx, b.ID, dry, counts)
+}
+
+// finish marks the import with id checked (dry) or imported, with what it counted.
+func (s *Imports) finish(ctx context.Context, id uuid.UUID, dry bool, counts map[string]int) error {
 	done := models.ImportImported
 	if dry {
 		done = models.ImportChecked
@@ -534,13 +556,13 @@ func (s *Imports) Process(ctx context.Context, id uuid.UUID, dry bool) error {
 		if !dry {
 			set["imported_at"] = time.Now()
 		}
-		if err := tx.Model(&models.ImportBatch{}).Where("id = ?", b.ID).Updates(set).Error; err != nil {
+		if err := tx.Model(&models.ImportBatch{}).Where("id = ?", id).Updates(set).Error; err != nil {
 			return err
 		}
 		if dry {
 			return nil
 		}
-		return audit.Record(tx, audit.Event{Action: audit.ImportDone, EntityID: b.ID.String(), Outcome: models.OutcomeAllowed,
+		return audit.Record(tx, audit.Event{Action: audit.ImportDone, EntityID: id.String(), Outcome: models.OutcomeAllowed,
 			Details: map[string]int{"created": counts["create"], "updated": counts["update"], "skipped": counts["skip"], "rejected": counts["reject"]}})
 	})
 }
@@ -861,6 +883,9 @@ func (s *Imports) ErrorFile(ctx context.Context, id string, w io.Writer) error {
 		b, err := byID[models.ImportBatch](tx, id)
 		if err != nil {
 			return err
+		}
+		if b.Kind == models.ImportRestore {
+			return &models.ValidationError{Fields: map[string]string{"import": "A restore lists the customers it refused on its page."}}
 		}
 		var rejected []models.ImportRejection
 		if err := tx.Where("batch_id = ?", b.ID).Order("line, field").Find(&rejected).Error; err != nil {

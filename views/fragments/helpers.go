@@ -100,3 +100,12 @@ func firstError(errs map[string]string) string {
 	slices.Sort(keys)
 	return errs[keys[0]]
 }
+
+// rejectionPlace says where a refused row is: its line in a CSV file, or its place among an
+// export's customers.
+func rejectionPlace(b models.ImportBatch, line int) string {
+	if b.Kind == models.ImportRestore {
+		return "Customer " + strconv.Itoa(line)
+	}
+	return "Line " + strconv.Itoa(line)
+}

@@ -1,0 +1,22 @@
+// Package workers lists every background job's worker, for the servers and tests that work
+// the queue.
+package workers
+
+import (
+	"github.com/riverqueue/river"
+	"gorm.io/gorm"
+
+	"moat/app/closing"
+	"moat/app/exports"
+	"moat/app/imports"
+	"moat/app/store"
+)
+
+// All returns the workers of every job, over the stores on db.
+func All(db *gorm.DB) *river.Workers {
+	w := river.NewWorkers()
+	imports.Register(w, store.NewImports(db))
+	exports.Register(w, store.NewExports(db))
+	closing.Register(w, store.NewOrganization(db))
+	return w
+}
