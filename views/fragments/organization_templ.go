@@ -80,7 +80,7 @@ func Organization(p OrganizationProps) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if p.Closing != nil {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div role=\"alert\" class=\"space-y-3 rounded-lg border border-rose-300 bg-rose-50 p-4 text-sm text-rose-900\" data-testid=\"closing\"><p class=\"font-semibold\">This organization is closing. Everything in it will be deleted on ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div role=\"alert\" class=\"space-y-3 rounded-lg border border-rose-300 bg-rose-50 p-4 text-sm text-rose-800\" data-testid=\"closing\"><p class=\"font-semibold\">This organization is closing. Everything in it will be deleted on ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
