@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"moat/app/crosstenant"
+	"moat/app/jobs"
 	"moat/app/metrics"
 	"moat/app/middleware"
 	"moat/app/store"
@@ -39,6 +40,8 @@ type Deps struct {
 	Tags      *store.Tags
 	Invoices  *store.Invoices
 	Products  *store.Products
+	Imports   *store.Imports
+	Jobs      *jobs.Queue // where imports queue their work
 	Probes    *crosstenant.Recorder
 	Metrics   *metrics.Metrics
 	IPs       middleware.ClientIPs
@@ -66,6 +69,7 @@ func Mount(app *fiber.App, d Deps) huma.API {
 	a.customers(h)
 	a.invoices(h)
 	a.products(h)
+	a.imports(h)
 	// Anything else under the prefix is a JSON 404, not the pages' HTML one.
 	group.Use(func(c *fiber.Ctx) error {
 		return write(c, huma.Error404NotFound("There is no such endpoint."))

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 	"github.com/google/uuid"
+	"github.com/riverqueue/river"
 
 	"moat/app/htmx"
 	"moat/app/imports"
@@ -164,9 +164,7 @@ func (h *Imports) Check(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.queue(c, id, func(who jobs.Who, batch uuid.UUID) error {
-		return h.Jobs.Add(c.UserContext(), imports.Check{Who: who, Batch: batch})
-	})
+	return h.queue(c, id, func(who jobs.Who, batch uuid.UUID) river.JobArgs { return imports.Check{Who: who, Batch: batch} })
 }
 
 // Run starts importing a checked file.
@@ -175,9 +173,7 @@ func (h *Imports) Run(c *fiber.Ctx) error {
 	if err := h.Store.Start(c.UserContext(), id); err != nil {
 		return h.refused(c, err)
 	}
-	return h.queue(c, id, func(who jobs.Who, batch uuid.UUID) error {
-		return h.Jobs.Add(c.UserContext(), imports.Run{Who: who, Batch: batch})
-	})
+	return h.queue(c, id, func(who jobs.Who, batch uuid.UUID) river.JobArgs { return imports.Run{Who: who, Batch: batch} })
 }
 
 // Undo starts undoing an import.
@@ -186,9 +182,7 @@ func (h *Imports) Undo(c *fiber.Ctx) error {
 	if err := h.Store.StartUndo(c.UserContext(), id); err != nil {
 		return h.refused(c, err)
 	}
-	return h.queue(c, id, func(who jobs.Who, batch uuid.UUID) error {
-		return h.Jobs.Add(c.UserContext(), imports.Undo{Who: who, Batch: batch})
-	})
+	return h.queue(c, id, func(who jobs.Who, batch uuid.UUID) river.JobArgs { return imports.Undo{Who: who, Batch: batch} })
 }
 
 // refused shows the import again with why a step was refused, or hands err on.
@@ -199,14 +193,10 @@ func (h *Imports) refused(c *fiber.Ctx, err error) error {
 	return err
 }
 
-// queue adds the import's job and goes to its page; an import whose job could not be queued
-// is marked failed, so that it can be started again.
-func (h *Imports) queue(c *fiber.Ctx, id string, add func(jobs.Who, uuid.UUID) error) error {
+// queue queues the import's job and goes to its page.
+func (h *Imports) queue(c *fiber.Ctx, id string, job func(jobs.Who, uuid.UUID) river.JobArgs) error {
 	batch := models.ParseID(id)
-	if err := add(jobs.WhoOf(c.UserContext()), batch); err != nil {
-		if ferr := h.Store.Fail(c.UserContext(), batch, errors.New("the work could not be queued: try again")); ferr != nil {
-			return errors.Join(err, ferr)
-		}
+	if err := imports.Enqueue(c.UserContext(), h.Jobs, h.Store, job(jobs.WhoOf(c.UserContext()), batch), batch); err != nil {
 		return err
 	}
 	return htmx.Redirect(c, "/imports/"+batch.String())

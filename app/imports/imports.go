@@ -4,6 +4,7 @@ package imports
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -90,6 +91,18 @@ func (w *worker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 			return ferr
 		}
 		return river.JobCancel(err)
+	}
+	return nil
+}
+
+// Enqueue queues args, the job of the import batch; an import whose job could not be queued is
+// marked failed, so that it can be started again.
+func Enqueue(ctx context.Context, q *jobs.Queue, s *store.Imports, args river.JobArgs, batch uuid.UUID) error {
+	if err := q.Add(ctx, args); err != nil {
+		if ferr := s.Fail(ctx, batch, errors.New("the work could not be queued: try again")); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		return err
 	}
 	return nil
 }

@@ -20,14 +20,14 @@ func TestAPIFieldsRefuseHostileValues(t *testing.T) {
 		`-1`, `1e308`, `true`, `null`, `{"a":1}`, `[1,2]`, `[]`, `""`}
 	attacked := 0
 	for _, r := range classifyAPI(t, e) {
-		if r.body == nil {
+		if r.body == nil || r.raw {
 			continue
 		}
 		var valid map[string]any
 		if err := json.Unmarshal([]byte(r.body(e, x.own)), &valid); err != nil {
 			t.Fatal(err)
 		}
-		item := spec.Paths[strings.Replace(strings.TrimPrefix(r.path, api.Prefix), ":id", "{id}", 1)]
+		item := spec.Paths[pathParam.ReplaceAllString(strings.TrimPrefix(r.path, api.Prefix), "{$1}")]
 		var ref string
 		switch r.method {
 		case "POST":

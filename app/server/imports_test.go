@@ -127,3 +127,69 @@ func TestImportThroughThePages(t *testing.T) {
 		t.Fatal("the imports list does not say the import was undone")
 	}
 }
+
+// The API imports as the page does: the file in parts, its description and proposed mapping,
+// a check and the import in the background with progress to poll, and the undo.
+func TestImportThroughTheAPI(t *testing.T) {
+	e := newEnv(t)
+	e.work()
+	a := e.signUp("acme")
+	tok := e.apiToken(a, "write", "none", "none")
+	reader := e.apiToken(a, "read", "none", "none")
+
+	begun := e.api(t, "POST", "/api/v1/imports", tok, `{"file_name":"crm.csv"}`).must(t, 201)
+	id := begun.str("id")
+	if begun.str("status") != "receiving" {
+		t.Fatalf("begin: %s", begun.Raw)
+	}
+	file := "Name,E-mail,Company\n"
+	for i := range 300 {
+		file += fmt.Sprintf("API Person %d,api%d@example.com,Co %d\n", i, i, i%5)
+	}
+	file += ",nameless@example.com,Nobody\n"
+	for seq, at := 0, 0; at < len(file); seq, at = seq+1, at+4096 {
+		e.api(t, "POST", fmt.Sprintf("/api/v1/imports/%s/parts/%d", id, seq), tok, file[at:min(at+4096, len(file))],
+			"Content-Type", "application/octet-stream").must(t, 204)
+	}
+	e.api(t, "POST", "/api/v1/imports/"+id+"/parts/0", tok, "late", "Content-Type", "application/octet-stream").must(t, 422)
+	described := e.api(t, "POST", "/api/v1/imports/"+id+"/finish", tok, "").must(t, 200)
+	if described.str("status") != "uploaded" || described.Body["rows_total"] != float64(301) || !strings.Contains(described.Raw, `"mapping":{"0":"name","1":"email","2":"company"}`) {
+		t.Fatalf("finish: %s", described.Raw)
+	}
+	e.api(t, "POST", "/api/v1/imports/"+id+"/check", reader, `{"mapping":{"0":"name"}}`).must(t, 403)
+	e.api(t, "POST", "/api/v1/imports/"+id+"/check", tok, `{"mapping":{"1":"email"},"mode":"create","key":"email"}`).must(t, 422)
+	e.api(t, "POST", "/api/v1/imports/"+id+"/check", tok, `{"mapping":{"0":"name","1":"email","2":"company"},"mode":"create","key":"email"}`).must(t, 202)
+	poll := func(status string) apiCall {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			got := e.api(t, "GET", "/api/v1/imports/"+id, reader, "").must(t, 200)
+			if got.str("status") == status {
+				return got
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("the import never became %s", status)
+		return apiCall{}
+	}
+	checked := poll("checked")
+	if checked.Body["created"] != float64(300) || checked.Body["rejected"] != float64(1) || !strings.Contains(checked.Raw, `"line":302,"field":"name"`) {
+		t.Fatalf("check: %s", checked.Raw)
+	}
+	e.api(t, "POST", "/api/v1/imports/"+id+"/run", tok, "").must(t, 202)
+	imported := poll("imported")
+	if imported.Body["created"] != float64(300) || imported.Body["rows_done"] != float64(301) {
+		t.Fatalf("import: %s", imported.Raw)
+	}
+	if list := e.api(t, "GET", "/api/v1/customers?q=API+Person+299", reader, "").must(t, 200); !strings.Contains(list.Raw, "api299@example.com") {
+		t.Fatalf("the imported customer is not listed: %s", list.Raw)
+	}
+	e.api(t, "POST", "/api/v1/imports/"+id+"/undo", tok, "").must(t, 202)
+	poll("reverted")
+	if list := e.api(t, "GET", "/api/v1/customers?q=API+Person", reader, "").must(t, 200); strings.Contains(list.Raw, "api299@example.com") {
+		t.Fatal("the undone import's customers are still listed")
+	}
+	if all := e.api(t, "GET", "/api/v1/imports", reader, "").must(t, 200); !strings.Contains(all.Raw, id) {
+		t.Fatalf("list: %s", all.Raw)
+	}
+}

@@ -238,6 +238,15 @@ var fixtures = map[string]func(e *env, u tenantUser, c *client) string{
 		return c.uploadImport("name,email\nAda,ada@example.com\n")
 	},
 	"receiving import": func(_ *env, _ tenantUser, c *client) string { return c.beginImport() },
+	"uploading import": func(_ *env, _ tenantUser, c *client) string {
+		id := c.beginImport()
+		if res, body := c.do("POST", "/imports/"+id+"/parts/0", "name,email\nAda,ada@example.com\n", "Content-Type", "application/octet-stream", "X-CSRF-Token", c.csrf); res.StatusCode != 204 {
+			c.t.Fatalf("upload a part: %d %s", res.StatusCode, body)
+		}
+		return id
+	},
+	"checked import":  func(e *env, u tenantUser, c *client) string { return e.importedTo(u, c, models.ImportChecked) },
+	"imported import": func(e *env, u tenantUser, c *client) string { return e.importedTo(u, c, models.ImportImported) },
 	"export": func(e *env, u tenantUser, _ *client) string {
 		s := store.NewExports(e.db.Gorm)
 		ex, _, err := s.Request(u.Ctx)
@@ -269,3 +278,24 @@ func (e *env) record(r classifiedRoute, u tenantUser, c *client) string {
 }
 
 func suffix() string { return uuid.NewString()[:8] }
+
+// importedTo uploads a one-row import for u and takes it, as the job workers would, to status
+// (checked or imported), returning its id.
+func (e *env) importedTo(u tenantUser, c *client, status string) string {
+	e.t.Helper()
+	id := c.uploadImport("name,email\nAda " + suffix() + ",ada." + suffix() + "@example.com\n")
+	s := store.NewImports(e.db.Gorm)
+	err := s.Configure(u.Ctx, id, store.ImportSettings{Mapping: map[string]string{"0": "name", "1": "email"}, Mode: "create", Key: "email"})
+	if err == nil {
+		err = s.Process(u.Ctx, models.ParseID(id), true)
+	}
+	if err == nil && status == models.ImportImported {
+		if err = s.Start(u.Ctx, id); err == nil {
+			err = s.Process(u.Ctx, models.ParseID(id), false)
+		}
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
