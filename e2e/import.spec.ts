@@ -72,3 +72,26 @@ test('pasted rows import without the upload script', async ({ browser }) => {
   }).toPass({ timeout: 30_000 });
   await context.close();
 });
+
+test('import products, matched by SKU, with prices as a spreadsheet writes them', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name === 'phone', 'the product import runs once, on the desktop');
+  await signIn(page, acmeOwner);
+  await page.goto('/products');
+  await page.getByRole('link', { name: 'Import' }).click();
+  await expect(page).toHaveURL(/\/imports\?target=products$/);
+  await expect(page.getByLabel('The file holds')).toHaveValue('products');
+  const sku = uniqueName('IMP').replace(/\s+/g, '-').toUpperCase();
+  await page.getByLabel('Or paste the rows').fill(`SKU;Name;Price;VAT %\n${sku};Imported lamp;1.234,50;20\n`);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page).toHaveURL(/\/imports\/[0-9a-f-]{36}$/);
+  await expect(page.getByText('1 rows of products')).toBeVisible();
+  await expect(page.getByLabel('Price')).toHaveValue('sale_price');
+  await expectAccessible(page, 'a product import, mapped');
+  await page.getByRole('button', { name: 'Check every row' }).click();
+  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'checked', { timeout: 30_000 });
+  await page.getByRole('button', { name: /^Import 1 rows$/ }).click();
+  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'imported', { timeout: 30_000 });
+  await page.goto(`/products?q=${encodeURIComponent(sku)}`);
+  await expect(page.getByText('Imported lamp')).toBeVisible();
+  await expect(page.getByText('1,234.50').first()).toBeVisible();
+});

@@ -11,7 +11,8 @@ import (
 type ImportBatch struct {
 	TenantID   uuid.UUID `gorm:"type:uuid;primaryKey"`
 	ID         uuid.UUID `gorm:"type:uuid;primaryKey;default:gen_random_uuid()"`
-	Kind       string    `gorm:"default:csv"` // ImportCSV or ImportRestore
+	Kind       string    `gorm:"default:csv"`       // ImportCSV or ImportRestore
+	Target     string    `gorm:"default:customers"` // ImportCustomers or ImportProducts
 	FileName   string
 	FileHash   string
 	FileSize   int64
@@ -38,6 +39,12 @@ type ImportBatch struct {
 	RevertedAt *time.Time
 	RevertedBy *uuid.UUID `gorm:"type:uuid"`
 }
+
+// The records an import fills.
+const (
+	ImportCustomers = "customers"
+	ImportProducts  = "products"
+)
 
 // What an import reads.
 const (
@@ -91,10 +98,51 @@ type ImportChange struct {
 	Undo       *string        // undone, or kept: changed since the import
 }
 
-// ImportField is a customer field a column may map to.
+// ImportProductChange is what an import did to one product.
+type ImportProductChange struct {
+	TenantID  uuid.UUID     `gorm:"type:uuid;primaryKey"`
+	BatchID   uuid.UUID     `gorm:"type:uuid;primaryKey"`
+	ProductID uuid.UUID     `gorm:"type:uuid;primaryKey"`
+	Action    string        // created or updated
+	Before    *ProductInput `gorm:"serializer:json"` // the values an update replaced
+	UpdatedAt time.Time     `gorm:"autoUpdateTime:false"`
+	Undo      *string       // undone, or kept: changed since the import
+}
+
+// ImportField is a field a column may map to.
 type ImportField struct {
 	Name, Label string
 	Aliases     []string // column names, lower case, that map to it by themselves
+}
+
+// ImportFieldsFor are the fields an import of target fills, in the order the mapping offers them.
+func ImportFieldsFor(target string) []ImportField {
+	if target == ImportProducts {
+		return ImportProductFields
+	}
+	return ImportFields
+}
+
+// ImportKeysFor are the fields that may match a row of an import of target to a record.
+func ImportKeysFor(target string) []string {
+	if target == ImportProducts {
+		return []string{"sku"}
+	}
+	return []string{"email", "number"}
+}
+
+// ImportProductFields are the fields a product import fills, in the order the mapping offers them.
+var ImportProductFields = []ImportField{
+	{"sku", "SKU", []string{"sku", "item code", "item number", "article number", "product code", "code", "part number", "reference", "ref"}},
+	{"name", "Name", []string{"name", "product", "product name", "item", "item name", "title"}},
+	{"unit", "Unit", []string{"unit", "uom", "unit of measure"}},
+	{"sale_price", "Sale price", []string{"price", "sale price", "unit price", "selling price", "list price"}},
+	{"currency", "Currency", []string{"currency"}},
+	{"tax_rate", "Tax rate (%)", []string{"tax", "tax rate", "vat", "vat rate", "tax %", "vat %"}},
+	{"stocked", "Stocked (yes, or no for a service)", []string{"stocked", "stock item", "track stock", "inventory item"}},
+	{"reorder_level", "Reorder level", []string{"reorder level", "reorder point", "min stock", "minimum stock"}},
+	{"description", "Description", []string{"description", "details"}},
+	{"tags", "Tags (by name, comma-separated)", []string{"tags", "tag", "category", "categories"}},
 }
 
 // ImportFields are the fields a customer import fills, in the order the mapping offers them.

@@ -213,7 +213,8 @@ document.addEventListener('submit', async (event) => {
   const post = (url, body, type) =>
     fetch(url, { method: 'POST', body, credentials: 'same-origin', headers: { 'X-CSRF-Token': token, ...(type ? { 'Content-Type': type } : {}) } });
   bar?.classList.remove('hidden');
-  const begin = await post('/imports/parts', new URLSearchParams({ name: file.name }), 'application/x-www-form-urlencoded');
+  const target = form.querySelector('[name=target]')?.value || 'customers';
+  const begin = await post('/imports/parts', new URLSearchParams({ name: file.name, target }), 'application/x-www-form-urlencoded');
   if (!begin.ok) return fail('The upload could not start. Reload the page and try again.');
   const { id } = await begin.json();
   const part = 192 * 1024;

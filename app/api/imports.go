@@ -113,14 +113,14 @@ func (a *api) imports(h huma.API) {
 		})
 
 	begin := operation("begin-import", http.MethodPost, "/imports", "customers", "write", "Start an import")
-	begin.Description += " Send the file next, in parts of up to 256 KiB (upload-import-part), then finish the upload. A CSV of up to 16 MB, or the ZIP of a Moat export."
+	begin.Description += " Send the file next, in parts of up to 256 KiB (upload-import-part), then finish the upload. A CSV of customers of up to 16 MB, or the ZIP of a Moat export. (Products are imported on the import page.)"
 	huma.Register(h, begin, func(ctx context.Context, in *struct {
 		Body struct {
 			FileName string `json:"file_name" maxLength:"255" doc:"The file's name, as the import page lists it"`
 		}
 	}) (*importOutput, error) {
 		out, err := written(a, ctx, importFields, func(ctx context.Context) (string, error) {
-			id, err := a.Imports.Begin(ctx, in.Body.FileName)
+			id, err := a.Imports.Begin(ctx, in.Body.FileName, models.ImportCustomers)
 			return id.String(), err
 		}, read)
 		if out != nil {

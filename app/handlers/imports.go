@@ -37,7 +37,7 @@ func (h *Imports) list(c *fiber.Ctx, status int, errs map[string]string) error {
 	if err != nil {
 		return err
 	}
-	p := fragments.ImportsProps{Batches: batches, Errors: errs, CSRF: middleware.CSRFToken(c)}
+	p := fragments.ImportsProps{Batches: batches, Target: importTarget(c), Errors: errs, CSRF: middleware.CSRFToken(c)}
 	return htmx.Render(c, status, pages.Imports(meta(c, "Import customers", "customers"), p), fragments.Imports(p))
 }
 
@@ -58,7 +58,7 @@ func (h *Imports) Upload(c *fiber.Ctx) error {
 	} else {
 		body = bytes.NewReader([]byte(utils.CopyString(c.FormValue("text"))))
 	}
-	b, err := h.Store.Upload(c.UserContext(), name, body)
+	b, err := h.Store.Upload(c.UserContext(), name, importTarget(c), body)
 	if errs, ok := fieldErrors(err); ok {
 		return h.list(c, fiber.StatusUnprocessableEntity, errs)
 	}
@@ -68,10 +68,19 @@ func (h *Imports) Upload(c *fiber.Ctx) error {
 	return c.Redirect("/imports/"+b.ID.String(), fiber.StatusSeeOther)
 }
 
+// importTarget is what the uploaded file holds, as the form (or the link to the page) says:
+// customers unless products.
+func importTarget(c *fiber.Ctx) string {
+	if c.FormValue("target") == models.ImportProducts || c.Query("target") == models.ImportProducts {
+		return models.ImportProducts
+	}
+	return models.ImportCustomers
+}
+
 // BeginUpload starts an upload in parts, as the page's script sends a large file: it answers
 // the import's id; the parts follow (UploadPart), then FinishUpload.
 func (h *Imports) BeginUpload(c *fiber.Ctx) error {
-	id, err := h.Store.Begin(c.UserContext(), utils.CopyString(c.FormValue("name")))
+	id, err := h.Store.Begin(c.UserContext(), utils.CopyString(c.FormValue("name")), importTarget(c))
 	if err != nil {
 		return err
 	}
@@ -128,7 +137,7 @@ func (h *Imports) props(c *fiber.Ctx) (fragments.ImportProps, error) {
 	}
 	p := fragments.ImportProps{Batch: b, Rejected: rejected, CSRF: middleware.CSRFToken(c)}
 	if b.Status == models.ImportReverted {
-		if p.Kept, err = h.Store.Kept(c.UserContext(), id); err != nil {
+		if p.Kept, err = h.Store.Kept(c.UserContext(), b); err != nil {
 			return p, err
 		}
 	}

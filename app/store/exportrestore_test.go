@@ -251,7 +251,7 @@ func TestExportRestoresIntoAnEmptyOrganization(t *testing.T) {
 	}
 
 	// Only into an organization with no customers: restoring again is refused.
-	again, err := imports.Upload(ctxC, "moat-export.zip", bytes.NewReader(data))
+	again, err := imports.Upload(ctxC, "moat-export.zip", models.ImportCustomers, bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestExportRestoresIntoAnEmptyOrganization(t *testing.T) {
 	w, _ := z.Create("customers.csv")
 	w.Write([]byte("name\nAda\n")) //nolint:errcheck // a bytes.Buffer
 	z.Close()
-	if _, err := imports.Upload(ctxC, "other.zip", &buf); !errors.As(err, &invalid) || !strings.Contains(invalid.Fields["file"], "not a Moat export") {
+	if _, err := imports.Upload(ctxC, "other.zip", models.ImportCustomers, &buf); !errors.As(err, &invalid) || !strings.Contains(invalid.Fields["file"], "not a Moat export") {
 		t.Fatalf("a ZIP that is not an export: %v", err)
 	}
 }

@@ -32,10 +32,13 @@ import (
 type Imports struct {
 	db        *gorm.DB
 	customers *Customers
+	products  *Products
 }
 
 // NewImports returns the import store over db.
-func NewImports(db *gorm.DB) *Imports { return &Imports{db: db, customers: NewCustomers(db)} }
+func NewImports(db *gorm.DB) *Imports {
+	return &Imports{db: db, customers: NewCustomers(db), products: NewProducts(db)}
+}
 
 // MaxImportBytes is the largest file an import takes: about 150,000 customers.
 const MaxImportBytes = 16 << 20
@@ -52,23 +55,24 @@ const previewRows = 5
 // ErrTooLarge is a file over MaxImportBytes.
 var ErrTooLarge = errors.New("the file is larger than an import takes")
 
-// fieldNames are every import field's name and aliases, for telling a header.
-var fieldNames = func() map[string]bool {
+// fieldNamesFor are the names and aliases of the fields of an import of target, for telling a
+// header.
+func fieldNamesFor(target string) map[string]bool {
 	m := map[string]bool{}
-	for _, f := range models.ImportFields {
+	for _, f := range models.ImportFieldsFor(target) {
 		m[f.Name] = true
 		for _, a := range f.Aliases {
 			m[a] = true
 		}
 	}
 	return m
-}()
+}
 
-// Upload stores the file read from r (named name) as a new batch, in one transaction: Begin,
-// Append for each chunk of it, and Finish.
-func (s *Imports) Upload(ctx context.Context, name string, r io.Reader) (b models.ImportBatch, err error) {
+// Upload stores the file read from r (named name) as a new batch of target's records, in one
+// transaction: Begin, Append for each chunk of it, and Finish.
+func (s *Imports) Upload(ctx context.Context, name, target string, r io.Reader) (b models.ImportBatch, err error) {
 	err = tenant.Within(ctx, s.db, func(ctx context.Context) error {
-		id, err := s.Begin(ctx, name)
+		id, err := s.Begin(ctx, name, target)
 		if err != nil {
 			return err
 		}
@@ -93,20 +97,24 @@ func (s *Imports) Upload(ctx context.Context, name string, r io.Reader) (b model
 	return b, err
 }
 
-// Begin starts a batch that receives its file (named name) in parts.
-func (s *Imports) Begin(ctx context.Context, name string) (id uuid.UUID, err error) {
+// Begin starts a batch of target's records (customers or products) that receives its file
+// (named name) in parts.
+func (s *Imports) Begin(ctx context.Context, name, target string) (id uuid.UUID, err error) {
 	name = audit.Clean(name, 80)
 	if name == "" {
 		name = "pasted.csv"
 	}
 	err = audited(ctx, s.db, audit.Event{Action: audit.ImportUpload}, func(tx *gorm.DB, ev *audit.Event) error {
-		b := models.ImportBatch{ID: uuid.New(), FileName: name, FileHash: strings.Repeat("0", 64), Encoding: "utf-8", Delimiter: ",",
-			Columns: []string{}, Preview: [][]string{}, Mapping: map[string]string{}, Mode: "upsert", MatchKey: "email", Status: models.ImportReceiving,
-			CreatedBy: requestUser(tx)}
+		if target != models.ImportCustomers && target != models.ImportProducts {
+			return &models.ValidationError{Fields: map[string]string{"target": "Choose what the file holds: customers or products."}}
+		}
+		b := models.ImportBatch{ID: uuid.New(), Target: target, FileName: name, FileHash: strings.Repeat("0", 64), Encoding: "utf-8", Delimiter: ",",
+			Columns: []string{}, Preview: [][]string{}, Mapping: map[string]string{}, Mode: "upsert", MatchKey: models.ImportKeysFor(target)[0],
+			Status: models.ImportReceiving, CreatedBy: requestUser(tx)}
 		if err := tx.Omit("ImportedAt", "RevertedAt", "RevertedBy").Create(&b).Error; err != nil {
 			return fmt.Errorf("create import: %w", err)
 		}
-		id, ev.EntityID, ev.Details = b.ID, b.ID.String(), map[string]string{"file": name}
+		id, ev.EntityID, ev.Details = b.ID, b.ID.String(), map[string]string{"file": name, "records": target}
 		return nil
 	})
 	return id, err
@@ -171,14 +179,14 @@ func (s *Imports) Finish(ctx context.Context, id string) (b models.ImportBatch, 
 				return err
 			}
 		} else {
-			f := csvimport.Detect(head[:n], fieldNames)
+			f := csvimport.Detect(head[:n], fieldNamesFor(b.Target))
 			b.Encoding, b.Delimiter, b.Header = f.Encoding, string(f.Delimiter), f.Header
 			if err := s.describe(tx, &b, f); err != nil {
 				return err
 			}
 		}
 		b.Status = models.ImportUploaded
-		if err := tx.Model(&b).Select("kind", "mode", "file_hash", "encoding", "delimiter", "header", "columns", "preview", "mapping", "rows_total", "status").
+		if err := tx.Model(&b).Select("kind", "target", "mode", "match_key", "file_hash", "encoding", "delimiter", "header", "columns", "preview", "mapping", "rows_total", "status").
 			Updates(&b).Error; err != nil {
 			return fmt.Errorf("describe import: %w", err)
 		}
@@ -219,10 +227,10 @@ func (s *Imports) describe(tx *gorm.DB, b *models.ImportBatch, f csvimport.Forma
 	var remembered struct {
 		Mapping map[string]string `gorm:"serializer:json"`
 	}
-	if err := tx.Table("import_mappings").Select("mapping").Where("kind = 'customers'").Take(&remembered).Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+	if err := tx.Table("import_mappings").Select("mapping").Where("kind = ?", b.Target).Take(&remembered).Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return fmt.Errorf("import mapping: %w", err)
 	}
-	b.Mapping = automap(b.Columns, remembered.Mapping)
+	b.Mapping = automap(b.Columns, remembered.Mapping, b.Target)
 	return nil
 }
 
@@ -237,8 +245,8 @@ func cleanCells(row []string) []string {
 }
 
 // automap maps each column to the field the organization last mapped a column of its name to,
-// or else the field whose name or alias it is; a field is mapped once at most.
-func automap(columns []string, remembered map[string]string) map[string]string {
+// or else the field of target's whose name or alias it is; a field is mapped once at most.
+func automap(columns []string, remembered map[string]string, target string) map[string]string {
 	out := map[string]string{}
 	used := map[string]bool{}
 	for pass := 0; pass < 2; pass++ {
@@ -251,14 +259,14 @@ func automap(columns []string, remembered map[string]string) map[string]string {
 			if pass == 0 {
 				field = remembered[name]
 			} else {
-				for _, f := range models.ImportFields {
+				for _, f := range models.ImportFieldsFor(target) {
 					if f.Name == name || slices.Contains(f.Aliases, name) {
 						field = f.Name
 						break
 					}
 				}
 			}
-			if field != "" && !used[field] && knownField(field) {
+			if field != "" && !used[field] && knownField(target, field) {
 				out[key], used[field] = field, true
 			}
 		}
@@ -266,8 +274,8 @@ func automap(columns []string, remembered map[string]string) map[string]string {
 	return out
 }
 
-func knownField(name string) bool {
-	return slices.ContainsFunc(models.ImportFields, func(f models.ImportField) bool { return f.Name == name })
+func knownField(target, name string) bool {
+	return slices.ContainsFunc(models.ImportFieldsFor(target), func(f models.ImportField) bool { return f.Name == name })
 }
 
 // chunkReader reads a batch's file back a chunk at a time: in tx when it is set (the upload's
@@ -339,12 +347,23 @@ func (s *Imports) Get(ctx context.Context, id string) (b models.ImportBatch, rej
 	return b, rejected, err
 }
 
-// Kept returns the customers an undo of the import with id left alone, changed since.
-func (s *Imports) Kept(ctx context.Context, id string) ([]models.Customer, error) {
-	var out []models.Customer
+// KeptRecord is a record an undo left alone, changed since the import.
+type KeptRecord struct {
+	Name string
+	Path string // its page
+}
+
+// Kept returns the records an undo of the import b left alone, changed since.
+func (s *Imports) Kept(ctx context.Context, b models.ImportBatch) ([]KeptRecord, error) {
+	var out []KeptRecord
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return tx.Where("id IN (?)", tx.Model(&models.ImportChange{}).Select("customer_id").
-			Where("batch_id = ? AND undo = 'kept'", models.ParseID(id))).Order("lower(name), id").Limit(MaxRejectionsShown).Find(&out).Error
+		q := tx.Model(&models.Customer{}).Select("name, '/customers/' || id AS path").Where("id IN (?)",
+			tx.Model(&models.ImportChange{}).Select("customer_id").Where("batch_id = ? AND undo = 'kept'", b.ID))
+		if b.Target == models.ImportProducts {
+			q = tx.Model(&models.Product{}).Select("sku || ' ' || name AS name, '/products/' || id AS path").Where("id IN (?)",
+				tx.Model(&models.ImportProductChange{}).Select("product_id").Where("batch_id = ? AND undo = 'kept'", b.ID))
+		}
+		return q.Order("1").Limit(MaxRejectionsShown).Scan(&out).Error
 	})
 	return out, err
 }
@@ -384,8 +403,8 @@ func (s *Imports) Configure(ctx context.Context, id string, in ImportSettings) e
 			i, _ := strconv.Atoi(col)
 			remember[csvimport.Normalize(b.Columns[i])] = field
 		}
-		if err := tx.Exec(`INSERT INTO import_mappings (tenant_id, kind, mapping) VALUES (current_tenant_id(), 'customers', ?)
-			ON CONFLICT (tenant_id, kind) DO UPDATE SET mapping = excluded.mapping`, jsonText(remember)).Error; err != nil {
+		if err := tx.Exec(`INSERT INTO import_mappings (tenant_id, kind, mapping) VALUES (current_tenant_id(), ?, ?)
+			ON CONFLICT (tenant_id, kind) DO UPDATE SET mapping = excluded.mapping`, b.Target, jsonText(remember)).Error; err != nil {
 			return fmt.Errorf("remember import mapping: %w", err)
 		}
 		return tx.Model(&b).Updates(map[string]any{"mapping": jsonText(mapping), "mode": in.Mode, "match_key": in.Key,
@@ -399,8 +418,8 @@ func cleanSettings(b models.ImportBatch, in *ImportSettings) (map[string]string,
 	if in.Mode != "create" && in.Mode != "update" && in.Mode != "upsert" {
 		fields["mode"] = "Choose how rows become customers."
 	}
-	if in.Key != "number" && in.Key != "email" {
-		fields["key"] = "Choose what matches a row to a customer."
+	if !slices.Contains(models.ImportKeysFor(b.Target), in.Key) {
+		fields["key"] = "Choose what matches a row to a record."
 	}
 	mapping := map[string]string{}
 	used := map[string]string{}
@@ -409,7 +428,7 @@ func cleanSettings(b models.ImportBatch, in *ImportSettings) (map[string]string,
 		if field == "" || err != nil || i < 0 || i >= len(b.Columns) {
 			continue
 		}
-		if !knownField(field) {
+		if !knownField(b.Target, field) {
 			fields["column_"+col] = "Choose a field from the list."
 			continue
 		}
@@ -420,7 +439,10 @@ func cleanSettings(b models.ImportBatch, in *ImportSettings) (map[string]string,
 		mapping[col], used[field] = field, col
 	}
 	if _, ok := used["name"]; !ok && in.Mode != "update" {
-		fields["mapping"] = "Map a column to the name: every new customer needs one."
+		fields["mapping"] = "Map a column to the name: every new record needs one."
+	}
+	if _, ok := used["sku"]; !ok && b.Target == models.ImportProducts && in.Mode != "update" {
+		fields["mapping"] = "Map a column to the SKU: every new product needs one."
 	}
 	if _, ok := used[in.Key]; !ok && fields["key"] == "" {
 		fields["mapping"] = "Map a column to the " + in.Key + ", which matches rows to customers."
@@ -507,7 +529,11 @@ func (s *Imports) Process(ctx context.Context, id uuid.UUID, dry bool) error {
 		err := tenant.Within(ctx, s.db, func(ctx context.Context) error {
 			return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 				for i, row := range pending {
-					action, rejected, err := s.row(ctx, tx, b, row, dry, known)
+					decide := s.row
+					if b.Target == models.ImportProducts {
+						decide = s.productRow
+					}
+					action, rejected, err := decide(ctx, tx, b, row, dry, known)
 					if err != nil {
 						return fmt.Errorf("line %d: %w", lines[i], err)
 					}
@@ -570,12 +596,7 @@ func (s *Imports) finish(ctx context.Context, id uuid.UUID, dry bool, counts map
 // row decides what the import does with one row, and unless dry does it: create, update, skip
 // or reject (with why).
 func (s *Imports) row(ctx context.Context, tx *gorm.DB, b models.ImportBatch, row []string, dry bool, known map[string]string) (string, []rowError, error) {
-	cell := map[string]string{}
-	for col, field := range b.Mapping {
-		if i := mustAtoi(col); i < len(row) {
-			cell[field] = strings.TrimSpace(row[i])
-		}
-	}
+	cell := cellsOf(b, row)
 	match, err := s.match(tx, b.MatchKey, cell[b.MatchKey])
 	var ambiguous *rowError
 	if errors.As(err, &ambiguous) {
@@ -813,32 +834,25 @@ func (s *Imports) Undo(ctx context.Context, id uuid.UUID) error {
 	}
 	kept := 0
 	for {
-		var changes []models.ImportChange
+		handled := 0
 		err := tenant.Within(ctx, s.db, func(ctx context.Context) error {
 			return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-				if err := tx.Where("batch_id = ? AND undo IS NULL", id).Order("customer_id").Limit(importSlice).Find(&changes).Error; err != nil {
+				undo := s.undoCustomers
+				if b.Target == models.ImportProducts {
+					undo = s.undoProducts
+				}
+				n, k, err := undo(ctx, tx, id)
+				if err != nil {
 					return err
 				}
-				for _, ch := range changes {
-					outcome, err := s.undoOne(ctx, tx, ch)
-					if err != nil {
-						return err
-					}
-					if outcome == "kept" {
-						kept++
-					}
-					if err := tx.Model(&models.ImportChange{}).Where("batch_id = ? AND customer_id = ?", id, ch.CustomerID).Update("undo", outcome).Error; err != nil {
-						return err
-					}
-				}
-				b.RowsDone += len(changes)
+				handled, kept, b.RowsDone = n, kept+k, b.RowsDone+n
 				return tx.Model(&models.ImportBatch{}).Where("id = ?", id).Updates(map[string]any{"rows_done": b.RowsDone, "kept": kept}).Error
 			})
 		})
 		if err != nil {
 			return fmt.Errorf("undo import: %w", err)
 		}
-		if len(changes) < importSlice {
+		if handled < importSlice {
 			break
 		}
 	}
@@ -852,6 +866,28 @@ func (s *Imports) Undo(ctx context.Context, id uuid.UUID) error {
 	})
 }
 
+// undoCustomers undoes a slice of what the import with id did to customers, returning how
+// many it handled and how many it kept.
+func (s *Imports) undoCustomers(ctx context.Context, tx *gorm.DB, id uuid.UUID) (handled, kept int, err error) {
+	var changes []models.ImportChange
+	if err := tx.Where("batch_id = ? AND undo IS NULL", id).Order("customer_id").Limit(importSlice).Find(&changes).Error; err != nil {
+		return 0, 0, err
+	}
+	for _, ch := range changes {
+		outcome, err := s.undoOne(ctx, tx, ch)
+		if err != nil {
+			return 0, 0, err
+		}
+		if outcome == "kept" {
+			kept++
+		}
+		if err := tx.Model(&models.ImportChange{}).Where("batch_id = ? AND customer_id = ?", id, ch.CustomerID).Update("undo", outcome).Error; err != nil {
+			return 0, 0, err
+		}
+	}
+	return len(changes), kept, nil
+}
+
 // undoOne undoes what an import did to one customer, unless the customer changed since.
 func (s *Imports) undoOne(ctx context.Context, tx *gorm.DB, ch models.ImportChange) (string, error) {
 	var now struct {
@@ -861,7 +897,7 @@ func (s *Imports) undoOne(ctx context.Context, tx *gorm.DB, ch models.ImportChan
 	if err := tx.Raw("SELECT updated_at, deleted_at FROM customers WHERE id = ?", ch.CustomerID).Scan(&now).Error; err != nil {
 		return "", err
 	}
-	if now.DeletedAt != nil || !now.UpdatedAt.Equal(ch.UpdatedAt) {
+	if now.DeletedAt != nil || !now.UpdatedAt.Equal(ch.UpdatedAt) || (ch.Action == "updated" && ch.Before == nil) {
 		return "kept", nil
 	}
 	var err error

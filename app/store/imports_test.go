@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"moat/app/money"
+
 	"golang.org/x/text/encoding/charmap"
 
 	"moat/app/dbtest"
@@ -17,10 +19,15 @@ import (
 )
 
 // runImport uploads data, maps it as mapping says (column index → field) with mode and key,
-// checks it, and unless dry imports it, as the job workers would.
+// checks it, and unless dry imports it, as the job workers would. A file named *.products.csv
+// holds products.
 func runImport(t *testing.T, s *store.Imports, ctx context.Context, name string, data []byte, set store.ImportSettings, dry bool) models.ImportBatch {
 	t.Helper()
-	b, err := s.Upload(ctx, name, bytes.NewReader(data))
+	target := models.ImportCustomers
+	if strings.HasSuffix(name, ".products.csv") {
+		target = models.ImportProducts
+	}
+	b, err := s.Upload(ctx, name, target, bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("upload: %v", err)
 	}
@@ -155,8 +162,8 @@ func TestImportDetectsChecksImportsAndUndoes(t *testing.T) {
 	if got["Ada Lovelace"].Company != existing.Company || got["Zoë Müller"].ID != zoe.ID {
 		t.Fatalf("after the undo: %+v", got)
 	}
-	kept, err := s.Kept(ctx, b.ID.String())
-	if err != nil || len(kept) != 1 || kept[0].ID != zoe.ID {
+	kept, err := s.Kept(ctx, b)
+	if err != nil || len(kept) != 1 || kept[0].Path != "/customers/"+zoe.ID.String() {
 		t.Fatalf("kept: %v %v", kept, err)
 	}
 	if err := s.StartUndo(ctx, b.ID.String()); err == nil {
@@ -236,5 +243,65 @@ func TestImportUndoesARowNamedTwice(t *testing.T) {
 	}
 	if got := customerNames(t, d, ctx); len(got) != 0 {
 		t.Fatalf("left after the undo: %v", got)
+	}
+}
+
+// Products import like customers: matched by SKU, their numbers read as people write them,
+// checked, imported and undone.
+func TestProductImportMatchesBySKUAndUndoes(t *testing.T) {
+	d := dbtest.New(t, 0)
+	ctx, _ := d.Tenant(t, "Acme")
+	ctxB, _ := d.Tenant(t, "Globex")
+	products := store.NewProducts(d.Gorm)
+	chair := mustProduct(t, products, ctx, "CHAIR", true)
+	mustProduct(t, products, ctxB, "DESK", true) // another tenant's SKU matches nothing here
+	s := store.NewImports(d.Gorm)
+
+	file := "Item code;Product name;Price;VAT %;Stock item;Category\n" +
+		"chair;Office chair;1.234,50;20;yes;Furniture\n" +
+		"DESK;Standing desk;€ 499,00;20%;yes;Furniture, New\n" +
+		"INSTALL;Installation;80;0;no;\n" +
+		"LAMP;Desk lamp;twelve;20;yes;\n" +
+		"MUG;Mug;4.5;20;maybe;\n"
+	checked := runImport(t, s, ctx, "stock.products.csv", []byte(file), store.ImportSettings{Mode: "upsert", Key: "sku"}, true)
+	if checked.Target != models.ImportProducts || checked.Mapping["0"] != "sku" || checked.Mapping["2"] != "sale_price" || checked.Mapping["5"] != "tags" {
+		t.Fatalf("the product file's mapping: %+v", checked)
+	}
+	if checked.ToCreate != 2 || checked.ToUpdate != 1 || checked.Rejected != 2 {
+		t.Fatalf("check: create %d update %d reject %d", checked.ToCreate, checked.ToUpdate, checked.Rejected)
+	}
+	if err := s.Start(ctx, checked.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Process(ctx, checked.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	b, rejected, err := s.Get(ctx, checked.ID.String())
+	if err != nil || b.Status != models.ImportImported || len(rejected) != 2 || rejected[0].Field != "sale_price" || rejected[1].Field != "stocked" {
+		t.Fatalf("import: %v %+v %+v", err, b, rejected)
+	}
+	got, err := products.Get(ctx, chair.ID.String())
+	if err != nil || got.Name != "Office chair" || money.Compare(got.SalePrice, "1234.5") != 0 || len(got.Tags) != 1 {
+		t.Fatalf("the updated chair: %v %+v", err, got.Product)
+	}
+	list, err := products.List(ctx, store.ProductQuery{ProductFilter: store.ProductFilter{Search: "desk"}})
+	if err != nil || len(list.Products) != 1 || list.Products[0].SKU != "DESK" || list.Products[0].Name != "Standing desk" ||
+		money.Compare(list.Products[0].SalePrice, "499") != 0 {
+		t.Fatalf("after the import, the desks: %v %+v", err, list.Products)
+	}
+
+	if err := s.StartUndo(ctx, b.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Undo(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err = products.Get(ctx, chair.ID.String())
+	if err != nil || got.Name != chair.Name || money.Compare(got.SalePrice, chair.SalePrice) != 0 || len(got.Tags) != 0 {
+		t.Fatalf("the chair after the undo: %v %+v", err, got.Product)
+	}
+	list, err = products.List(ctx, store.ProductQuery{})
+	if err != nil || len(list.Products) != 1 {
+		t.Fatalf("the undo left %d products (%v)", len(list.Products), err)
 	}
 }

@@ -117,7 +117,8 @@ func describeExport(tx *gorm.DB, b *models.ImportBatch) error {
 	if len(ex.customers) == 0 {
 		return &models.ValidationError{Fields: map[string]string{"file": "The export has no customers to restore."}}
 	}
-	b.Kind, b.RowsTotal, b.Mode, b.Mapping = models.ImportRestore, len(ex.customers), "create", map[string]string{}
+	b.Kind, b.Target, b.RowsTotal, b.Mode, b.Mapping = models.ImportRestore, models.ImportCustomers, len(ex.customers), "create", map[string]string{}
+	b.MatchKey = "email"
 	b.Columns = []string{"Number", "Name", "Email", "Tags", "Notes"}
 	for _, c := range ex.customers[:min(previewRows, len(ex.customers))] {
 		email := ""

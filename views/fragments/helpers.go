@@ -109,3 +109,14 @@ func rejectionPlace(b models.ImportBatch, line int) string {
 	}
 	return "Line " + strconv.Itoa(line)
 }
+
+// matchKeyLabel names a field that matches an import's rows to records.
+func matchKeyLabel(key string) string {
+	switch key {
+	case "number":
+		return "Customer number"
+	case "sku":
+		return "SKU"
+	}
+	return "Email"
+}
