@@ -1,7 +1,8 @@
 -- +goose Up
 -- Imports of products beside those of customers: a batch says which records it fills, and
 -- matches products by SKU. What an import did to each product is kept for its undo, like
--- what it did to each customer.
+-- what it did to each customer. A check lists the tags the import will make.
+ALTER TABLE import_batches ADD COLUMN new_tags jsonb NOT NULL DEFAULT '[]';
 ALTER TABLE import_batches ADD COLUMN target text NOT NULL DEFAULT 'customers' CHECK (target IN ('customers', 'products'));
 ALTER TABLE import_batches DROP CONSTRAINT import_batches_match_key_check;
 ALTER TABLE import_batches ADD CONSTRAINT import_batches_match_key_check CHECK (match_key IN ('number', 'email', 'sku'));
@@ -36,3 +37,4 @@ ALTER TABLE import_mappings ADD CONSTRAINT import_mappings_kind_check CHECK (kin
 ALTER TABLE import_batches DROP CONSTRAINT import_batches_match_key_check;
 ALTER TABLE import_batches ADD CONSTRAINT import_batches_match_key_check CHECK (match_key IN ('number', 'email'));
 ALTER TABLE import_batches DROP COLUMN target;
+ALTER TABLE import_batches DROP COLUMN new_tags;

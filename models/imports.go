@@ -32,6 +32,7 @@ type ImportBatch struct {
 	ToSkip     int
 	Rejected   int
 	Kept       int
+	NewTags    []string `gorm:"serializer:json"` // the tags the last check found missing, which the import makes
 	Failure    string
 	CreatedBy  *uuid.UUID `gorm:"type:uuid"`
 	CreatedAt  time.Time
@@ -151,8 +152,13 @@ var ImportFields = []ImportField{
 	{"company", "Company", []string{"company", "company name", "organization", "organisation", "account", "account name", "business"}},
 	{"kind", "Company or person", []string{"kind", "type", "customer type"}},
 	{"number", "Customer number", []string{"number", "customer number", "customer no", "customer id", "account number", "no", "id"}},
-	{"email", "Email", []string{"email", "e-mail", "email address", "e-mail address", "mail"}},
-	{"phone", "Phone", []string{"phone", "telephone", "tel", "phone number", "mobile", "cell"}},
+	{"email", "Email (work)", []string{"email", "e-mail", "email address", "e-mail address", "mail", "work email"}},
+	{"email_billing", "Email (billing)", []string{"billing email", "invoice email", "accounts email"}},
+	{"email_personal", "Email (personal)", []string{"personal email", "private email", "home email"}},
+	{"phone", "Phone (work)", []string{"phone", "telephone", "tel", "phone number", "work phone", "office phone"}},
+	{"phone_mobile", "Phone (mobile)", []string{"mobile", "cell", "mobile phone", "cell phone"}},
+	{"phone_home", "Phone (home)", []string{"home phone", "private phone"}},
+	{"phone_fax", "Fax", []string{"fax", "fax number"}},
 	{"website", "Website", []string{"website", "web", "url", "homepage", "site", "web site"}},
 	{"tax_id", "Tax ID", []string{"tax id", "vat", "vat id", "vat number", "tax number", "ein"}},
 	{"billing_address", "Billing address", []string{"billing address", "address", "street address"}},

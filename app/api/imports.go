@@ -40,6 +40,7 @@ type Import struct {
 	ToSkip     int               `json:"skipped"`
 	Rejected   int               `json:"rejected"`
 	Kept       int               `json:"kept" doc:"Customers an undo left alone, changed since the import"`
+	NewTags    []string          `json:"new_tags" doc:"The tags the last check found missing, which the import makes"`
 	Failure    string            `json:"failure"`
 	Rejections []ImportRejection `json:"rejections" doc:"The first 100 refused rows of the last check or import"`
 	CreatedAt  time.Time         `json:"created_at"`
@@ -79,7 +80,7 @@ func importOf(b models.ImportBatch, rejected []models.ImportRejection) Import {
 	out := Import{ID: b.ID.String(), Kind: b.Kind, FileName: b.FileName, FileSize: b.FileSize, FileHash: b.FileHash, Status: b.Status,
 		Encoding: b.Encoding, Delimiter: b.Delimiter, Header: b.Header, Columns: b.Columns, Preview: b.Preview, Mapping: b.Mapping,
 		Mode: b.Mode, MatchKey: b.MatchKey, RowsTotal: b.RowsTotal, RowsDone: b.RowsDone, ToCreate: b.ToCreate, ToUpdate: b.ToUpdate,
-		ToSkip: b.ToSkip, Rejected: b.Rejected, Kept: b.Kept, Failure: b.Failure, Rejections: []ImportRejection{},
+		ToSkip: b.ToSkip, Rejected: b.Rejected, Kept: b.Kept, NewTags: append([]string{}, b.NewTags...), Failure: b.Failure, Rejections: []ImportRejection{},
 		CreatedAt: b.CreatedAt.UTC(), ImportedAt: b.ImportedAt, RevertedAt: b.RevertedAt}
 	for _, r := range rejected {
 		out.Rejections = append(out.Rejections, ImportRejection{Line: r.Line, Field: r.Field, Message: r.Message})

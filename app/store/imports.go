@@ -109,7 +109,7 @@ func (s *Imports) Begin(ctx context.Context, name, target string) (id uuid.UUID,
 			return &models.ValidationError{Fields: map[string]string{"target": "Choose what the file holds: customers or products."}}
 		}
 		b := models.ImportBatch{ID: uuid.New(), Target: target, FileName: name, FileHash: strings.Repeat("0", 64), Encoding: "utf-8", Delimiter: ",",
-			Columns: []string{}, Preview: [][]string{}, Mapping: map[string]string{}, Mode: "upsert", MatchKey: models.ImportKeysFor(target)[0],
+			Columns: []string{}, Preview: [][]string{}, Mapping: map[string]string{}, NewTags: []string{}, Mode: "upsert", MatchKey: models.ImportKeysFor(target)[0],
 			Status: models.ImportReceiving, CreatedBy: requestUser(tx)}
 		if err := tx.Omit("ImportedAt", "RevertedAt", "RevertedBy").Create(&b).Error; err != nil {
 			return fmt.Errorf("create import: %w", err)
@@ -520,7 +520,7 @@ func (s *Imports) Process(ctx context.Context, id uuid.UUID, dry bool) error {
 	if b.Kind == models.ImportRestore {
 		return s.restore(ctx, b, dry)
 	}
-	counts, known := map[string]int{}, map[string]string{}
+	counts, known := map[string]int{}, &importTags{ids: map[string]string{}}
 	var (
 		pending [][]string
 		lines   []int
@@ -568,11 +568,12 @@ func (s *Imports) Process(ctx context.Context, id uuid.UUID, dry bool) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	return s.finish(ctx, b.ID, dry, counts)
+	return s.finish(ctx, b.ID, dry, counts, known.missing)
 }
 
-// finish marks the import with id checked (dry) or imported, with what it counted.
-func (s *Imports) finish(ctx context.Context, id uuid.UUID, dry bool, counts map[string]int) error {
+// finish marks the import with id checked (dry) or imported, with what it counted; a check
+// also keeps the names of the tags the import will make.
+func (s *Imports) finish(ctx context.Context, id uuid.UUID, dry bool, counts map[string]int, newTags []string) error {
 	done := models.ImportImported
 	if dry {
 		done = models.ImportChecked
@@ -581,6 +582,8 @@ func (s *Imports) finish(ctx context.Context, id uuid.UUID, dry bool, counts map
 		set := map[string]any{"status": done}
 		if !dry {
 			set["imported_at"] = time.Now()
+		} else {
+			set["new_tags"] = jsonText(append([]string{}, newTags...))
 		}
 		if err := tx.Model(&models.ImportBatch{}).Where("id = ?", id).Updates(set).Error; err != nil {
 			return err
@@ -595,7 +598,7 @@ func (s *Imports) finish(ctx context.Context, id uuid.UUID, dry bool, counts map
 
 // row decides what the import does with one row, and unless dry does it: create, update, skip
 // or reject (with why).
-func (s *Imports) row(ctx context.Context, tx *gorm.DB, b models.ImportBatch, row []string, dry bool, known map[string]string) (string, []rowError, error) {
+func (s *Imports) row(ctx context.Context, tx *gorm.DB, b models.ImportBatch, row []string, dry bool, known *importTags) (string, []rowError, error) {
 	cell := cellsOf(b, row)
 	match, err := s.match(tx, b.MatchKey, cell[b.MatchKey])
 	var ambiguous *rowError
@@ -728,10 +731,16 @@ func (s *Imports) match(tx *gorm.DB, key, value string) (uuid.UUID, error) {
 
 func (e *rowError) Error() string { return e.message }
 
+// importTags are the tags an import has found or made so far, by lower-case name, and the
+// names a check found missing, which the import will make.
+type importTags struct {
+	ids     map[string]string
+	missing []string
+}
+
 // tags resolves a cell of tag names (comma- or semicolon-separated) to ids, creating the
-// names the organization does not have yet unless dry. known holds the ids found so far, by
-// lower-case name.
-func (s *Imports) tags(tx *gorm.DB, cell string, dry bool, known map[string]string) ([]string, []rowError, error) {
+// names the organization does not have yet unless dry, when it notes them as missing.
+func (s *Imports) tags(tx *gorm.DB, cell string, dry bool, known *importTags) ([]string, []rowError, error) {
 	if cell == "" {
 		return nil, nil, nil
 	}
@@ -743,20 +752,23 @@ func (s *Imports) tags(tx *gorm.DB, cell string, dry bool, known map[string]stri
 			return nil, []rowError{{field: "tags", message: "“" + audit.Clean(name, 50) + "”: " + invalid.Fields["name"]}}, nil
 		}
 		key := strings.ToLower(in.Name)
-		if id, ok := known[key]; ok {
-			ids = append(ids, id)
+		if id, ok := known.ids[key]; ok {
+			if id != "" { // "": missing, noted by a check
+				ids = append(ids, id)
+			}
 			continue
 		}
 		var t models.Tag
 		err := tx.Where("lower(name) = lower(?)", in.Name).Take(&t).Error
 		switch {
 		case err == nil:
-			known[key] = t.ID.String()
+			known.ids[key] = t.ID.String()
 			ids = append(ids, t.ID.String())
 			continue
 		case !errors.Is(err, gorm.ErrRecordNotFound):
 			return nil, nil, fmt.Errorf("import tag: %w", err)
 		case dry:
+			known.ids[key], known.missing = "", append(known.missing, in.Name)
 			continue
 		}
 		t = models.Tag{Name: in.Name, Color: in.Color}
@@ -771,7 +783,7 @@ func (s *Imports) tags(tx *gorm.DB, cell string, dry bool, known map[string]stri
 			Details: map[string]string{"name": t.Name, "color": t.Color}}); err != nil {
 			return nil, nil, err
 		}
-		known[key] = t.ID.String()
+		known.ids[key] = t.ID.String()
 		ids = append(ids, t.ID.String())
 	}
 	return ids, nil, nil
@@ -804,13 +816,17 @@ func fillImport(in *models.CustomerInput, cell map[string]string, tagIDs []strin
 			in.Kind = models.CustomerKind(v) // refused by validation
 		}
 	}
-	if v := cell["email"]; v != "" {
-		if i := slices.Index(in.Emails, strings.ToLower(v)); i < 0 {
-			in.Emails, in.EmailTypes = append([]string{v}, in.Emails...), append([]string{"work"}, in.EmailTypes...)
+	// Typed contacts: an address or number the customer has is left as it is; a new one goes
+	// first, so that the work email and phone, mapped first, become the ones the list shows.
+	for _, f := range [][2]string{{"email_personal", "personal"}, {"email_billing", "billing"}, {"email", "work"}} {
+		if v := cell[f[0]]; v != "" && !slices.Contains(in.Emails, strings.ToLower(v)) {
+			in.Emails, in.EmailTypes = append([]string{v}, in.Emails...), append([]string{f[1]}, in.EmailTypes...)
 		}
 	}
-	if v := cell["phone"]; v != "" && !slices.Contains(in.Phones, v) {
-		in.Phones, in.PhoneTypes = append([]string{v}, in.Phones...), append([]string{"work"}, in.PhoneTypes...)
+	for _, f := range [][2]string{{"phone_fax", "fax"}, {"phone_home", "home"}, {"phone_mobile", "mobile"}, {"phone", "work"}} {
+		if v := cell[f[0]]; v != "" && !slices.Contains(in.Phones, v) {
+			in.Phones, in.PhoneTypes = append([]string{v}, in.Phones...), append([]string{f[1]}, in.PhoneTypes...)
+		}
 	}
 	for _, id := range tagIDs {
 		if !slices.Contains(in.TagIDs, id) {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,6 +92,9 @@ func TestImportDetectsChecksImportsAndUndoes(t *testing.T) {
 	}
 	if checked.Mapping["0"] != "name" || checked.Mapping["1"] != "email" || checked.Mapping["3"] != "tags" {
 		t.Fatalf("automatic mapping: %v", checked.Mapping)
+	}
+	if !slices.Equal(checked.NewTags, []string{"VIP", "Wholesale"}) {
+		t.Fatalf("the check lists the tags it will make as %v", checked.NewTags)
 	}
 	if checked.Status != models.ImportChecked || checked.ToCreate != 1 || checked.ToUpdate != 1 || checked.Rejected != 2 {
 		t.Fatalf("dry run counted create %d update %d reject %d (%s)", checked.ToCreate, checked.ToUpdate, checked.Rejected, checked.Status)
@@ -303,5 +307,22 @@ func TestProductImportMatchesBySKUAndUndoes(t *testing.T) {
 	list, err = products.List(ctx, store.ProductQuery{})
 	if err != nil || len(list.Products) != 1 {
 		t.Fatalf("the undo left %d products (%v)", len(list.Products), err)
+	}
+}
+
+// Columns of typed emails and phones fill the customer's contacts with their types.
+func TestImportTypedContacts(t *testing.T) {
+	d := dbtest.New(t, 0)
+	ctx, _ := d.Tenant(t, "Acme")
+	s := store.NewImports(d.Gorm)
+	b := runImport(t, s, ctx, "people.csv", []byte("Name,Work email,Billing email,Mobile,Fax\nAda,ada@example.com,accounts@example.com,+44 7700 900001,+44 20 7946 0001\n"),
+		store.ImportSettings{Mode: "create", Key: "email"}, false)
+	if b.ToCreate != 1 || b.Mapping["2"] != "email_billing" || b.Mapping["3"] != "phone_mobile" || b.Mapping["4"] != "phone_fax" {
+		t.Fatalf("import: %+v", b)
+	}
+	ada := customerNames(t, d, ctx)["Ada"]
+	if ada.Email != "ada@example.com" || len(ada.Emails) != 2 || ada.Emails[1] != (models.Contact{Type: "billing", Value: "accounts@example.com"}) ||
+		ada.Phone != "+44 7700 900001" || len(ada.Phones) != 2 || ada.Phones[0].Type != "mobile" || ada.Phones[1].Type != "fax" {
+		t.Fatalf("contacts: %+v %+v", ada.Emails, ada.Phones)
 	}
 }

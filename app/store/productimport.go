@@ -29,7 +29,7 @@ func cellsOf(b models.ImportBatch, row []string) map[string]string {
 }
 
 // productRow decides what a product import does with one row, and unless dry does it.
-func (s *Imports) productRow(ctx context.Context, tx *gorm.DB, b models.ImportBatch, row []string, dry bool, known map[string]string) (string, []rowError, error) {
+func (s *Imports) productRow(ctx context.Context, tx *gorm.DB, b models.ImportBatch, row []string, dry bool, known *importTags) (string, []rowError, error) {
 	cell := cellsOf(b, row)
 	match, err := matchSKU(tx, cell["sku"])
 	if err != nil {

@@ -193,7 +193,7 @@ func (s *Imports) restore(ctx context.Context, b models.ImportBatch, dry bool) e
 			return err
 		}
 	}
-	return s.finish(ctx, b.ID, dry, counts)
+	return s.finish(ctx, b.ID, dry, counts, nil)
 }
 
 // restoreTags finds the export's tags by name, and unless dry makes those missing, with their
