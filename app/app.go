@@ -168,7 +168,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer printer.Close()
 	after := background.New(1024, 5*time.Second)
 	defer after.Close() // after the server has stopped: what the last requests left is done
-	queue, err := jobs.New(db.Pool, log, workers.All(db.Gorm))
+	w, periodic := workers.All(db.Gorm)
+	queue, err := jobs.New(db.Pool, log, w, periodic...)
 	if err != nil {
 		return err
 	}

@@ -1,25 +1,29 @@
 -- +goose Up
 -- Leaving for good, and being forgotten.
 --
--- An owner closes the organization: everyone is signed out and, after a grace period an owner
--- can end by reopening it, purge_tenant deletes every row of the tenant in every table, its
--- audit trail included, and keeps only a closure record no tenant can read.
+-- An owner closes the organization (close_tenant): everyone is signed out and, after a grace
+-- period of at least a week, which an owner can end by reopening it, purge_tenant deletes
+-- every row of the tenant in every table, its audit trail included, and keeps only a closure
+-- record no tenant can read. The app role can cancel a closing, never shorten one: however it
+-- is misused, a trail outlives its closing by a week.
 --
--- A customer's personal data is erased on request: the app clears the record, and
--- erase_customer_trail takes the erased values out of the audit rows about it, which the app
--- role itself can never change.
+-- A customer's personal data is erased on request by erase_customer, which also takes the
+-- erased values out of the audit rows about it; the app role itself can neither change the
+-- trail nor mark a customer erased.
 
 CREATE TABLE tenant_closures (
     tenant_id    uuid        PRIMARY KEY REFERENCES tenants (id),
     requested_by uuid        NOT NULL,
     requested_at timestamptz NOT NULL DEFAULT now(),
-    delete_after timestamptz NOT NULL
+    delete_after timestamptz NOT NULL,
+    CHECK (delete_after >= requested_at + interval '7 days')
 );
 ALTER TABLE tenant_closures ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenant_closures FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON tenant_closures
     USING (tenant_id = current_tenant_id()) WITH CHECK (tenant_id = current_tenant_id());
-GRANT SELECT, INSERT, DELETE ON tenant_closures TO moat_app;
+GRANT SELECT, DELETE ON tenant_closures TO moat_app;
+CREATE POLICY sweep ON tenant_closures FOR SELECT TO CURRENT_USER USING (true); -- due_closures reads every tenant's
 
 -- What stays of a deleted organization.
 CREATE TABLE closed_tenants (
@@ -30,10 +34,17 @@ CREATE TABLE closed_tenants (
 );
 
 -- Set by purge_tenant alone, inside its transaction: the guards that keep finalized invoices
--- and the stock ledger from being deleted let the purge through.
+-- and the stock ledger from being deleted let the purge through. The app role inserts a
+-- tenant's name, never this flag.
 ALTER TABLE tenants ADD COLUMN purging boolean NOT NULL DEFAULT false;
+REVOKE INSERT ON tenants FROM moat_app;
+GRANT INSERT (id, name, created_at) ON tenants TO moat_app;
 
+-- Marked by erase_customer alone: the app role updates every other column of a customer.
 ALTER TABLE customers ADD COLUMN erased_at timestamptz, ADD COLUMN erased_by uuid;
+REVOKE UPDATE ON customers FROM moat_app;
+GRANT UPDATE (name, email, phone, company, created_by, created_at, updated_at, kind, number, emails, phones, website, tax_id,
+    billing_address, shipping_address, currency, payment_terms, deleted_at, deleted_by, duplicates_checked) ON customers TO moat_app;
 
 -- +goose StatementBegin
 CREATE FUNCTION tenant_purging(p_tenant uuid) RETURNS boolean
@@ -160,8 +171,9 @@ $$;
 
 -- purge_tenant deletes the tenant of the transaction, if it was closed and its grace period
 -- is over: every row of every table with a tenant_id column (found in the catalog, so a new
--- table is covered without changing this), its sessions, the registry's ids, its queued jobs,
--- the cross-tenant attempts of its people, and the accounts that belonged to it alone. It keeps the closure in
+-- table is covered without changing this), its sessions, the registry's ids, its queued jobs
+-- and the accounts that belonged to it alone. The operators' record of cross-tenant attempts
+-- stays: closing an organization does not erase its people's probing. It keeps the closure in
 -- closed_tenants and answers whether it deleted anything.
 CREATE FUNCTION purge_tenant() RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
@@ -180,7 +192,6 @@ BEGIN
     END IF;
     UPDATE tenants SET purging = true WHERE id = t;
     DELETE FROM sessions WHERE k IN (SELECT session_key FROM user_sessions WHERE tenant_id = t);
-    DELETE FROM cross_tenant_attempts WHERE user_id IN (SELECT id FROM users WHERE tenant_id = t);
     accts := ARRAY(SELECT DISTINCT account_id FROM users WHERE tenant_id = t AND account_id IS NOT NULL);
     -- Foreign keys decide the order: a table still referenced is tried again on the next pass.
     LOOP
@@ -219,41 +230,79 @@ BEGIN
 END
 $$;
 
--- erase_customer_trail takes the values out of the trail's rows about the customer p_id of
--- the transaction's tenant, once the customer is marked erased: who, what, when and the
--- outcome stay; the details become {"erased": true}. The customer's notes, which the app role
--- can only add, and the values an import replaced go too. It answers how many trail rows it
--- cleared.
-CREATE FUNCTION erase_customer_trail(p_id uuid) RETURNS bigint
+-- close_tenant closes the tenant of the transaction on behalf of p_by, one of its owners: its
+-- deletion is due after p_grace, or a week if that is longer. Its open invitations go, and
+-- the tenant's row stays locked until the transaction ends, so a sign-in that records its
+-- session meanwhile waits and then sees the closing.
+CREATE FUNCTION close_tenant(p_by uuid, p_grace interval) RETURNS timestamptz
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
     AS $$
 DECLARE
+    due timestamptz := now() + greatest(p_grace, interval '7 days');
+BEGIN
+    PERFORM 1 FROM tenants WHERE id = current_tenant_id() FOR UPDATE;
+    IF NOT EXISTS (SELECT 1 FROM users WHERE tenant_id = current_tenant_id() AND id = p_by AND role = 'owner' AND deactivated_at IS NULL) THEN
+        RAISE EXCEPTION 'close_tenant: % is not an owner of the organization', p_by USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO tenant_closures (tenant_id, requested_by, requested_at, delete_after) VALUES (current_tenant_id(), p_by, now(), due);
+    DELETE FROM invitations WHERE tenant_id = current_tenant_id() AND accepted_at IS NULL;
+    RETURN due;
+END
+$$;
+
+-- due_closures lists the organizations whose deletion is due, for the hourly sweep that makes
+-- sure each is purged even when the job its closing scheduled was lost. Ids only.
+CREATE FUNCTION due_closures() RETURNS SETOF uuid
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+    AS $$ SELECT tenant_id FROM tenant_closures WHERE delete_after <= now() ORDER BY delete_after LIMIT 100 $$;
+
+-- erase_customer erases the personal data of the customer p_id of the transaction's tenant,
+-- for p_by: its name, contacts, addresses, website, tax id and notes are cleared and it is
+-- marked erased; the trail's rows about it keep who, what, when and the outcome but their
+-- details become {"erased": true}; the values an import replaced, the files of the imports
+-- that wrote it and the organization's unexpired exports go too. A customer erased already is
+-- left alone. It answers how many trail rows it cleared, or -1 when there was nothing to erase.
+CREATE FUNCTION erase_customer(p_id uuid, p_by uuid) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
+    AS $$
+DECLARE
+    t uuid := current_tenant_id();
     n bigint;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM customers WHERE tenant_id = current_tenant_id() AND id = p_id AND erased_at IS NOT NULL) THEN
-        RAISE EXCEPTION 'customer %: not erased', p_id USING ERRCODE = 'P0001';
+    UPDATE customers SET name = 'Erased customer', company = '', email = '', phone = '', emails = '[]', phones = '[]', website = '',
+           tax_id = '', billing_address = '', shipping_address = '', erased_at = now(), erased_by = p_by, updated_at = now()
+        WHERE tenant_id = t AND id = p_id AND erased_at IS NULL;
+    IF NOT FOUND THEN
+        RETURN -1;
     END IF;
     UPDATE audit_events SET details = '{"erased": true}'
-        WHERE tenant_id = current_tenant_id() AND entity = 'customer' AND entity_id = p_id::text AND details IS NOT NULL;
+        WHERE tenant_id = t AND entity = 'customer' AND entity_id = p_id::text AND details IS NOT NULL;
     GET DIAGNOSTICS n = ROW_COUNT;
-    DELETE FROM customer_notes WHERE tenant_id = current_tenant_id() AND customer_id = p_id;
-    UPDATE import_changes SET before = NULL, undo = coalesce(undo, 'kept')
-        WHERE tenant_id = current_tenant_id() AND customer_id = p_id;
+    DELETE FROM customer_notes WHERE tenant_id = t AND customer_id = p_id;
+    DELETE FROM customer_duplicates WHERE tenant_id = t AND (customer_id = p_id OR other_id = p_id);
+    DELETE FROM import_chunks WHERE tenant_id = t AND batch_id IN (SELECT batch_id FROM import_changes WHERE tenant_id = t AND customer_id = p_id);
+    UPDATE import_batches SET preview = '[]'
+        WHERE tenant_id = t AND id IN (SELECT batch_id FROM import_changes WHERE tenant_id = t AND customer_id = p_id);
+    UPDATE import_changes SET before = NULL, undo = coalesce(undo, 'kept') WHERE tenant_id = t AND customer_id = p_id;
+    DELETE FROM export_chunks WHERE tenant_id = t;
+    UPDATE exports SET status = 'expired' WHERE tenant_id = t AND status = 'ready';
     RETURN n;
 END
 $$;
 -- +goose StatementEnd
 
-REVOKE ALL ON FUNCTION purge_tenant() FROM PUBLIC;
-REVOKE ALL ON FUNCTION erase_customer_trail(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION purge_tenant() TO moat_app;
-GRANT EXECUTE ON FUNCTION erase_customer_trail(uuid) TO moat_app;
+REVOKE ALL ON FUNCTION purge_tenant(), close_tenant(uuid, interval), erase_customer(uuid, uuid), due_closures() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION purge_tenant(), close_tenant(uuid, interval), erase_customer(uuid, uuid), due_closures() TO moat_app;
 GRANT EXECUTE ON FUNCTION tenant_purging(uuid) TO moat_app;
 
 -- +goose Down
 -- The guards keep their purge check, and tenants its purging flag, which nothing sets then.
-DROP FUNCTION erase_customer_trail(uuid);
+DROP FUNCTION due_closures();
+DROP FUNCTION erase_customer(uuid, uuid);
+DROP FUNCTION close_tenant(uuid, interval);
 DROP FUNCTION purge_tenant();
 ALTER TABLE customers DROP COLUMN erased_by, DROP COLUMN erased_at;
+GRANT UPDATE ON customers TO moat_app;
+GRANT INSERT ON tenants TO moat_app;
 DROP TABLE closed_tenants;
 DROP TABLE tenant_closures;

@@ -1,5 +1,6 @@
 // Package closing is the background work of closing an organization: the job, scheduled for
-// the end of the grace period, that deletes it for good unless an owner reopened it.
+// the end of the grace period, that deletes it for good unless an owner reopened it, and an
+// hourly sweep that queues that job again for any closing whose job was lost.
 package closing
 
 import (
@@ -7,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"moat/app/jobs"
@@ -24,8 +26,41 @@ func (Purge) Kind() string { return "organization.purge" }
 // InsertOpts: a purge that failed (the database was away) is tried again, later.
 func (Purge) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
 
-// Register adds the purge's worker, over the store s, to w.
-func Register(w *river.Workers, s *store.Organization) { river.AddWorker(w, &purger{store: s}) }
+// Sweep queues the purge of every organization whose deletion is due.
+type Sweep struct{}
+
+// Kind names the job.
+func (Sweep) Kind() string { return "organization.sweep" }
+
+// Register adds the purge's and the sweep's workers, over the store s, to w, and returns the
+// sweep's schedule.
+func Register(w *river.Workers, s *store.Organization) *river.PeriodicJob {
+	river.AddWorker(w, &purger{store: s})
+	river.AddWorker(w, &sweeper{store: s})
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return Sweep{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+type sweeper struct {
+	river.WorkerDefaults[Sweep]
+	store *store.Organization
+}
+
+// Work queues a purge for each organization due, as its tenant; a purge already queued for
+// it makes a second one that finds nothing left to delete.
+func (s *sweeper) Work(ctx context.Context, _ *river.Job[Sweep]) error {
+	ids, err := s.store.Due(ctx)
+	if err != nil {
+		return err
+	}
+	client := river.ClientFromContext[pgx.Tx](ctx)
+	for _, id := range ids {
+		if _, err := client.Insert(ctx, Purge{Who: jobs.Who{Tenant: id}}, nil); err != nil {
+			return fmt.Errorf("queue purge: %w", err)
+		}
+	}
+	return nil
+}
 
 type purger struct {
 	river.WorkerDefaults[Purge]

@@ -63,8 +63,8 @@ func FromEnv() (Config, error) {
 	if c.APIRate, err = strconv.Atoi(env("API_RATE_PER_MINUTE", "600")); err != nil || c.APIRate < 1 {
 		return c, fmt.Errorf("API_RATE_PER_MINUTE: want a whole number above 0")
 	}
-	if c.CloseGrace, err = time.ParseDuration(env("CLOSE_GRACE_PERIOD", "720h")); err != nil || c.CloseGrace <= 0 {
-		return c, fmt.Errorf("CLOSE_GRACE_PERIOD: want a duration such as 720h (30 days)")
+	if c.CloseGrace, err = time.ParseDuration(env("CLOSE_GRACE_PERIOD", "720h")); err != nil || c.CloseGrace < 7*24*time.Hour {
+		return c, fmt.Errorf("CLOSE_GRACE_PERIOD: want a duration of a week or more, such as 720h (30 days)")
 	}
 	if v := os.Getenv("AUDIT_RETENTION_MONTHS"); v != "" {
 		if c.AuditRetentionMonths, err = strconv.Atoi(v); err != nil {

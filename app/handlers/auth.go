@@ -140,15 +140,13 @@ func (h *Auth) Login(c *fiber.Ctx) error {
 
 func (h *Auth) enter(c *fiber.Ctx, acc auth.Account, m auth.Membership, next string) error {
 	p, closing, err := h.Service.Enter(c.UserContext(), acc, m)
+	if err == nil {
+		err = h.Sessions.Start(c, p) // refused too if the closing came meanwhile
+	}
 	if errors.Is(err, auth.ErrClosing) {
-		page := pages.Login(meta(c, "Sign in", ""), pages.LoginProps{Email: acc.Email,
-			Error: m.Organization + " is closing: until it is deleted, only its owners can sign in, to reopen it."})
-		return htmx.Render(c, fiber.StatusForbidden, page, page)
+		return closingRefusal(c, acc.Email, m.Organization)
 	}
 	if err != nil {
-		return err
-	}
-	if err := h.Sessions.Start(c, p); err != nil {
 		return err
 	}
 	if closing {
@@ -286,10 +284,19 @@ func (h *Auth) AcceptInvitation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Sessions.Start(c, p); err != nil {
+	if err := h.Sessions.Start(c, p); errors.Is(err, auth.ErrClosing) {
+		return closingRefusal(c, p.Email, "The organization")
+	} else if err != nil {
 		return err
 	}
 	return htmx.FullRedirect(c, "/customers")
+}
+
+// closingRefusal answers a sign-in to a closing organization by someone other than an owner.
+func closingRefusal(c *fiber.Ctx, email, org string) error {
+	page := pages.Login(meta(c, "Sign in", ""), pages.LoginProps{Email: email,
+		Error: org + " is closing: until it is deleted, only its owners can sign in, to reopen it."})
+	return htmx.Render(c, fiber.StatusForbidden, page, page)
 }
 
 // Outbox shows the mail Moat would have sent: development only, in place of a mail server.

@@ -48,11 +48,13 @@ type Queue struct {
 }
 
 // New returns a queue over pool. With workers it also works jobs, two at a time (the app
-// serves requests on the same machine); with nil it only adds them.
-func New(pool *pgxpool.Pool, log *slog.Logger, workers *river.Workers) (*Queue, error) {
+// serves requests on the same machine), and, on whichever server River elects leader, adds the
+// periodic jobs on their schedules; with nil workers it only adds jobs.
+func New(pool *pgxpool.Pool, log *slog.Logger, workers *river.Workers, periodic ...*river.PeriodicJob) (*Queue, error) {
 	cfg := &river.Config{Schema: migrations.JobSchema, Logger: log, Workers: workers, FetchPollInterval: 200 * time.Millisecond}
 	if workers != nil {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
+		cfg.PeriodicJobs = periodic
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {

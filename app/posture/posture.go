@@ -77,7 +77,9 @@ var Definers = []string{
 	"public.stock_drift()",                                       // balances that differ from their ledger, for moat check
 	"public.api_token_use(text,text,integer,integer)",            // an API token's tenant and person, before the tenant is known
 	"public.purge_tenant()",                                      // deletes a closed organization once its grace period is over
-	"public.erase_customer_trail(uuid)",                          // takes an erased customer's values out of the trail
+	"public.close_tenant(uuid,interval)",                         // schedules that deletion, a week away at least
+	"public.due_closures()",                                      // the ids of organizations whose deletion is due, for the sweep
+	"public.erase_customer(uuid,uuid)",                           // erases a customer's personal data, in the trail too
 }
 
 // privileges are the table privileges checked on every table.

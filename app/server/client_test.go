@@ -119,7 +119,8 @@ func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *q
 // work starts working the queued jobs (imports), as moat serve does, until the test ends.
 func (e *env) work() {
 	e.t.Helper()
-	queue, err := jobs.New(e.queuePool, slog.New(slog.DiscardHandler), workers.All(e.db.Gorm))
+	w, periodic := workers.All(e.db.Gorm)
+	queue, err := jobs.New(e.queuePool, slog.New(slog.DiscardHandler), w, periodic...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

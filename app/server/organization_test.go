@@ -161,3 +161,46 @@ func TestErasingACustomerThroughThePage(t *testing.T) {
 		t.Fatal("the customer page still shows the erased name")
 	}
 }
+
+// When its time comes a closed organization is deleted by the job its closing scheduled, or
+// else by the hourly sweep, which also runs when the workers start.
+func TestAClosedOrganizationIsDeletedWhenItsTimeComes(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	c.createCustomer("Ada Lovelace")
+	c.do("GET", "/settings/organization", "")
+	if res, _ := c.do("POST", "/settings/close", c.form("confirm_name", "acme")); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("closing: %d", res.StatusCode)
+	}
+	su := e.db.Superuser(t)
+	// The scheduled job is lost; the closing's week has passed.
+	if _, err := su.Exec(context.Background(), "DELETE FROM river.river_job WHERE kind = 'organization.purge'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := su.Exec(context.Background(), `UPDATE tenant_closures SET requested_at = requested_at - interval '31 days',
+		delete_after = delete_after - interval '31 days'`); err != nil {
+		t.Fatal(err)
+	}
+	e.work()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var left, closed int
+		if err := su.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM tenants WHERE id = $1), (SELECT count(*) FROM closed_tenants WHERE id = $1)",
+			a.Tenant.String()).Scan(&left, &closed); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 && closed == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sweep never deleted the organization")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.do("GET", "/login", "")
+	if res, _ := c.do("POST", "/login", c.form("email", a.Email, "password", password)); res.StatusCode != fiber.StatusUnauthorized {
+		t.Fatalf("signing in to a deleted organization: %d", res.StatusCode)
+	}
+}

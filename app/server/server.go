@@ -147,7 +147,7 @@ func New(db *store.DB, o Options) *fiber.App {
 	limits := middleware.RateLimits(store.Patient(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute})), o.Limits, ips, o.Metrics)
 	routes(app, db, sessions, limits, o)
 	api.Mount(app, api.Deps{DB: db, Tokens: store.NewAPITokens(db), Customers: store.NewCustomers(db.Gorm), Tags: store.NewTags(db.Gorm),
-		Invoices: store.NewInvoices(db.Gorm), Products: store.NewProducts(db.Gorm), Imports: store.NewImports(db.Gorm), Jobs: o.Jobs, Probes: probes, Metrics: o.Metrics, IPs: ips,
+		Invoices: store.NewInvoices(db.Gorm), Products: store.NewProducts(db.Gorm), Imports: store.NewImports(db.Gorm).Only(models.ImportCustomers), Jobs: o.Jobs, Probes: probes, Metrics: o.Metrics, IPs: ips,
 		Log: o.Log, Now: o.Now, Rate: o.APIRate})
 	return app
 }

@@ -36,6 +36,10 @@ func NewExports(db *gorm.DB) *Exports { return &Exports{db: db} }
 // ExportLife is how long an export can be downloaded once it is ready.
 const ExportLife = time.Hour
 
+// staleExport is how long an export may be queued or building before asking again starts a
+// new one: the build job's own timeout, and then some.
+const staleExport = 90 * time.Minute
+
 // exportChunk is how much of a ZIP one stored chunk holds.
 const exportChunk = 1 << 20
 
@@ -147,6 +151,16 @@ func (s *Exports) Request(ctx context.Context) (e models.Export, fresh bool, err
 		// Requests of one organization take turns, so that two at once make one export.
 		if err := tx.Exec("SELECT 1 FROM tenants WHERE id = current_tenant_id() FOR UPDATE").Error; err != nil {
 			return fmt.Errorf("lock organization: %w", err)
+		}
+		// A build that stopped without saying so (its server died, its job was never queued)
+		// gives way after staleExport.
+		if err := tx.Model(&models.Export{}).Where("status IN ? AND created_at < ?", []string{models.ExportQueued, models.ExportBuilding},
+			time.Now().Add(-staleExport)).Updates(map[string]any{"status": models.ExportFailed, "failure": "The build stopped: ask again."}).Error; err != nil {
+			return fmt.Errorf("give up stale exports: %w", err)
+		}
+		if err := tx.Where("export_id IN (?)", tx.Model(&models.Export{}).Select("id").Where("status = ?", models.ExportFailed)).
+			Delete(&models.ExportChunk{}).Error; err != nil {
+			return fmt.Errorf("delete failed exports' parts: %w", err)
 		}
 		var running []models.Export
 		if err := tx.Where("status IN ?", []string{models.ExportQueued, models.ExportBuilding}).Limit(1).Find(&running).Error; err != nil {

@@ -33,11 +33,33 @@ type Imports struct {
 	db        *gorm.DB
 	customers *Customers
 	products  *Products
+	target    string // when set, the only records whose imports this store sees
 }
 
 // NewImports returns the import store over db.
 func NewImports(db *gorm.DB) *Imports {
 	return &Imports{db: db, customers: NewCustomers(db), products: NewProducts(db)}
+}
+
+// Only returns the store seeing only imports of target's records (the API, whose scopes are
+// per record kind, imports customers): another kind's import is a miss like an unknown id.
+func (s *Imports) Only(target string) *Imports {
+	c := *s
+	c.target = target
+	return &c
+}
+
+// only narrows q to the imports the store sees.
+func (s *Imports) only(q *gorm.DB) *gorm.DB {
+	if s.target != "" {
+		return q.Where("target = ?", s.target)
+	}
+	return q
+}
+
+// batch loads the import with id, as byID does, among those the store sees.
+func (s *Imports) batch(tx *gorm.DB, id string, where ...func(*gorm.DB) *gorm.DB) (models.ImportBatch, error) {
+	return byID[models.ImportBatch](tx, id, append(where, s.only)...)
 }
 
 // MaxImportBytes is the largest file an import takes: about 150,000 customers.
@@ -105,7 +127,7 @@ func (s *Imports) Begin(ctx context.Context, name, target string) (id uuid.UUID,
 		name = "pasted.csv"
 	}
 	err = audited(ctx, s.db, audit.Event{Action: audit.ImportUpload}, func(tx *gorm.DB, ev *audit.Event) error {
-		if target != models.ImportCustomers && target != models.ImportProducts {
+		if (target != models.ImportCustomers && target != models.ImportProducts) || (s.target != "" && target != s.target) {
 			return &models.ValidationError{Fields: map[string]string{"target": "Choose what the file holds: customers or products."}}
 		}
 		b := models.ImportBatch{ID: uuid.New(), Target: target, FileName: name, FileHash: strings.Repeat("0", 64), Encoding: "utf-8", Delimiter: ",",
@@ -124,7 +146,7 @@ func (s *Imports) Begin(ctx context.Context, name, target string) (id uuid.UUID,
 // still be receiving it.
 func (s *Imports) Append(ctx context.Context, id string, seq int, data []byte) error {
 	return audited(ctx, s.db, audit.Event{Action: audit.ImportPart, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
-		b, err := byID[models.ImportBatch](tx, id, forUpdate)
+		b, err := s.batch(tx, id, forUpdate)
 		if err != nil {
 			return err
 		}
@@ -155,7 +177,7 @@ func (s *Imports) Append(ctx context.Context, id string, seq int, data []byte) e
 // and the fields' names.
 func (s *Imports) Finish(ctx context.Context, id string) (b models.ImportBatch, err error) {
 	err = audited(ctx, s.db, audit.Event{Action: audit.ImportDescribe, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
-		if b, err = byID[models.ImportBatch](tx, id, forUpdate); err != nil {
+		if b, err = s.batch(tx, id, forUpdate); err != nil {
 			return err
 		}
 		if b.Status != models.ImportReceiving {
@@ -324,7 +346,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 func (s *Imports) List(ctx context.Context) ([]models.ImportBatch, error) {
 	var out []models.ImportBatch
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		if err := tx.Order("created_at DESC, id").Limit(100).Find(&out).Error; err != nil {
+		if err := s.only(tx).Order("created_at DESC, id").Limit(100).Find(&out).Error; err != nil {
 			return fmt.Errorf("list imports: %w", err)
 		}
 		return audit.Record(tx, audit.Event{Action: audit.ImportList, Outcome: models.OutcomeAllowed})
@@ -339,7 +361,7 @@ const MaxRejectionsShown = 100
 // misses answer like every unknown id.
 func (s *Imports) Get(ctx context.Context, id string) (b models.ImportBatch, rejected []models.ImportRejection, err error) {
 	err = audited(ctx, s.db, audit.Event{Action: audit.ImportView, EntityID: entityID(id)}, func(tx *gorm.DB, _ *audit.Event) error {
-		if b, err = byID[models.ImportBatch](tx, id); err != nil {
+		if b, err = s.batch(tx, id); err != nil {
 			return err
 		}
 		return tx.Where("batch_id = ?", b.ID).Order("line, field").Limit(MaxRejectionsShown).Find(&rejected).Error
@@ -379,7 +401,7 @@ type ImportSettings struct {
 // remembers the mapping for the organization's next file.
 func (s *Imports) Configure(ctx context.Context, id string, in ImportSettings) error {
 	return audited(ctx, s.db, audit.Event{Action: audit.ImportCheck, EntityID: entityID(id)}, func(tx *gorm.DB, ev *audit.Event) error {
-		b, err := byID[models.ImportBatch](tx, id, forUpdate)
+		b, err := s.batch(tx, id, forUpdate)
 		if err != nil {
 			return err
 		}
@@ -468,7 +490,7 @@ func (s *Imports) StartUndo(ctx context.Context, id string) error {
 
 func (s *Imports) advance(ctx context.Context, id string, action audit.Action, from, to, refusal string) error {
 	return audited(ctx, s.db, audit.Event{Action: action, EntityID: entityID(id)}, func(tx *gorm.DB, _ *audit.Event) error {
-		b, err := byID[models.ImportBatch](tx, id, forUpdate)
+		b, err := s.batch(tx, id, forUpdate)
 		if err != nil {
 			return err
 		}
@@ -932,7 +954,7 @@ func (s *Imports) undoOne(ctx context.Context, tx *gorm.DB, ch models.ImportChan
 // with a last column saying why each refused row was refused.
 func (s *Imports) ErrorFile(ctx context.Context, id string, w io.Writer) error {
 	return audited(ctx, s.db, audit.Event{Action: audit.ImportErrors, EntityID: entityID(id)}, func(tx *gorm.DB, _ *audit.Event) error {
-		b, err := byID[models.ImportBatch](tx, id)
+		b, err := s.batch(tx, id)
 		if err != nil {
 			return err
 		}

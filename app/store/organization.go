@@ -76,8 +76,9 @@ func ownerOnly(tx *gorm.DB) error {
 }
 
 // Close closes the organization, for an owner who typed its name as confirm: it is deleted,
-// everything in it, after grace, unless an owner reopens it first. Everyone is signed out at
-// once and every API token is revoked; until the deletion only owners may sign in.
+// everything in it, after grace (a week at least: the database holds to that), unless an
+// owner reopens it first. Everyone is signed out at once, every API token is revoked and open
+// invitations are withdrawn; until the deletion only owners may sign in.
 func (s *Organization) Close(ctx context.Context, confirm string, grace time.Duration) (c Closing, err error) {
 	err = audited(ctx, s.db, audit.Event{Action: audit.TenantClose}, func(tx *gorm.DB, ev *audit.Event) error {
 		if err := ownerOnly(tx); err != nil {
@@ -96,9 +97,8 @@ func (s *Organization) Close(ctx context.Context, confirm string, grace time.Dur
 			return &models.ValidationError{Fields: map[string]string{"confirm_name": "Type the organization's name exactly as it is shown."}}
 		}
 		p, _ := auth.FromContext(tx.Statement.Context)
-		c = Closing{RequestedBy: p.UserID, RequestedAt: time.Now(), DeleteAfter: time.Now().Add(grace)}
-		if err := tx.Exec("INSERT INTO tenant_closures (tenant_id, requested_by, requested_at, delete_after) VALUES (current_tenant_id(), ?, ?, ?)",
-			c.RequestedBy, c.RequestedAt, c.DeleteAfter).Error; err != nil {
+		c = Closing{RequestedBy: p.UserID, RequestedAt: time.Now()}
+		if err := tx.Raw("SELECT close_tenant(?, make_interval(secs => ?))", p.UserID, grace.Seconds()).Scan(&c.DeleteAfter).Error; err != nil {
 			return fmt.Errorf("close organization: %w", err)
 		}
 		ended, err := endSessions(tx, "true")
@@ -132,6 +132,15 @@ func (s *Organization) Reopen(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// Due lists the organizations whose deletion is due, by id.
+func (s *Organization) Due(ctx context.Context) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	if err := s.db.WithContext(ctx).Raw("SELECT * FROM due_closures()").Scan(&ids).Error; err != nil {
+		return nil, fmt.Errorf("due closures: %w", err)
+	}
+	return ids, nil
 }
 
 // Purge deletes the organization of ctx for good if it was closed and its grace period is

@@ -183,10 +183,21 @@ func TestClosingSignsOutAndDeletesEveryRowOfTheTenantAfterItsGracePeriod(t *test
 		t.Fatalf("purged a reopened organization: %v %v", deleted, err)
 	}
 
-	// Closed again with no grace: the purge deletes every row of the tenant, and only those.
+	// Closed again with no grace: the database makes it a week, which the test then spends.
 	if closing, err = org.Close(ctxA, "Acme", 0); err != nil {
 		t.Fatal(err)
 	}
+	if closing.DeleteAfter.Before(time.Now().Add(7*24*time.Hour - time.Minute)) {
+		t.Fatalf("a closing with no grace is due %v, sooner than a week", closing.DeleteAfter)
+	}
+	if deleted, err := org.Purge(ctxA); err != nil || deleted {
+		t.Fatalf("purged before its week: %v %v", deleted, err)
+	}
+	if _, err := d.Superuser(t).Exec(context.Background(), `UPDATE tenant_closures SET requested_at = requested_at - interval '8 days',
+		delete_after = delete_after - interval '8 days' WHERE tenant_id = $1`, ownerA.Tenant.String()); err != nil {
+		t.Fatal(err)
+	}
+	closing.RequestedAt = closing.RequestedAt.Add(-8 * 24 * time.Hour)
 	if deleted, err := org.Purge(ctxA); err != nil || !deleted {
 		t.Fatalf("the purge: %v %v", deleted, err)
 	}
@@ -214,8 +225,9 @@ func TestClosingSignsOutAndDeletesEveryRowOfTheTenantAfterItsGracePeriod(t *test
 	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM river.river_job WHERE args->>'tenant' = $1", ownerA.Tenant.String()).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("jobs of the deleted tenant left: %d (%v)", left, err)
 	}
-	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM cross_tenant_attempts WHERE user_id = $1", ownerA.UserID).Scan(&left); err != nil || left != 0 {
-		t.Fatalf("cross-tenant attempts of its people left: %d (%v)", left, err)
+	// The operators' record of cross-tenant attempts outlives the organization.
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM cross_tenant_attempts WHERE user_id = $1", ownerA.UserID).Scan(&left); err != nil || left != 1 {
+		t.Fatalf("cross-tenant attempts of its people: %d (%v), want the one kept", left, err)
 	}
 	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM record_ids WHERE tenant_id = $1", ownerA.Tenant.String()).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("record ids left: %d (%v)", left, err)
@@ -227,17 +239,25 @@ func TestClosingSignsOutAndDeletesEveryRowOfTheTenantAfterItsGracePeriod(t *test
 	}
 }
 
-// The app role itself can never run the purge's deletions: the guards hold for it.
+// The app role itself can never run the purge's deletions, hasten a closing or mark a
+// customer erased: the guards and the grants hold for it, whatever SQL it sends.
 func TestOnlyThePurgeDeletesFinalizedInvoicesAndTheLedger(t *testing.T) {
 	d := dbtest.New(t, 0)
-	ctx, _ := d.Tenant(t, "Acme")
+	ctx, owner := d.Tenant(t, "Acme")
 	fillTenant(t, d, ctx, "Acme", "member@acme.test")
+	c := mustCreate(t, store.NewCustomers(d.Gorm), ctx, "Ada Lovelace")
 	for _, sql := range []string{"DELETE FROM invoices WHERE status <> 'draft'", "DELETE FROM stock_movements", "UPDATE tenants SET purging = true",
-		"DELETE FROM audit_events", "DELETE FROM customer_notes"} {
+		"DELETE FROM audit_events", "DELETE FROM customer_notes", "UPDATE customers SET erased_at = now()",
+		"INSERT INTO tenants (id, name, purging) VALUES (gen_random_uuid(), 'Rogue', true)",
+		"INSERT INTO tenant_closures (tenant_id, requested_by, requested_at, delete_after) VALUES (current_tenant_id(), '" + owner.UserID.String() + "', now() - interval '30 days', now() - interval '1 day')",
+		"SELECT close_tenant('" + c.ID.String() + "', interval '0')"} {
 		err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error { return tx.Exec(sql).Error })
 		if err == nil {
 			t.Errorf("the app role ran %q", sql)
 		}
+	}
+	if deleted, err := store.NewOrganization(d.Gorm).Purge(ctx); err != nil || deleted {
+		t.Fatalf("an open organization was purged: %v %v", deleted, err)
 	}
 }
 
@@ -333,8 +353,11 @@ func TestErasingACustomerClearsItAndItsTrail(t *testing.T) {
 	}); err == nil {
 		t.Fatal("the app role updated the trail")
 	}
-	if err := tenant.Tx(ctxA, d.Gorm, func(tx *gorm.DB) error { return tx.Exec("SELECT erase_customer_trail(?)", other.ID).Error }); err == nil {
-		t.Fatal("the trail of a customer that is not erased was cleared")
+	var again int64
+	if err := tenant.Tx(ctxA, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Raw("SELECT erase_customer(?, ?)", c.ID, ownerA.UserID).Scan(&again).Error
+	}); err != nil || again != -1 {
+		t.Fatalf("erasing an erased customer again cleared %d trail rows (%v)", again, err)
 	}
 }
 

@@ -65,8 +65,17 @@ type exportedTag struct {
 	Color string `json:"color"`
 }
 
+// maxExportEntry is the most a restore inflates of one file of an export, and
+// maxExportRecords the most customers or notes it reads: a ZIP of MaxImportBytes cannot
+// become gigabytes in memory.
+const (
+	maxExportEntry   = 128 << 20
+	maxExportRecords = 200_000
+)
+
 // readExport reads the export that is batch's file, held in memory (an import is at most
-// MaxImportBytes). Anything but a Moat export is invalid input.
+// MaxImportBytes). Anything but a Moat export is invalid input; so is one whose files inflate
+// past maxExportEntry or hold more than maxExportRecords records.
 func readExport(r io.Reader) (exported, error) {
 	notExport := &models.ValidationError{Fields: map[string]string{"file": "This ZIP is not a Moat export: import a CSV file, or the ZIP Moat's export made."}}
 	data, err := io.ReadAll(r)
@@ -84,7 +93,10 @@ func readExport(r io.Reader) (exported, error) {
 			return notExport
 		}
 		defer f.Close()
-		if err := json.NewDecoder(f).Decode(into); err != nil {
+		if info, err := f.Stat(); err != nil || info.Size() > maxExportEntry {
+			return &models.ValidationError{Fields: map[string]string{"file": "The export's " + name + " is larger than a restore takes."}}
+		}
+		if err := json.NewDecoder(io.LimitReader(f, maxExportEntry)).Decode(into); err != nil {
 			return &models.ValidationError{Fields: map[string]string{"file": "The export's " + name + " cannot be read: " + audit.Clean(err.Error(), 200)}}
 		}
 		return nil
@@ -100,6 +112,9 @@ func readExport(r io.Reader) (exported, error) {
 		if err := read(name, into); err != nil {
 			return out, err
 		}
+	}
+	if len(out.customers) > maxExportRecords || len(notes) > maxExportRecords || len(out.tags) > maxExportRecords {
+		return out, &models.ValidationError{Fields: map[string]string{"file": fmt.Sprintf("The export holds more than %d customers, notes or tags: more than a restore takes.", maxExportRecords)}}
 	}
 	out.notes = map[uuid.UUID][]exportedNote{}
 	for _, n := range notes {

@@ -83,10 +83,20 @@ func (s *Sessions) validate(ctx context.Context, t tenant.ID, sid uuid.UUID, key
 }
 
 // Record lists a new session of the person in ctx. us.SessionKey is the server-side session's
-// key as the cookie carries it; the list keeps only its SecretKey.
+// key as the cookie carries it; the list keeps only its SecretKey. While the organization is
+// closing only an owner's session is listed; anyone else's is auth.ErrClosing. The check holds
+// the organization's row, which closing locks, so a closing cannot slip in between.
 func (s *Sessions) Record(ctx context.Context, us models.UserSession) error {
 	us.SessionKey = token.Hash(us.SessionKey)
 	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		var closing bool
+		if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM tenant_closures WHERE tenant_id = current_tenant_id())
+			FROM tenants WHERE id = current_tenant_id() FOR SHARE`).Scan(&closing).Error; err != nil {
+			return fmt.Errorf("record session: %w", err)
+		}
+		if p, _ := auth.FromContext(tx.Statement.Context); closing && p.Role != models.RoleOwner {
+			return auth.ErrClosing
+		}
 		if err := tx.Create(&us).Error; err != nil {
 			return fmt.Errorf("record session: %w", err)
 		}

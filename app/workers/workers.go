@@ -12,11 +12,12 @@ import (
 	"moat/app/store"
 )
 
-// All returns the workers of every job, over the stores on db.
-func All(db *gorm.DB) *river.Workers {
+// All returns the workers of every job, over the stores on db, and the jobs that run on a
+// schedule.
+func All(db *gorm.DB) (*river.Workers, []*river.PeriodicJob) {
 	w := river.NewWorkers()
 	imports.Register(w, store.NewImports(db))
 	exports.Register(w, store.NewExports(db))
-	closing.Register(w, store.NewOrganization(db))
-	return w
+	sweep := closing.Register(w, store.NewOrganization(db))
+	return w, []*river.PeriodicJob{sweep}
 }
