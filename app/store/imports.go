@@ -735,9 +735,9 @@ func (s *Imports) match(tx *gorm.DB, key, value string) (uuid.UUID, error) {
 	var ids []uuid.UUID
 	q := tx.Model(&models.Customer{}).Where("deleted_at IS NULL")
 	if key == "number" {
-		q = q.Where("lower(number) = lower(?)", value)
+		q = q.Where("number_key = lower(?)", value)
 	} else {
-		q = q.Where("lower(email) = lower(?)", value)
+		q = q.Where("email_key = lower(?)", value)
 	}
 	if err := q.Limit(2).Pluck("id", &ids).Error; err != nil {
 		return uuid.Nil, fmt.Errorf("match import row: %w", err)
