@@ -3,14 +3,6 @@
 -- matches products by SKU. What an import did to each product is kept for its undo, like
 -- what it did to each customer. A check lists the tags the import will make.
 ALTER TABLE import_batches ADD COLUMN new_tags jsonb NOT NULL DEFAULT '[]';
-
--- An import matches each row by email. Under row level security lower(email) = $1 cannot use
--- an index (lower is not LEAKPROOF), so each match read the tenant's every customer: a
--- 100,000-row import slowed with every row it added. A stored lower-cased copy compares with
--- plain equality, as number_key does. Adding it rewrites the table (minutes on a million
--- customers), like migration 00010.
-ALTER TABLE customers ADD COLUMN email_key text GENERATED ALWAYS AS (lower(email)) STORED;
-CREATE INDEX customers_tenant_email_key ON customers (tenant_id, email_key) WHERE deleted_at IS NULL;
 ALTER TABLE import_batches ADD COLUMN target text NOT NULL DEFAULT 'customers' CHECK (target IN ('customers', 'products'));
 ALTER TABLE import_batches DROP CONSTRAINT import_batches_match_key_check;
 ALTER TABLE import_batches ADD CONSTRAINT import_batches_match_key_check CHECK (match_key IN ('number', 'email', 'sku'));
@@ -46,4 +38,3 @@ ALTER TABLE import_batches DROP CONSTRAINT import_batches_match_key_check;
 ALTER TABLE import_batches ADD CONSTRAINT import_batches_match_key_check CHECK (match_key IN ('number', 'email'));
 ALTER TABLE import_batches DROP COLUMN target;
 ALTER TABLE import_batches DROP COLUMN new_tags;
-ALTER TABLE customers DROP COLUMN email_key;
