@@ -39,9 +39,18 @@ test("the owner filters the trail and reads a customer's history after a member 
   const history = owner.locator('#history');
   const change = history.getByTestId('history-entry').filter({ hasText: 'Acme Member' }).filter({ hasText: 'changed' });
   await expect(change.getByTestId('history-change')).toContainText(`name: ${before} → ${after}`);
-  // Views stay out of the timeline; its link shows them in the trail, for this record only.
+  // Views are folded into one line per person and day, which opens to list them; the
+  // timeline shows one part alone; its link shows every view in the trail, for this record only.
   await expect(history.getByTestId('history-entry').filter({ hasText: 'viewed' })).toHaveCount(0);
-  await history.getByTestId('customer-trail').click();
+  const viewed = history.getByTestId('timeline-views').filter({ hasText: 'Acme Member' });
+  await expect(viewed).toContainText(/Acme Member viewed it (once|\d+ times) on/);
+  await viewed.locator('summary').click();
+  await expect(viewed.locator('time').first()).toBeVisible();
+  await history.getByRole('link', { name: 'Views' }).click();
+  await expect(owner).toHaveURL(/timeline=views/);
+  await expect(owner.locator('#history').getByTestId('history-entry')).toHaveCount(0);
+  await expect(owner.locator('#history').getByTestId('timeline-views').first()).toBeVisible();
+  await owner.locator('#history').getByTestId('customer-trail').click();
   await expect(owner).toHaveURL(/record=/);
   await expect(owner.getByTestId('audit-record')).toBeVisible();
   await expect(rows.filter({ hasText: 'customer.view' }).first()).toBeVisible();

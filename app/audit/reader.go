@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"moat/app/csvexport"
@@ -85,6 +86,47 @@ func (r *Reader) History(ctx context.Context, entity Entity, id string, limit in
 		return err
 	})
 	return out, err
+}
+
+// Viewings are one person's reads of a record on one day (UTC): the timeline folds them into
+// one line rather than one per view.
+type Viewings struct {
+	UserName string
+	Day      time.Time
+	Count    int
+	Times    []time.Time // the newest maxViewTimes, newest first
+}
+
+// maxViewTimes is how many of a day's views a folded line lists when opened.
+const maxViewTimes = 20
+
+// Views returns the reads (action, allowed) of the record with id over the last days, one
+// Viewings per person and day, newest first. Reading them is part of viewing the record.
+func (r *Reader) Views(ctx context.Context, entity Entity, action Action, id string, days int) ([]Viewings, error) {
+	var out []Viewings
+	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
+		q := tx.Raw(`SELECT coalesce((SELECT u.name FROM users u WHERE u.tenant_id = a.tenant_id AND u.id = a.user_id), '') AS user_name,
+				date_trunc('day', a.occurred_at AT TIME ZONE 'UTC') AS day, count(*) AS count,
+				(array_agg(a.occurred_at ORDER BY a.occurred_at DESC))[1:?] AS times
+			FROM audit_events a
+			WHERE a.tenant_id = current_tenant_id() AND a.entity = ? AND a.entity_id = ? AND a.action = ? AND a.outcome = 'allowed'
+			  AND a.occurred_at >= now() - make_interval(days => ?)
+			GROUP BY a.tenant_id, a.user_id, 2 ORDER BY 2 DESC, 3 DESC LIMIT 60`, maxViewTimes, string(entity), id, string(action), days)
+		return tenant.Rows(q, &[]map[string]any{}, func(rows pgx.Rows) error {
+			for rows.Next() {
+				var v Viewings
+				if err := rows.Scan(&v.UserName, &v.Day, &v.Count, &v.Times); err != nil {
+					return err
+				}
+				out = append(out, v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record views: %w", err)
+	}
+	return out, nil
 }
 
 // exportBatch is how many events Export holds in memory at once.

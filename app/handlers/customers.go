@@ -97,7 +97,7 @@ func (h *Customers) ShowCustomer(c *fiber.Ctx) error {
 // note's body and the erasure's reason.
 func (h *Customers) detail(c *fiber.Ctx, status int, id string, errs map[string]string) error {
 	props := fragments.CustomerDetailProps{CSRF: middleware.CSRFToken(c), NoteError: errs["body"], EraseError: errs["reason"],
-		CanPurge: canPurge(c), CanSeeTrail: canSeeTrail(c), CanErase: canSeeTrail(c)}
+		CanPurge: canPurge(c), CanSeeTrail: canSeeTrail(c), CanErase: canSeeTrail(c), TimelinePart: timelinePart(c)}
 	// The record, its timeline and its possible duplicates: one transaction.
 	err := h.DB.Within(c.UserContext(), func(ctx context.Context) error {
 		var err error
@@ -141,7 +141,14 @@ func (h *Customers) timeline(ctx context.Context, cust models.Customer) ([]fragm
 	if err != nil {
 		return nil, err
 	}
-	out := make([]fragments.TimelineEntry, 0, len(events)+len(notes))
+	views, err := h.History.Views(ctx, audit.EntityCustomer, audit.CustomerView, cust.ID.String(), viewDays)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fragments.TimelineEntry, 0, len(events)+len(notes)+len(views))
+	for _, v := range views {
+		out = append(out, fragments.TimelineEntry{When: v.Times[0], Who: v.UserName, Views: v.Count, ViewTimes: v.Times})
+	}
 	for _, n := range notes {
 		out = append(out, fragments.TimelineEntry{When: n.CreatedAt, Who: n.Author, Note: n.Body})
 	}
@@ -165,6 +172,19 @@ func (h *Customers) timeline(ctx context.Context, cust models.Customer) ([]fragm
 	}
 	fragments.SortTimeline(out)
 	return out, nil
+}
+
+// viewDays is how far back the timeline folds a customer's views.
+const viewDays = 90
+
+// timelinePart is the part of the timeline the page asks for: changes, notes, views, or all.
+func timelinePart(c *fiber.Ctx) string {
+	for _, p := range fragments.TimelineParts {
+		if c.Query("timeline") == p.Value {
+			return p.Value
+		}
+	}
+	return ""
 }
 
 // taggedWith is the tag a bulk tag or untag event put on or took off, as a change.

@@ -183,3 +183,39 @@ func TestListLinksKeepTheirState(t *testing.T) {
 		t.Fatalf("page 2: %d, %d rows", res.StatusCode, strings.Count(body, `data-testid="customer-row"`))
 	}
 }
+
+// A customer's views fold into one line per person and day, and the timeline shows one part
+// alone on request.
+func TestTimelineFoldsViews(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	id := c.createCustomer("Grace Hopper")
+	memberEmail := "member-" + suffix() + "@acme.test"
+	e.addMember(a, memberEmail)
+	m := e.client()
+	m.signIn(memberEmail, password)
+	for range 3 {
+		m.do("GET", "/customers/"+id, "")
+	}
+	_, page := c.do("GET", "/customers/"+id, "")
+	if !strings.Contains(page, "Member</span> <span class=\"text-slate-600\">viewed it 3 times on") {
+		t.Fatalf("the member's three views are not one line:\n%s", page)
+	}
+	if strings.Count(page, `data-testid="timeline-views"`) != 1 { // the owner's own view is recorded after the page is read
+		t.Fatalf("%d folded view lines, want 1", strings.Count(page, `data-testid="timeline-views"`))
+	}
+	if _, again := c.do("GET", "/customers/"+id, ""); strings.Count(again, `data-testid="timeline-views"`) != 2 {
+		t.Fatal("the owner's view is not a line of its own")
+	}
+	_, views := c.do("GET", "/customers/"+id+"?timeline=views", "")
+	if strings.Contains(views, `data-testid="history-entry"`) || !strings.Contains(views, `data-testid="timeline-views"`) {
+		i := strings.Index(views, `id="history"`)
+		t.Fatalf("the views part shows more than views:\n%s", views[i:min(len(views), i+3000)])
+	}
+	_, changes := c.do("GET", "/customers/"+id+"?timeline=changes", "")
+	if strings.Contains(changes, `data-testid="timeline-views"`) || !strings.Contains(changes, "created it") {
+		t.Fatal("the changes part shows views, or not the creation")
+	}
+}

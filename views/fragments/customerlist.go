@@ -197,12 +197,38 @@ func thousands(n int64) string {
 
 // TimelineEntry is a note or an audited operation in a customer's timeline.
 type TimelineEntry struct {
-	When    time.Time
-	Who     string
-	Note    string // a note's text; empty for operations
-	Action  string
-	Outcome models.Outcome
-	Changes []Change
+	When      time.Time
+	Who       string
+	Note      string // a note's text; empty for operations
+	Action    string
+	Outcome   models.Outcome
+	Changes   []Change
+	Views     int         // a person's views on When's day, folded into this one entry
+	ViewTimes []time.Time // the newest of them, listed when the entry is opened
+}
+
+// The parts of a timeline one can show alone.
+var TimelineParts = []Labelled{{"", "All"}, {"changes", "Changes"}, {"notes", "Notes"}, {"views", "Views"}}
+
+// InTimelinePart reports whether e belongs to part (all when empty).
+func InTimelinePart(e TimelineEntry, part string) bool {
+	switch part {
+	case "changes":
+		return e.Note == "" && e.Views == 0
+	case "notes":
+		return e.Note != ""
+	case "views":
+		return e.Views > 0
+	}
+	return true
+}
+
+func viewedText(e TimelineEntry) string {
+	times := "once"
+	if e.Views > 1 {
+		times = thousands(int64(e.Views)) + " times"
+	}
+	return "viewed it " + times + " on " + e.When.UTC().Format("2 Jan 2006")
 }
 
 // SortTimeline puts the newest entries first.
