@@ -36,7 +36,7 @@ func resolveLines(tx *gorm.DB, kind models.InvoiceKind, in *models.InvoiceInput)
 		var found []models.Product
 		q := tx.Limit(1)
 		if l.SKU != "" {
-			q = q.Where("lower(sku) = lower(?) AND deleted_at IS NULL", l.SKU)
+			q = q.Where("sku_key = lower(?) AND deleted_at IS NULL", l.SKU)
 		} else {
 			q = q.Where("id = ?", models.ParseID(l.ProductID)) // a copy keeps a product since trashed
 		}

@@ -91,7 +91,7 @@ func matchSKU(tx *gorm.DB, sku string) (uuid.UUID, error) {
 		return uuid.Nil, nil
 	}
 	var ids []uuid.UUID
-	if err := tx.Model(&models.Product{}).Where("lower(sku) = lower(?) AND deleted_at IS NULL", sku).Limit(1).Pluck("id", &ids).Error; err != nil {
+	if err := tx.Model(&models.Product{}).Where("sku_key = lower(?) AND deleted_at IS NULL", sku).Limit(1).Pluck("id", &ids).Error; err != nil {
 		return uuid.Nil, fmt.Errorf("match import row: %w", err)
 	}
 	if len(ids) == 0 {
