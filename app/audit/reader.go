@@ -112,6 +112,7 @@ func (r *Reader) Views(ctx context.Context, entity Entity, action Action, id str
 			WHERE a.tenant_id = current_tenant_id() AND a.entity = ? AND a.entity_id = ? AND a.action = ? AND a.outcome = 'allowed'
 			  AND a.occurred_at >= now() - make_interval(days => ?)
 			GROUP BY a.tenant_id, a.user_id, 2 ORDER BY 2 DESC, 3 DESC LIMIT 60`, maxViewTimes, string(entity), id, string(action), days)
+		// A map dest: GORM cannot describe Viewings ([]time.Time), and pgx scans it here anyway.
 		return tenant.Rows(q, &[]map[string]any{}, func(rows pgx.Rows) error {
 			for rows.Next() {
 				var v Viewings

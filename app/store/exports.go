@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -589,6 +588,3 @@ func (w *exportWriter) save(data []byte) error {
 	w.size += int64(len(data))
 	return nil
 }
-
-// errNotExport is a ZIP that is not a Moat export.
-var errNotExport = errors.New("not a Moat export")

@@ -647,7 +647,7 @@ func (s *Imports) row(ctx context.Context, tx *gorm.DB, b models.ImportBatch, ro
 		if action, rejected, err := verdict("create", err); action != "create" || err != nil {
 			return action, rejected, err
 		}
-		return "create", nil, s.changed(tx, b.ID, c.ID, "created", nil)
+		return "create", nil, s.changed(tx, models.ImportCustomers, b.ID, c.ID, "created", nil)
 	default:
 		tagIDs, rejected, err := s.tags(tx, cell["tags"], dry, known)
 		if err != nil || rejected != nil {
@@ -670,7 +670,7 @@ func (s *Imports) row(ctx context.Context, tx *gorm.DB, b models.ImportBatch, ro
 		if action, rejected, err := verdict("update", err); action != "update" || err != nil {
 			return action, rejected, err
 		}
-		return "update", nil, s.changed(tx, b.ID, match, "updated", &before)
+		return "update", nil, s.changed(tx, models.ImportCustomers, b.ID, match, "updated", &before)
 	}
 }
 
@@ -705,25 +705,30 @@ func importFieldOf(form string) string {
 	return form
 }
 
-// changed records what the import did to the customer with id, as of now. A customer the file
-// names twice keeps what the import first did to it (created, or the values it first
-// replaced), as of the last time.
-func (s *Imports) changed(tx *gorm.DB, batch, id uuid.UUID, action string, before *models.CustomerInput) error {
-	err := tx.Exec(`INSERT INTO import_changes (tenant_id, batch_id, customer_id, action, before, updated_at)
-		SELECT tenant_id, ?, id, ?, ?::jsonb, updated_at FROM customers WHERE tenant_id = current_tenant_id() AND id = ?
-		ON CONFLICT (tenant_id, batch_id, customer_id) DO UPDATE SET updated_at = excluded.updated_at`,
-		batch, action, nullableJSON(before), id).Error
+// changeLogs are where an import records what it did, by the records it fills: the table,
+// its record column, and the records' own table.
+var changeLogs = map[string][3]string{
+	models.ImportCustomers: {"import_changes", "customer_id", "customers"},
+	models.ImportProducts:  {"import_product_changes", "product_id", "products"},
+}
+
+// changed records what the import did to the record of target with id, as of now: created, or
+// updated from before (its values as they were). A record the file names twice keeps what the
+// import first did to it, as of the last time.
+func (s *Imports) changed(tx *gorm.DB, target string, batch, id uuid.UUID, action string, before any) error {
+	var raw any
+	if before != nil { // a pointer to the values, or nil for a creation
+		raw = jsonText(before)
+	}
+	log := changeLogs[target]
+	err := tx.Exec(`INSERT INTO `+log[0]+` (tenant_id, batch_id, `+log[1]+`, action, before, updated_at)
+		SELECT tenant_id, ?, id, ?, ?::jsonb, updated_at FROM `+log[2]+` WHERE tenant_id = current_tenant_id() AND id = ?
+		ON CONFLICT (tenant_id, batch_id, `+log[1]+`) DO UPDATE SET updated_at = excluded.updated_at`,
+		batch, action, raw, id).Error
 	if err != nil {
 		return fmt.Errorf("record import change: %w", err)
 	}
 	return nil
-}
-
-func nullableJSON(v *models.CustomerInput) any {
-	if v == nil {
-		return nil
-	}
-	return jsonText(v)
 }
 
 // match finds the customer outside the trash whose key (number or email) is value: none for an

@@ -55,7 +55,7 @@ func (s *Imports) productRow(ctx context.Context, tx *gorm.DB, b models.ImportBa
 		if action, rejected, err := verdict("create", err); action != "create" || err != nil {
 			return action, rejected, err
 		}
-		return "create", nil, s.changedProduct(tx, b.ID, p.ID, "created", nil)
+		return "create", nil, s.changed(tx, models.ImportProducts, b.ID, p.ID, "created", nil)
 	}
 	if dry {
 		var p models.Product
@@ -82,7 +82,7 @@ func (s *Imports) productRow(ctx context.Context, tx *gorm.DB, b models.ImportBa
 	if action, rejected, err := verdict("update", err); action != "update" || err != nil {
 		return action, rejected, err
 	}
-	return "update", nil, s.changedProduct(tx, b.ID, match, "updated", &before)
+	return "update", nil, s.changed(tx, models.ImportProducts, b.ID, match, "updated", &before)
 }
 
 // matchSKU finds the product outside the trash with sku (in any case): none for an empty one.
@@ -156,22 +156,6 @@ func importDecimal(v string) string {
 		v = strings.ReplaceAll(v, ",", "")
 	}
 	return v
-}
-
-// changedProduct records what the import did to the product with id, as of now (see changed).
-func (s *Imports) changedProduct(tx *gorm.DB, batch, id uuid.UUID, action string, before *models.ProductInput) error {
-	var raw any
-	if before != nil {
-		raw = jsonText(before)
-	}
-	err := tx.Exec(`INSERT INTO import_product_changes (tenant_id, batch_id, product_id, action, before, updated_at)
-		SELECT tenant_id, ?, id, ?, ?::jsonb, updated_at FROM products WHERE tenant_id = current_tenant_id() AND id = ?
-		ON CONFLICT (tenant_id, batch_id, product_id) DO UPDATE SET updated_at = excluded.updated_at`,
-		batch, action, raw, id).Error
-	if err != nil {
-		return fmt.Errorf("record import change: %w", err)
-	}
-	return nil
 }
 
 // undoProducts undoes a slice of what the import with id did to products, returning how many

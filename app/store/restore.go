@@ -289,5 +289,5 @@ func (s *Imports) restoreOne(ctx context.Context, tx *gorm.DB, b models.ImportBa
 			return "", nil, fmt.Errorf("restore to the trash: %w", err)
 		}
 	}
-	return "create", nil, s.changed(tx, b.ID, created.ID, "created", nil)
+	return "create", nil, s.changed(tx, models.ImportCustomers, b.ID, created.ID, "created", nil)
 }
