@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { acmeOwner, consultant, demoPassword, expectAccessible, seriousViolations, settled, signIn } from './helpers';
+import { acmeOwner, consultant, demoPassword, expectAccessible, openFilters, seriousViolations, settled, signIn } from './helpers';
 
 // axe on every page of the app, in light and dark colour schemes, on both viewports. Serious and
 // critical violations fail (softly: each page and scheme is reported). Pages are grouped so a
@@ -48,6 +48,7 @@ test('a11y: the customer list, filtered, empty, and a bulk confirmation', async 
   await expectAccessible(page, 'the customer list');
   await page.getByTestId('quick-filters').getByRole('link', { name: '#VIP' }).click();
   await expect(page).toHaveURL(/tag=/);
+  await openFilters(page);
   await page.locator('#filter-kind').selectOption('person');
   await expect(page).toHaveURL(/kind=person/);
   await expectAccessible(page, 'the filtered list');

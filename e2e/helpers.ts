@@ -249,3 +249,9 @@ export async function seedOrganization(page: Page, tags: Record<string, string>,
 export async function settled(page: Page) {
   await expect(page.locator('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')).toHaveCount(0);
 }
+
+/** Opens a page's filters, which a phone folds behind the Filters button; a wider screen shows them. */
+export async function openFilters(page: Page) {
+  const toggle = page.getByTestId('filters-toggle');
+  if (await toggle.isVisible()) await toggle.click();
+}

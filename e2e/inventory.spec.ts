@@ -93,8 +93,8 @@ for (const js of [true, false]) {
       // The owner reads the product's whole trail, refusals included, from its page.
       await page.getByTestId('product-trail').click();
       await expect(page).toHaveURL(/entity=product&record=/);
-      await expect(page.getByTestId('audit-row').filter({ hasText: 'product.stock' }).first()).toBeVisible();
-      await expect(page.getByTestId('audit-row').filter({ hasText: 'product.stock' }).filter({ hasText: 'rejected' }).first()).toBeVisible();
+      await expect(page.getByTestId('audit-row').filter({ hasText: 'moved stock of' }).first()).toBeVisible();
+      await expect(page.getByTestId('audit-row').filter({ hasText: 'tried to move stock of' }).filter({ hasText: 'refused as invalid' }).first()).toBeVisible();
     });
   });
 }

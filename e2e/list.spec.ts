@@ -4,6 +4,7 @@ import {
   csrfToken,
   freshPassword,
   onPhone,
+  openFilters,
   postForm,
   rowNames,
   seedOrganization,
@@ -104,6 +105,15 @@ test('filters by type, tag and date, and quick filters, all in the URL', async (
   await shot(page, testInfo, 'list');
   await expect(quick.getByRole('link', { name: 'All', exact: true })).toHaveAttribute('aria-current', 'true');
 
+  // A phone folds the filters behind a Filters button, which counts those set.
+  const toggle = page.getByTestId('filters-toggle');
+  if (onPhone(testInfo)) {
+    await expect(filters(page).getByLabel('Type')).toBeHidden();
+    await expect(toggle).toHaveText('Filters');
+  } else {
+    await expect(toggle).toBeHidden();
+  }
+  await openFilters(page);
   await filters(page).getByLabel('Type').selectOption('company');
   await expect(page).toHaveURL(/[?&]kind=company(&|$)/);
   await expect(count).toHaveText('1 customer');
@@ -115,6 +125,7 @@ test('filters by type, tag and date, and quick filters, all in the URL', async (
   await expect(page).toHaveURL(/[?&]kind=person(&|$)/);
   await expect(count).toHaveText('2 customers');
   expect(await rowNames(page)).toEqual(['Charlie Person', 'Echo Person']);
+  if (onPhone(testInfo)) await expect(toggle).toHaveText('Filters (2)');
   await shot(page, testInfo, 'list-filtered');
 
   await filters(page).getByLabel('Added from').fill(today());
@@ -241,6 +252,7 @@ test.describe('without JavaScript', () => {
   test('filter with the Apply button, sort with header links, save columns, page with plain links', async ({ page }) => {
     const { tags } = await seedPeople(page);
     await page.goto('/customers');
+    await openFilters(page);
     await filters(page).getByLabel('Type').selectOption('person');
     await filters(page).getByLabel('Tag', { exact: true }).selectOption({ label: 'Gold' });
     await page.getByRole('button', { name: 'Apply', exact: true }).click();

@@ -155,3 +155,30 @@ test('a new organization gets helpful empty states', async ({ page }) => {
   await expect(empty).toContainText('No customers match these filters.');
   await expect(empty.getByRole('link', { name: 'show all customers' })).toHaveAttribute('href', '/customers');
 });
+
+test('at 360 px the list, a customer, the trail and its refusals fit with no sideways scroll', async ({ page }, testInfo) => {
+  test.skip(!onPhone(testInfo), 'a narrow phone; the desktop has room');
+  await page.setViewportSize({ width: 360, height: 780 });
+  await signIn(page, acmeOwner);
+  const fits = async (what: string) => {
+    const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(scroll, `${what} is ${scroll} px wide`).toBeLessThanOrEqual(360);
+    expect(inner, `${what} widened the layout to ${inner} px`).toBe(360);
+  };
+  await page.goto('/customers/00000000-0000-4000-8000-000000000360'); // a refusal for the trail
+  await page.goto('/customers');
+  await expect(page.getByTestId('customer-row').first()).toBeVisible();
+  await fits('the list');
+  await page.getByTestId('filters-toggle').click();
+  await expect(page.locator('#filter-kind')).toBeVisible();
+  await fits('the list with its filters open');
+  await page.getByTestId('customer-row').first().getByRole('link').first().click();
+  await expect(page.getByTestId('customer-detail')).toBeVisible();
+  await fits('a customer');
+  for (const path of ['/audit', '/audit?what=refused']) {
+    await page.goto(path);
+    await expect(page.getByTestId('audit-row').first()).toBeVisible();
+    await page.getByTestId('audit-row').first().getByText('Details').click();
+    await fits(path);
+  }
+});

@@ -21,6 +21,15 @@ document.addEventListener('moat:toast', (event) => {
   setTimeout(() => toast.remove(), 5000);
 });
 
+// A filter panel's Filters button counts the filters set, as they change.
+document.addEventListener('change', (event) => {
+  const panel = event.target.closest && event.target.closest('[data-filter-panel]');
+  const count = panel && panel.querySelector('[data-filter-count]');
+  if (!count) return;
+  const set = [...panel.querySelectorAll('[data-filter]')].filter((el) => el.value !== '').length;
+  count.textContent = set ? `(${set})` : '';
+});
+
 // The content region says when it is loading, for assistive technology and for tests.
 document.addEventListener('htmx:beforeRequest', () => document.getElementById('content')?.setAttribute('aria-busy', 'true'));
 document.addEventListener('htmx:afterRequest', () => document.getElementById('content')?.removeAttribute('aria-busy'));

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,15 +31,59 @@ type Filter struct {
 	Outcome  models.Outcome
 	From, To time.Time // To is exclusive
 	Before   string
-	Changes  bool // only what changed records: a timeline, not the reads
+	Changes  bool   // only what changed records: a timeline, not the reads
+	Group    Group  // a kind of action in words, or refusals
+	Customer string // words of a customer's name, or its number: that customer's events
+
+	customerIDs []string // the customers Customer matched; empty, not nil, when none did
 }
+
+// Group is a filter of the trail in words: a kind of action, or every refusal.
+type Group string
+
+// The groups, in the order the trail offers them.
+const (
+	GroupChanges Group = "changes"
+	GroupViews   Group = "views"
+	GroupAccess  Group = "sign-ins"
+	GroupExports Group = "exports"
+	GroupRefused Group = "refused"
+)
+
+// Groups lists the groups with how the trail names them.
+var Groups = []struct {
+	Group Group
+	Label string
+}{
+	{GroupChanges, "Changes"}, {GroupViews, "Views"}, {GroupAccess, "Sign-ins and access"}, {GroupExports, "Exports"}, {GroupRefused, "Refused only"},
+}
+
+// groupKinds are the kinds of action each group but refusals holds.
+var groupKinds = map[Group]Kind{GroupChanges: KindChange, GroupViews: KindView, GroupAccess: KindAccess, GroupExports: KindExport}
 
 // Page is one page of the trail, newest first.
 type Page struct {
 	Events []Entry
+	Names  Names         // the names of the events' records
 	People []models.User // the tenant's people, for the filter; id and name only
 	Next   string        // cursor of the next page; empty on the last
+	// Customers is how many customers the Customer words matched (at most MaxCustomers).
+	Customers int
+	// Refusals are the filtered trail's refusals by person, on the first page of refusals: who
+	// keeps opening what they may not, or what is not there.
+	Refusals []Refusals
 }
+
+// Refusals are one person's refused requests in the filtered trail.
+type Refusals struct {
+	UserName string
+	Count    int
+	Last     time.Time
+}
+
+// MaxCustomers caps the customers a filter by name matches; a word that matches more is too
+// broad to be the customer someone meant.
+const MaxCustomers = 50
 
 // Entry is an event with the name of the person who caused it.
 type Entry struct {
@@ -58,9 +104,18 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 		if err := Record(tx, Event{Action: AuditList, Entity: EntityAudit, Outcome: models.OutcomeAllowed, Details: f.details()}); err != nil {
 			return err
 		}
+		var err error
+		if p.Customers, err = f.resolve(tx); err != nil {
+			return err
+		}
 		rows, err := page(tx, f, PageSize+1)
 		if err != nil {
 			return err
+		}
+		if f.Group == GroupRefused && f.Before == "" {
+			if p.Refusals, err = refusals(tx, f); err != nil {
+				return err
+			}
 		}
 		if len(rows) > PageSize {
 			rows = rows[:PageSize]
@@ -68,6 +123,14 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 			p.Next = keyset.Cursor{At: last.OccurredAt, ID: last.ID}.Encode()
 		}
 		p.Events = rows
+		named := rows
+		if f.EntityID != "" {
+			// The record the trail is filtered to is named even on a page without its events.
+			named = append(slices.Clone(rows), Entry{AuditEvent: models.AuditEvent{Entity: string(f.Entity), EntityID: f.EntityID}})
+		}
+		if p.Names, err = names(tx, named); err != nil {
+			return err
+		}
 		if err := tenant.Last(tx).Select("id", "name").Order("lower(name)").Find(&p.People).Error; err != nil {
 			return fmt.Errorf("audit people: %w", err)
 		}
@@ -130,6 +193,32 @@ func (r *Reader) Views(ctx context.Context, entity Entity, action Action, id str
 	return out, nil
 }
 
+// Viewer is one person's reads of a record over the last days.
+type Viewer struct {
+	UserID   uuid.UUID
+	UserName string
+	Count    int
+	Last     time.Time
+}
+
+// Viewers returns who read the record with id (action, allowed) over the last days, the most
+// frequent first, for the owners' "viewed by" summary. Reading it is part of viewing the record.
+func (r *Reader) Viewers(ctx context.Context, entity Entity, action Action, id string, days int) ([]Viewer, error) {
+	var out []Viewer
+	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
+		return tenant.Last(tx).Raw(`SELECT a.user_id, coalesce((SELECT u.name FROM users u WHERE u.tenant_id = a.tenant_id AND u.id = a.user_id), '') AS user_name,
+				count(*) AS count, max(a.occurred_at) AS last
+			FROM audit_events a
+			WHERE a.tenant_id = current_tenant_id() AND a.entity = ? AND a.entity_id = ? AND a.action = ? AND a.outcome = 'allowed'
+			  AND a.occurred_at >= now() - make_interval(days => ?) AND a.user_id IS NOT NULL
+			GROUP BY a.tenant_id, a.user_id ORDER BY count DESC, last DESC LIMIT 20`, string(entity), id, string(action), days).Scan(&out).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record viewers: %w", err)
+	}
+	return out, nil
+}
+
 // exportBatch is how many events Export holds in memory at once.
 const exportBatch = 1000
 
@@ -144,6 +233,12 @@ func (r *Reader) RecordExport(ctx context.Context, f Filter) error {
 // Export writes the filtered trail as CSV to w, newest first, a batch at a time in short
 // transactions, so memory stays the same at any size.
 func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
+	if f.Customer != "" {
+		err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error { _, err := f.resolve(tx); return err })
+		if err != nil {
+			return err
+		}
+	}
 	header := []string{"occurred_at", "user_id", "user", "action", "entity", "entity_id", "outcome", "ip", "user_agent", "request_id", "details", "api_token"}
 	return csvexport.Stream(w, header, exportBatch, func(last *Entry) (rows []Entry, err error) {
 		if last != nil {
@@ -168,11 +263,63 @@ func (r *Reader) Export(ctx context.Context, f Filter, w io.Writer) error {
 	})
 }
 
+// resolve finds the customers f.Customer names, and returns how many, so that f finds their
+// events alone; a filter that names none finds none.
+func (f *Filter) resolve(tx *gorm.DB) (int, error) {
+	if f.Customer == "" {
+		return 0, nil
+	}
+	if f.customerIDs == nil {
+		ids, err := matchCustomers(tx, f.Customer)
+		if err != nil {
+			return 0, err
+		}
+		f.Entity, f.customerIDs = EntityCustomer, append([]string{}, ids...) // not nil: resolved
+	}
+	return len(f.customerIDs), nil
+}
+
+// matchCustomers finds the tenant's customers whose number is words, or whose name holds them,
+// at most MaxCustomers, trashed and erased ones included: their events stay in the trail.
+func matchCustomers(tx *gorm.DB, words string) ([]string, error) {
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(words) + "%"
+	var ids []string
+	err := tx.Raw(`SELECT id::text FROM customers WHERE tenant_id = current_tenant_id() AND (number_key = lower(?) OR name ILIKE ?)
+		ORDER BY lower(name), id LIMIT ?`, words, like, MaxCustomers).Scan(&ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("audit customers named %q: %w", words, err)
+	}
+	return ids, nil
+}
+
+// refusals counts the filtered trail's refusals by person, the most first.
+func refusals(tx *gorm.DB, f Filter) ([]Refusals, error) {
+	f.Before = ""
+	var out []Refusals
+	err := filtered(tx.Model(&models.AuditEvent{}), f).
+		Select(`coalesce((SELECT u.name FROM users u WHERE u.tenant_id = audit_events.tenant_id AND u.id = audit_events.user_id), '') AS user_name,
+			count(*) AS count, max(occurred_at) AS last`).
+		Group("tenant_id, user_id").Order("count DESC, last DESC").Limit(20).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("audit refusals: %w", err)
+	}
+	return out, nil
+}
+
 // page runs the filtered, keyset-paged query inside tx.
 func page(tx *gorm.DB, f Filter, limit int) ([]Entry, error) {
 	// Each event with the name of its person, read in the same statement.
-	q := tx.Model(&models.AuditEvent{}).Select(`audit_events.*, (SELECT u.name FROM users u
+	q := filtered(tx.Model(&models.AuditEvent{}), f).Select(`audit_events.*, (SELECT u.name FROM users u
 		WHERE u.tenant_id = audit_events.tenant_id AND u.id = audit_events.user_id) AS user_name`)
+	var rows []Entry
+	if err := q.Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	return rows, nil
+}
+
+// filtered adds f's conditions to q.
+func filtered(q *gorm.DB, f Filter) *gorm.DB {
 	if f.UserID != uuid.Nil {
 		q = q.Where("user_id = ?", f.UserID)
 	}
@@ -188,9 +335,23 @@ func page(tx *gorm.DB, f Filter, limit int) ([]Entry, error) {
 	if f.Outcome != "" {
 		q = q.Where("outcome = ?", f.Outcome)
 	}
-	if f.Changes {
-		// Written out, not a parameter, so the partial index of changes serves it.
-		q = q.Where("kind = '" + string(KindChange) + "'")
+	switch {
+	case f.customerIDs == nil:
+	case len(f.customerIDs) == 0:
+		q = q.Where("false") // words that name no customer find no event
+	default:
+		q = q.Where("entity_id IN ?", f.customerIDs)
+	}
+	if kind, ok := groupKinds[f.Group]; f.Changes || ok {
+		if f.Changes {
+			kind = KindChange
+		}
+		// Written out, not a parameter, so the partial index of changes serves it; kind is
+		// one of the package's constants.
+		q = q.Where("kind = '" + string(kind) + "'")
+	}
+	if f.Group == GroupRefused {
+		q = q.Where("outcome <> 'allowed'")
 	}
 	if !f.From.IsZero() {
 		q = q.Where("occurred_at >= ?", f.From)
@@ -201,11 +362,7 @@ func page(tx *gorm.DB, f Filter, limit int) ([]Entry, error) {
 	if c, ok := keyset.Decode(f.Before, ""); ok && !c.At.IsZero() {
 		q = q.Where("(occurred_at, id) < (?, ?)", c.At, c.ID)
 	}
-	var rows []Entry
-	if err := q.Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	return rows, nil
+	return q
 }
 
 func (f Filter) details() map[string]string {
@@ -222,6 +379,8 @@ func (f Filter) details() map[string]string {
 	add("entity", string(f.Entity))
 	add("entity_id", f.EntityID)
 	add("outcome", string(f.Outcome))
+	add("group", string(f.Group))
+	add("customer", f.Customer)
 	if !f.From.IsZero() {
 		add("from", f.From.Format(time.DateOnly))
 	}

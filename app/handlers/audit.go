@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -25,28 +27,33 @@ type Audit struct {
 	Log    *slog.Logger
 }
 
-// auditActions and auditEntities are what the filters offer, from the registry; anything else
-// is ignored.
+// auditActions and auditEntities are what the filters accept, from the registry; anything
+// else is ignored.
 var (
 	auditActions  = registeredActions()
 	auditEntities = audit.Entities()
 )
 
-func actionChoices() []fragments.Labelled {
-	var out []fragments.Labelled
-	for _, m := range audit.Actions() {
-		out = append(out, fragments.Labelled{Value: string(m.Action), Label: m.Label + " (" + string(m.Action) + ")"})
-	}
-	return out
-}
+// kindLabels name the kinds of action as the action filter groups them.
+var kindLabels = []struct {
+	Kind  audit.Kind
+	Label string
+}{{audit.KindChange, "Changes"}, {audit.KindView, "Views"}, {audit.KindAccess, "Sign-ins and refusals"}, {audit.KindExport, "Exports"}}
 
-func entityChoices() []string {
-	out := make([]string, len(auditEntities))
-	for i, e := range auditEntities {
-		out[i] = string(e)
+// actionChoices are the registry's actions in words, grouped by kind.
+var actionChoices = func() []fragments.LabelledGroup {
+	var out []fragments.LabelledGroup
+	for _, k := range kindLabels {
+		g := fragments.LabelledGroup{Label: k.Label}
+		for _, m := range audit.Actions() {
+			if m.Kind == k.Kind {
+				g.Choices = append(g.Choices, fragments.Labelled{Value: string(m.Action), Label: m.Words()})
+			}
+		}
+		out = append(out, g)
 	}
 	return out
-}
+}()
 
 func registeredActions() []audit.Action {
 	var out []audit.Action
@@ -79,6 +86,14 @@ func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
 	if id, err := uuid.Parse(c.Query("record")); err == nil {
 		f.EntityID, v.Record = id.String(), id.String()
 	}
+	for _, g := range audit.Groups {
+		if c.Query("what") == string(g.Group) {
+			f.Group, v.Group = g.Group, string(g.Group)
+		}
+	}
+	if words := strings.TrimSpace(c.Query("customer")); words != "" && utf8.RuneCountInString(words) <= 100 {
+		f.Customer, v.Customer = utils.CopyString(words), utils.CopyString(words)
+	}
 	if d, err := time.Parse(time.DateOnly, c.Query("from")); err == nil {
 		f.From, v.From = d, d.Format(time.DateOnly)
 	}
@@ -92,7 +107,8 @@ func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
 // query is the filter as URL parameters, for links that keep it.
 func query(v fragments.AuditFilter) url.Values {
 	q := url.Values{}
-	for k, val := range map[string]string{"person": v.Person, "action": v.Action, "entity": v.Entity, "outcome": v.Outcome, "from": v.From, "to": v.To, "record": v.Record} {
+	for k, val := range map[string]string{"person": v.Person, "action": v.Action, "entity": v.Entity, "outcome": v.Outcome,
+		"from": v.From, "to": v.To, "record": v.Record, "what": v.Group, "customer": v.Customer} {
 		if val != "" {
 			q.Set(k, val)
 		}
@@ -100,20 +116,46 @@ func query(v fragments.AuditFilter) url.Values {
 	return q
 }
 
-// ListAudit shows a page of the trail, newest first, filtered by person, action, record kind,
-// outcome and dates.
+// link is the trail at v, as a URL.
+func link(v fragments.AuditFilter) string {
+	if q := query(v); len(q) > 0 {
+		return "/audit?" + q.Encode()
+	}
+	return "/audit"
+}
+
+// groups are the links to each group of events, keeping the other filters.
+func groups(v fragments.AuditFilter) []fragments.QuickFilter {
+	all := v
+	all.Group = ""
+	out := []fragments.QuickFilter{{Label: "All", URL: link(all), Active: v.Group == ""}}
+	for _, g := range audit.Groups {
+		at := v
+		at.Group = string(g.Group)
+		out = append(out, fragments.QuickFilter{Label: g.Label, URL: link(at), Active: v.Group == at.Group})
+	}
+	return out
+}
+
+// ListAudit shows a page of the trail, newest first, as sentences, filtered by person, group,
+// action, customer, record and dates.
 func (h *Audit) ListAudit(c *fiber.Ctx) error {
 	f, v := filter(c)
 	page, err := h.Reader.List(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
+	if n, ok := page.Names[audit.NameKey(string(f.Entity), f.EntityID)]; ok && f.EntityID != "" {
+		v.RecordName = n.Text
+	}
+	everyRecord := v
+	everyRecord.Entity, everyRecord.Record = "", ""
 	props := fragments.AuditProps{
-		Filter: v, Actions: actionChoices(), Entities: entityChoices(), People: page.People,
-		Pager: components.PagerProps{Target: "audit-results"},
+		Filter: v, Groups: groups(v), Actions: actionChoices, People: page.People, Customers: page.Customers,
+		Refusals: page.Refusals, Clear: link(everyRecord), Pager: components.PagerProps{Target: "audit-results"},
 	}
 	for _, e := range page.Events {
-		props.Rows = append(props.Rows, fragments.AuditRowOf(e.AuditEvent, e.UserName))
+		props.Rows = append(props.Rows, fragments.AuditRowOf(e, page.Names))
 	}
 	q := query(v)
 	props.Export = "/audit/export"

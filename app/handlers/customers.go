@@ -110,6 +110,12 @@ func (h *Customers) detail(c *fiber.Ctx, status int, id string, errs map[string]
 		if props.Duplicates, err = h.Store.KeptDuplicates(ctx, props.Customer); err != nil {
 			return err
 		}
+		if props.CanSeeTrail {
+			props.Viewers, err = h.History.Viewers(ctx, audit.EntityCustomer, audit.CustomerView, props.Customer.ID.String(), fragments.ViewDays)
+			if err != nil {
+				return err
+			}
+		}
 		invoices, err := h.Invoices.ForCustomer(ctx, props.Customer.ID, 10)
 		if err != nil {
 			return err
@@ -141,7 +147,7 @@ func (h *Customers) timeline(ctx context.Context, cust models.Customer) ([]fragm
 	if err != nil {
 		return nil, err
 	}
-	views, err := h.History.Views(ctx, audit.EntityCustomer, audit.CustomerView, cust.ID.String(), viewDays)
+	views, err := h.History.Views(ctx, audit.EntityCustomer, audit.CustomerView, cust.ID.String(), fragments.ViewDays)
 	if err != nil {
 		return nil, err
 	}
@@ -173,9 +179,6 @@ func (h *Customers) timeline(ctx context.Context, cust models.Customer) ([]fragm
 	fragments.SortTimeline(out)
 	return out, nil
 }
-
-// viewDays is how far back the timeline folds a customer's views.
-const viewDays = 90
 
 // timelinePart is the part of the timeline the page asks for: changes, notes, views, or all.
 func timelinePart(c *fiber.Ctx) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,81 @@ func TestAuditTrailFiltersExportAndHistory(t *testing.T) {
 	}
 	if !contains(e.trail(a.Tenant.String()), "audit.export allowed") {
 		t.Fatal("the export is not audited")
+	}
+}
+
+// The trail reads as sentences naming the tenant's records, and finds a customer's events by
+// its name or number; another tenant's customer, by name or by id, reads like one that never
+// existed. Owners see who viewed a customer, and who keeps being refused.
+func TestTrailReadsAsSentences(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	mel := e.addMember(a, "mel@acme.test")
+	owner := e.client()
+	owner.signIn(a.Email, password)
+	id := owner.createCustomer("Grace Hopper")
+	member := e.client()
+	member.signIn("mel@acme.test", password)
+	member.do("GET", "/customers/"+id, "")
+	member.do("GET", "/customers/"+id+"/edit", "")
+	member.do("POST", "/customers/"+id, member.form("name", "Grace Brewster Hopper", "email", "grace@example.com"))
+	g := e.signUp("globex")
+	rival := e.client()
+	rival.signIn(g.Email, password)
+	theirs := rival.createCustomer("Secret Rival")
+	for _, foreign := range []string{theirs, uuid.NewString()} {
+		if res, _ := member.do("GET", "/customers/"+foreign, ""); res.StatusCode != fiber.StatusNotFound {
+			t.Fatalf("member opened %s: %d", foreign, res.StatusCode)
+		}
+	}
+
+	_, body := owner.do("GET", "/audit?person="+mel, "", "HX-Request", "true")
+	body = strings.Join(strings.Fields(body), " ")
+	for _, want := range []string{
+		`Member</span> changed <a href="/customers/` + id + `"`, "name Grace Hopper → Grace Brewster Hopper",
+		"tried to view <span class=\"font-medium\">an unknown record</span>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the trail lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "Secret Rival") {
+		t.Error("the trail names another tenant's customer")
+	}
+
+	// By a customer's name or number; another tenant's name matches nothing, like a made-up one.
+	for _, words := range []string{"grace", "C-00001"} {
+		_, body = owner.do("GET", "/audit?action=customer.view&customer="+url.QueryEscape(words), "", "HX-Request", "true")
+		if n := strings.Count(body, `data-testid="audit-row"`); n != 2 || !strings.Contains(body, "the one customer that matches") { // the page and the edit form
+			t.Errorf("customer %q: %d views\n%s", words, n, body)
+		}
+	}
+	var answers []string
+	for _, words := range []string{"Secret Rival", "Nobody At All"} {
+		_, body = owner.do("GET", "/audit?customer="+url.QueryEscape(words), "", "HX-Request", "true")
+		if !strings.Contains(body, `data-testid="empty-state"`) || !strings.Contains(body, "No customer’s name or number matches") {
+			t.Errorf("customer %q matched:\n%s", words, body)
+		}
+		answers = append(answers, strings.ReplaceAll(body, url.QueryEscape(words), "WORDS"))
+		answers[len(answers)-1] = strings.ReplaceAll(answers[len(answers)-1], words, "WORDS")
+	}
+	if answers[0] != answers[1] {
+		t.Error("another tenant's customer name answers unlike a made-up one")
+	}
+
+	// Refused only, with who was refused how often.
+	_, body = owner.do("GET", "/audit?what=refused", "", "HX-Request", "true")
+	if !strings.Contains(body, `data-testid="audit-refusals"`) || !strings.Contains(body, "2 refusals") || strings.Contains(body, "changed <a") {
+		t.Errorf("refusals:\n%s", body)
+	}
+
+	// Owners see who viewed the customer; members do not.
+	_, body = owner.do("GET", "/customers/"+id, "")
+	if !strings.Contains(body, `data-testid="viewed-by"`) || !strings.Contains(body, "Member</a>") {
+		t.Error("the owner does not see who viewed the customer")
+	}
+	if _, body = member.do("GET", "/customers/"+id, ""); strings.Contains(body, `data-testid="viewed-by"`) {
+		t.Error("a member sees who viewed the customer")
 	}
 }
 

@@ -108,6 +108,17 @@ type QuickFilter struct {
 	Active     bool
 }
 
+// FilterCount is how many of the filters behind the Filters button are set.
+func (s ListState) FilterCount() int {
+	n := 0
+	for _, v := range []string{s.Kind, s.Tag, s.From, s.To} {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // quickFilters are the list's one-click views; each keeps the order and drops other filters.
 func quickFilters(s ListState, tags []models.Tag, today time.Time) []QuickFilter {
 	base := ListState{Sort: s.Sort, Desc: s.Desc}
@@ -224,11 +235,15 @@ func InTimelinePart(e TimelineEntry, part string) bool {
 }
 
 func viewedText(e TimelineEntry) string {
-	times := "once"
-	if e.Views > 1 {
-		times = thousands(int64(e.Views)) + " times"
+	return "viewed it " + timesText(e.Views) + " on " + e.When.UTC().Format("2 Jan 2006")
+}
+
+// timesText says "once", "14 times".
+func timesText(n int) string {
+	if n == 1 {
+		return "once"
 	}
-	return "viewed it " + times + " on " + e.When.UTC().Format("2 Jan 2006")
+	return thousands(int64(n)) + " times"
 }
 
 // SortTimeline puts the newest entries first.
