@@ -43,6 +43,10 @@ postgres: # PostgreSQL's server programs, for the private cluster (unless DATABA
 chromium: # Debian's Chromium for Playwright (its own browser download cannot work here)
 	$(call need,[ -x "$(CHROMIUM)" ],chromium,Chromium is missing at $(CHROMIUM): install it (Debian: sudo apt-get install chromium) or set CHROMIUM.)
 
+.PHONY: haproxy
+haproxy: # Debian's haproxy, in front of two app servers (make run-cluster, and the Go test of it)
+	$(call need,command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ],haproxy,haproxy is missing: install it (Debian: sudo apt-get install haproxy).)
+
 # --- generated code and assets --------------------------------------------------------------
 
 .PHONY: generate
@@ -66,6 +70,14 @@ run: postgres build ## serve http://127.0.0.1:3000 with the demo data (private c
 	$(BIN) migrate
 	$(BIN) demo
 	$(BIN) serve
+
+.PHONY: run-cluster
+run-cluster: postgres haproxy build ## serve http://127.0.0.1:3000 through haproxy from two app servers (3001, 3002), with the demo data
+	$(BIN) migrate
+	$(BIN) demo
+	trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	for n in 1 2; do ADDR=127.0.0.1:300$$n METRICS_ADDR=127.0.0.1:919$$n TRUSTED_PROXIES=127.0.0.1 $(BIN) serve & done; \
+	MOAT_FRONT=127.0.0.1:3000 MOAT_APP1=127.0.0.1:3001 MOAT_APP2=127.0.0.1:3002 PATH="$$PATH:/usr/sbin" haproxy -db -f deploy/haproxy.cfg
 
 .PHONY: db-start db-stop db-reset
 db-start: postgres $(BIN) ## start the private PostgreSQL cluster
@@ -112,7 +124,7 @@ lint: ## gofmt and go vet
 	go vet ./...
 
 .PHONY: go-test
-go-test: postgres ## Go tests against real PostgreSQL (the private cluster starts itself)
+go-test: postgres haproxy ## Go tests against real PostgreSQL (the private cluster starts itself)
 	go test -count=1 ./...
 
 FUZZTIME ?= 4s

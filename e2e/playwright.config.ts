@@ -29,9 +29,9 @@ const phone: Partial<PlaywrightTestOptions> = {
 };
 
 // The README's screenshots (00-screens.spec.ts) are of the demo data as loaded, so they run
-// before anything else adds customers: with two projects Playwright runs project after project,
-// so file order alone would put the phone's screenshot after every desktop spec. The readme-*
-// projects run first and the flows depend on them (--no-deps skips them when running one file).
+// before anything else adds customers: the readme-* projects run first, desktop then phone (the
+// phone's pictures show what the desktop's made), and the flows depend on them (--no-deps skips
+// them when running one file).
 // Tests that check a server rule the same on every viewport skip the phone (test.skip with the
 // reason); the flows run on both.
 const readme = /00-screens\.spec\.ts$/;
@@ -39,8 +39,11 @@ const readme = /00-screens\.spec\.ts$/;
 export default defineConfig({
   testDir: '.',
   outputDir: '../test-results',
+  // Two files at a time: each test makes its own records (or its own organization), so files
+  // do not depend on each other, and a second browser uses the time the first waits on the
+  // server. The tests of one file run in order.
   fullyParallel: false,
-  workers: 1,
+  workers: Number(process.env.E2E_WORKERS ?? 2),
   retries: 0,
   timeout: 30_000,
   expect: { timeout: 5_000 },
@@ -61,7 +64,7 @@ export default defineConfig({
   },
   projects: [
     { name: 'readme-desktop', testMatch: readme, use: desktop },
-    { name: 'readme-phone', testMatch: readme, use: phone },
+    { name: 'readme-phone', testMatch: readme, use: phone, dependencies: ['readme-desktop'] },
     { name: 'desktop', testIgnore: readme, use: desktop, dependencies: ['readme-desktop', 'readme-phone'] },
     { name: 'phone', testIgnore: readme, use: phone, dependencies: ['readme-desktop', 'readme-phone'] },
   ],

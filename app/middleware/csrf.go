@@ -106,7 +106,8 @@ func boundHere(c *fiber.Ctx, tok string) bool {
 // BindCSRF binds a signed-in session to the CSRF token issued to it. It runs after CSRF. A
 // token the middleware generated in this request (none came with it, or the one that came had
 // expired) has been seen by nobody but this response, so the session takes it as its own: its
-// hash is kept in the server-side session, once. A signed-in session without a bound token (one
+// hash is kept in the session's row, once, which every request reads, so that every app server
+// knows it at once (a server's cached copy of the session could be a moment old). A signed-in session without a bound token (one
 // from before binding existed) has its token retired, so that the next page issues one to bind.
 func (s *Sessions) BindCSRF(secure bool) fiber.Handler {
 	name := csrfCookieName(secure)
@@ -122,18 +123,8 @@ func (s *Sessions) BindCSRF(secure bool) fiber.Handler {
 		bound, _ := c.Locals(csrfBoundKey).(string)
 		switch {
 		case fresh && bound != token.Hash(tok):
-			sess, err := s.Store.Get(c)
-			if err != nil {
-				return err
-			}
-			if sess.Fresh() {
-				// The stored session went between Load and here: saving would start an empty
-				// one under a new id and sign the person out. The next request binds instead.
-				s.Log.WarnContext(c.UserContext(), "session gone before its CSRF token was bound", "request_id", RequestID(c))
-				return c.Next()
-			}
-			sess.Set(keyCSRF, token.Hash(tok))
-			if err := sess.Save(); err != nil {
+			p, _ := auth.FromContext(c.UserContext())
+			if err := s.List.BindCSRF(c.UserContext(), p.SessionID, token.Hash(tok)); err != nil {
 				return err
 			}
 			c.Locals(csrfBoundKey, token.Hash(tok))

@@ -37,7 +37,6 @@ const (
 	keyStarted   = "started"
 	keySeen      = "seen"
 	keySessionID = "sid"
-	keyCSRF      = "csrf"   // the token.Hash of the CSRF token issued to this session
 	keyChoosing  = "choose" // a signed-in account choosing its organization: JSON of choosing
 	expiredLocal = "moat.session_expired"
 )
@@ -87,9 +86,9 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 	now := s.Now()
 	expired := now.Sub(started) > s.Absolute || now.Sub(seen) > s.Idle
 	touch := now.Sub(seen) > touchEvery
+	var cur store.Current
 	if ok && !expired {
 		// The database, not the cookie's session, says who this is now.
-		var cur store.Current
 		cur, ok, err = s.List.Validate(auth.NewContext(ctx, p), p.SessionID, id, touch, now)
 		if err != nil {
 			return err
@@ -99,7 +98,7 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 	if ok {
 		req.UserID = p.UserID
 		ctx = audit.NewContext(auth.NewContext(ctx, p), req)
-		c.Locals(csrfBoundKey, str(sess.Get(keyCSRF)))
+		c.Locals(csrfBoundKey, cur.CSRF)
 	}
 	var own *session.Session // Fiber's, to change the session
 	if !ok && !expired {

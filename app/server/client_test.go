@@ -70,8 +70,9 @@ func newEnvWith(t testing.TB, limits middleware.Limits) *env {
 	return newEnvOver(t, limits, dbtest.NewWith(t, store.Config{Tracer: queries}), queries)
 }
 
-// newEnvOver is a Moat app over database d, whose statements queries counts (nil: none).
-func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *queryCounter) *env {
+// newEnvOver is a Moat app over database d, whose statements queries counts (nil: none); tune
+// changes its options.
+func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *queryCounter, tune ...func(*server.Options)) *env {
 	t.Helper()
 	if queries == nil {
 		queries = &queryCounter{}
@@ -91,7 +92,7 @@ func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *q
 		t.Fatal(err)
 	}
 	e.queuePool = queuePool
-	e.app = server.New(e.db.DB, server.Options{
+	opts := server.Options{
 		After: e.after,
 		// Tests read warnings and errors; a line per request would grow for as long as a soak.
 		Log:             slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -103,7 +104,11 @@ func newEnvOver(t testing.TB, limits middleware.Limits, d *dbtest.DB, queries *q
 		Now:             e.clock.Now,
 		Printer:         printer,
 		Jobs:            queue,
-	})
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
+	e.app = server.New(e.db.DB, opts)
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, line := range strings.Split(e.log.String(), "\n") {
@@ -300,9 +305,13 @@ func (e *env) lastSession(userID string) string {
 type client struct {
 	t    testing.TB
 	app  *fiber.App
+	base string // when set, requests go over HTTP to this address instead of to app
 	jar  map[string]string
 	csrf string
 }
+
+// overHTTP sends requests as a browser would, and leaves redirects to the caller.
+var overHTTP = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func (e *env) client() *client {
 	return &client{t: e.t, app: e.app, jar: map[string]string{}}
@@ -332,7 +341,17 @@ func (c *client) do(method, target string, body string, headers ...string) (*htt
 	for k, v := range c.jar {
 		req.AddCookie(&http.Cookie{Name: k, Value: v})
 	}
-	res, err := c.app.Test(req, -1)
+	var res *http.Response
+	var err error
+	if c.base != "" {
+		if req.URL, err = url.Parse(c.base + target); err != nil {
+			c.t.Fatal(err)
+		}
+		req.RequestURI, req.Host = "", req.URL.Host
+		res, err = overHTTP.Do(req)
+	} else {
+		res, err = c.app.Test(req, -1)
+	}
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, target, err)
 	}

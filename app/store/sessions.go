@@ -33,6 +33,7 @@ type Current struct {
 	Role  models.Role
 	Name  string
 	Email string
+	CSRF  string // the hash of the CSRF token bound to the session; empty before binding
 }
 
 // Validate checks, on every request, that the session sid with server-side key is still
@@ -56,7 +57,7 @@ func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touc
 func (s *Sessions) validate(ctx context.Context, t tenant.ID, sid uuid.UUID, key string, touch bool, now time.Time) (cur Current, ok bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.String())
-	b.Queue(`SELECT u.role, u.name, u.email
+	b.Queue(`SELECT u.role, u.name, u.email, s.csrf_hash
 		FROM user_sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 		WHERE s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, token.Hash(key))
 	if touch {
@@ -67,7 +68,7 @@ func (s *Sessions) validate(ctx context.Context, t tenant.ID, sid uuid.UUID, key
 	if _, err := br.Exec(); err != nil {
 		return cur, false, fmt.Errorf("session check: %w", err)
 	}
-	err = br.QueryRow().Scan(&cur.Role, &cur.Name, &cur.Email)
+	err = br.QueryRow().Scan(&cur.Role, &cur.Name, &cur.Email, &cur.CSRF)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return cur, false, nil
@@ -80,6 +81,17 @@ func (s *Sessions) validate(ctx context.Context, t tenant.ID, sid uuid.UUID, key
 		}
 	}
 	return cur, true, nil
+}
+
+// BindCSRF binds the session sid of the person in ctx to the CSRF token whose hash is given:
+// from now on only that token passes for it, on every app server.
+func (s *Sessions) BindCSRF(ctx context.Context, sid uuid.UUID, hash string) error {
+	return tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Exec("UPDATE user_sessions SET csrf_hash = ? WHERE tenant_id = current_tenant_id() AND id = ?", hash, sid).Error; err != nil {
+			return fmt.Errorf("bind CSRF token: %w", err)
+		}
+		return nil
+	})
 }
 
 // Record lists a new session of the person in ctx. us.SessionKey is the server-side session's
