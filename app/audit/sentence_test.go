@@ -99,7 +99,14 @@ func TestTrailNamesOnlyTheTenantsRecords(t *testing.T) {
 		return id
 	}
 	ours, theirs, never := insert(a, "Grace Hopper"), insert(b, "Secret Rival"), uuid.NewString()
+	var tag string
 	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Raw(`INSERT INTO tags (tenant_id, name, color) VALUES (current_tenant_id(), 'VIP', 'red') RETURNING id::text`).Scan(&tag).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
 		for _, id := range []string{ours, theirs, never} {
 			for _, o := range []models.Outcome{models.OutcomeAllowed, models.OutcomeDenied} {
 				if err := audit.Record(tx, audit.Event{Action: audit.CustomerView, EntityID: id, Outcome: o}); err != nil {
@@ -107,8 +114,11 @@ func TestTrailNamesOnlyTheTenantsRecords(t *testing.T) {
 				}
 			}
 		}
-		// A record of another entity first, so the names are read in one union of two tables.
-		return audit.Record(tx, audit.Event{Action: audit.UserRoleChange, EntityID: pa.UserID.String(), Outcome: models.OutcomeAllowed})
+		// Records of other entities, so the names are read in one union of three tables.
+		if err := audit.Record(tx, audit.Event{Action: audit.UserRoleChange, EntityID: pa.UserID.String(), Outcome: models.OutcomeAllowed}); err != nil {
+			return err
+		}
+		return audit.Record(tx, audit.Event{Action: audit.TagCreate, EntityID: tag, Outcome: models.OutcomeAllowed})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -120,8 +130,9 @@ func TestTrailNamesOnlyTheTenantsRecords(t *testing.T) {
 	want := audit.Names{
 		audit.NameKey("customer", ours):           {Text: "Grace Hopper", Link: "/customers/" + ours},
 		audit.NameKey("user", pa.UserID.String()): {Text: "acme Owner"},
+		audit.NameKey("tag", tag):                 {Text: "VIP", Link: "/customers?tag=" + tag},
 	}
-	if len(page.Events) != 8 || !maps.Equal(page.Names, want) {
+	if len(page.Events) != 9 || !maps.Equal(page.Names, want) {
 		t.Fatalf("%d events, names %v", len(page.Events), page.Names)
 	}
 	refusals := map[string]string{}
