@@ -31,6 +31,20 @@ const tenantsPolicy = "(id = public.current_tenant_id())"
 // setting, or NULL (no rows) when it is unset or empty.
 const TenantFunction = "SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
+// EnterFunction is the body public.enter_tenant(uuid) must have: the one way a transaction
+// names its tenant, SET LOCAL with a value that can only be a canonical UUID.
+const EnterFunction = "BEGIN EXECUTE format('SET LOCAL app.tenant_id = %L', t); END"
+
+// wallFunctions are the functions the tenant wall rests on, each exactly as it must be: in
+// schema public, run as the caller, with this body, language, volatility and arity.
+var wallFunctions = []struct {
+	name, src, lang, volatility string
+	args                        int
+}{
+	{"current_tenant_id", TenantFunction, "sql", "s", 0},
+	{"enter_tenant", EnterFunction, "plpgsql", "v", 1},
+}
+
 // GlobalTables are the tables that hold no tenant's data, each with exactly the privileges the
 // app role holds on it. Any other table without row level security is a problem, and so is any
 // privilege beyond these (nobody may delete the record of cross-tenant attempts, say).
@@ -290,43 +304,47 @@ func checkViews(ctx context.Context, tx pgx.Tx) ([]string, error) {
 		ORDER BY 1`)
 }
 
-// checkTenantFunction checks the function every policy calls: in schema public, with exactly its
-// body, running as the caller, and not shadowed by a function of the same name elsewhere.
+// checkTenantFunction checks the functions that set and read the tenant (wallFunctions): each
+// exactly as it must be, and none shadowed by a function of the same name elsewhere.
 func checkTenantFunction(ctx context.Context, tx pgx.Tx) ([]string, error) {
 	type fn struct {
-		schema, src, lang string
-		definer           bool
-		volatility        string
-		args              int
+		name, schema, src, lang string
+		definer                 bool
+		volatility              string
+		args                    int
 	}
 	r, err := tx.Query(ctx, `
-		SELECT n.nspname, p.prosrc, l.lanname, p.prosecdef, p.provolatile::text, p.pronargs
+		SELECT p.proname, n.nspname, p.prosrc, l.lanname, p.prosecdef, p.provolatile::text, p.pronargs
 		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
-		WHERE p.proname = 'current_tenant_id' ORDER BY 1`)
+		WHERE p.proname IN ('current_tenant_id', 'enter_tenant') ORDER BY 1, 2`)
 	if err != nil {
 		return nil, err
 	}
 	fns, err := pgx.CollectRows(r, func(row pgx.CollectableRow) (fn, error) {
 		var f fn
-		return f, row.Scan(&f.schema, &f.src, &f.lang, &f.definer, &f.volatility, &f.args)
+		return f, row.Scan(&f.name, &f.schema, &f.src, &f.lang, &f.definer, &f.volatility, &f.args)
 	})
 	if err != nil {
 		return nil, err
 	}
 	var problems []string
-	found := false
-	for _, f := range fns {
-		if f.schema != "public" || f.args != 0 {
-			problems = append(problems, fmt.Sprintf("function %s.current_tenant_id: only public.current_tenant_id() may have this name", f.schema))
-			continue
+	for _, want := range wallFunctions {
+		found := false
+		for _, f := range fns {
+			switch {
+			case f.name != want.name:
+			case f.schema != "public" || f.args != want.args:
+				problems = append(problems, fmt.Sprintf("function %s.%s: only public.%s may have this name", f.schema, f.name, want.name))
+			default:
+				found = true
+				if strings.Join(strings.Fields(f.src), " ") != want.src || f.lang != want.lang || f.definer || f.volatility != want.volatility {
+					problems = append(problems, fmt.Sprintf("function public.%s is not exactly the %s function %q run as the caller", want.name, want.lang, want.src))
+				}
+			}
 		}
-		found = true
-		if strings.Join(strings.Fields(f.src), " ") != TenantFunction || f.lang != "sql" || f.definer || f.volatility != "s" {
-			problems = append(problems, fmt.Sprintf("function public.current_tenant_id() is not exactly the stable SQL function %q run as the caller", TenantFunction))
+		if !found {
+			problems = append(problems, fmt.Sprintf("function public.%s is missing", want.name))
 		}
-	}
-	if !found {
-		problems = append(problems, "function public.current_tenant_id() is missing")
 	}
 	return problems, nil
 }

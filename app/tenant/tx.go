@@ -242,10 +242,14 @@ func (t *txConn) batch(ctx context.Context, c *pipeConn, query string, args []dr
 	return b, opening, closing, nil
 }
 
+// EnterSQL sets the transaction's tenant, given as its one parameter: SET LOCAL, through the
+// function enter_tenant(uuid) (migration 00029 says why).
+const EnterSQL = "SELECT enter_tenant($1)"
+
 // open queues BEGIN and the tenant setting, and returns how many statements that is.
 func (t *txConn) open(b *pgx.Batch) int {
 	b.Queue("BEGIN")
-	b.Queue("SELECT set_config('app.tenant_id', $1, true)", t.tenant)
+	b.Queue(EnterSQL, t.tenant)
 	t.state = open
 	return 2
 }

@@ -419,3 +419,56 @@ func sameZone[T any](rows []T) []T {
 	_ = json.Unmarshal(out, &back)
 	return back
 }
+
+// The tenant is set with SET LOCAL (through enter_tenant, which Citus forwards to its workers):
+// inside a tenant transaction it is the tenant's id in canonical form, and after the
+// transaction, committed or failed, the pooled connection carries no tenant. enter_tenant takes
+// a uuid, so a value that is not one, or SQL dressed as one, is refused by the database itself.
+func TestTenantSettingIsLocalAndCanonical(t *testing.T) {
+	d := dbtest.New(t, 1) // one connection: every statement below shares it
+	a, pa := d.Tenant(t, "acme")
+	for _, fail := range []bool{false, true} {
+		var inside string
+		err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+			if err := tx.Raw("SELECT current_setting('app.tenant_id')").Scan(&inside).Error; err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("the work failed")
+			}
+			return nil
+		})
+		if (err != nil) != fail || inside != pa.Tenant.String() {
+			t.Fatalf("inside the transaction the tenant is %q (%v), want %s", inside, err, pa.Tenant)
+		}
+		var after string
+		if err := d.Gorm.Raw("SELECT coalesce(current_setting('app.tenant_id', true), '')").Scan(&after).Error; err != nil || after != "" {
+			t.Fatalf("after the transaction (failed: %v) the connection carries tenant %q (%v)", fail, after, err)
+		}
+	}
+	app, err := pgx.Connect(context.Background(), d.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(context.Background())
+	upper := strings.ToUpper(pa.Tenant.String())
+	var got string
+	err = pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(context.Background(), tenant.EnterSQL, "{"+upper+"}"); err != nil {
+			return err
+		}
+		return tx.QueryRow(context.Background(), "SELECT current_setting('app.tenant_id')").Scan(&got)
+	})
+	if err != nil || got != pa.Tenant.String() {
+		t.Fatalf("an upper-case, braced id was set as %q (%v), want the canonical %s", got, err, pa.Tenant)
+	}
+	for _, bad := range []string{"acme", "", "' ; RESET ROLE; --", pa.Tenant.String() + "' OR true --"} {
+		err := pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), tenant.EnterSQL, bad)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "invalid input syntax for type uuid") {
+			t.Errorf("enter_tenant(%q): %v, want refused as not a uuid", bad, err)
+		}
+	}
+}

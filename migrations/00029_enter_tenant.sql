@@ -1,0 +1,22 @@
+-- +goose Up
+-- +goose StatementBegin
+-- enter_tenant sets the transaction's tenant with SET LOCAL. Citus forwards SET LOCAL to the
+-- workers that hold a tenant's shards; it does not forward set_config, so under Citus every
+-- tenant table answered nothing. A function rather than the statement itself, because SET takes
+-- no parameters: a SET LOCAL naming each tenant would be a new statement text per tenant, which
+-- pgx prepares (a round trip) and caches (crowding out the app's own statements) on every
+-- connection for every tenant it meets. This text is one, prepared once per connection, and the
+-- tenant is a parameter of type uuid: the value set is always a canonical UUID, or nothing.
+-- Transaction-local, like set_config(…, true) before it.
+CREATE FUNCTION enter_tenant(t uuid) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog
+    AS $$
+BEGIN
+    EXECUTE format('SET LOCAL app.tenant_id = %L', t);
+END $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION enter_tenant(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION enter_tenant(uuid) TO moat_app;
+
+-- +goose Down
+DROP FUNCTION enter_tenant(uuid);
