@@ -7,12 +7,14 @@
 -- pgx prepares (a round trip) and caches (crowding out the app's own statements) on every
 -- connection for every tenant it meets. This text is one, prepared once per connection, and the
 -- tenant is a parameter of type uuid: the value set is always a canonical UUID, or nothing.
--- Transaction-local, like set_config(…, true) before it.
+-- Transaction-local, like set_config(…, true) before it. No SET search_path clause: it runs as
+-- the caller and names nothing unqualified, and the clause alone cost 7 µs a call, more than the
+-- rest (5.7 µs, set_config's 5).
 CREATE FUNCTION enter_tenant(t uuid) RETURNS void
-    LANGUAGE plpgsql SET search_path = pg_catalog
+    LANGUAGE plpgsql
     AS $$
 BEGIN
-    EXECUTE format('SET LOCAL app.tenant_id = %L', t);
+    EXECUTE pg_catalog.format('SET LOCAL app.tenant_id = %L', t);
 END $$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION enter_tenant(uuid) FROM PUBLIC;

@@ -33,7 +33,7 @@ const TenantFunction = "SELECT NULLIF(current_setting('app.tenant_id', true), ''
 
 // EnterFunction is the body public.enter_tenant(uuid) must have: the one way a transaction
 // names its tenant, SET LOCAL with a value that can only be a canonical UUID.
-const EnterFunction = "BEGIN EXECUTE format('SET LOCAL app.tenant_id = %L', t); END"
+const EnterFunction = "BEGIN EXECUTE pg_catalog.format('SET LOCAL app.tenant_id = %L', t); END"
 
 // wallFunctions are the functions the tenant wall rests on, each exactly as it must be: in
 // schema public, run as the caller, with this body, language, volatility and arity.

@@ -64,8 +64,8 @@ func TestEveryWeaknessIsNamed(t *testing.T) {
 			want: "function shadow.current_tenant_id: only public.current_tenant_id may have this name"},
 		{name: "tenant function rewritten", sql: `CREATE OR REPLACE FUNCTION current_tenant_id() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT NULLIF(current_setting('app.other', true), '')::uuid $$`,
 			want: "function public.current_tenant_id is not exactly"},
-		{name: "enter function rewritten", sql: `CREATE OR REPLACE FUNCTION enter_tenant(t uuid) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog
-			AS $$ BEGIN EXECUTE format('SET LOCAL app.tenant_id = %L', '00000000-0000-0000-0000-000000000001'); END $$`,
+		{name: "enter function rewritten", sql: `CREATE OR REPLACE FUNCTION enter_tenant(t uuid) RETURNS void LANGUAGE plpgsql
+			AS $$ BEGIN EXECUTE pg_catalog.format('SET LOCAL app.tenant_id = %L', '00000000-0000-0000-0000-000000000001'); END $$`,
 			want: "function public.enter_tenant is not exactly"},
 		{name: "enter function dropped", sql: "DROP FUNCTION enter_tenant(uuid)", want: "function public.enter_tenant is missing"},
 		{name: "enter function shadowed", sql: `CREATE SCHEMA shadow; CREATE FUNCTION shadow.enter_tenant(t uuid) RETURNS void LANGUAGE sql AS 'SELECT'`,
