@@ -91,7 +91,9 @@ func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
 			f.Group, v.Group = g.Group, string(g.Group)
 		}
 	}
-	if words := strings.TrimSpace(c.Query("customer")); words != "" && utf8.RuneCountInString(words) <= 100 {
+	// Valid UTF-8 without NUL, which PostgreSQL refuses (and would fail the page with).
+	words := strings.TrimSpace(strings.ReplaceAll(strings.ToValidUTF8(c.Query("customer"), ""), "\x00", ""))
+	if words != "" && utf8.RuneCountInString(words) <= 100 {
 		f.Customer, v.Customer = utils.CopyString(words), utils.CopyString(words)
 	}
 	if d, err := time.Parse(time.DateOnly, c.Query("from")); err == nil {

@@ -107,8 +107,9 @@ func boundHere(c *fiber.Ctx, tok string) bool {
 // token the middleware generated in this request (none came with it, or the one that came had
 // expired) has been seen by nobody but this response, so the session takes it as its own: its
 // hash is kept in the session's row, once, which every request reads, so that every app server
-// knows it at once (a server's cached copy of the session could be a moment old). A signed-in session without a bound token (one
-// from before binding existed) has its token retired, so that the next page issues one to bind.
+// knows it at once (a server's cached copy of the session could be a moment old). A token that
+// is not the session's bound one (none bound yet, or a bind that failed or lost a race) is
+// retired, so that the next page issues one to bind.
 func (s *Sessions) BindCSRF(secure bool) fiber.Handler {
 	name := csrfCookieName(secure)
 	return func(c *fiber.Ctx) error {
@@ -128,7 +129,11 @@ func (s *Sessions) BindCSRF(secure bool) fiber.Handler {
 				return err
 			}
 			c.Locals(csrfBoundKey, token.Hash(tok))
-		case !fresh && bound == "":
+		case !fresh && bound != token.Hash(tok):
+			// None bound yet (a session from before binding), or another one: the bind of this
+			// token failed, or a second fresh token, bound last, won the race. Either way forms
+			// would be refused until the browser closed; a new token, bound on the next page,
+			// ends that.
 			if err := RotateCSRF(c); err != nil {
 				return err
 			}

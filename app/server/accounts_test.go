@@ -755,6 +755,30 @@ func TestCSRFTokenIsBoundToTheSession(t *testing.T) {
 	}
 }
 
+// A session whose bound token is not the browser's (its bind failed, or a second fresh token
+// won the race) is not stuck refusing every form: the next page retires the browser's token, the
+// page after binds a new one, and forms work again, sign-out included.
+func TestAMismatchedCSRFBindingRecovers(t *testing.T) {
+	e := newEnv(t)
+	a := e.signUp("acme")
+	c := e.client()
+	c.signIn(a.Email, password)
+	if _, err := e.db.Superuser(t).Exec(context.Background(), "UPDATE user_sessions SET csrf_hash = repeat('0', 64) WHERE tenant_id = $1", a.Tenant.UUID()); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := c.do("POST", "/customers", c.form("name", "Refused")); res.StatusCode != fiber.StatusForbidden {
+		t.Fatalf("a token that is not the bound one: %d, want 403", res.StatusCode)
+	}
+	c.do("GET", "/customers", "")
+	c.do("GET", "/customers", "")
+	if res, _ := c.do("POST", "/customers", c.form("name", "Accepted")); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("after two pages, a form: %d, want 303", res.StatusCode)
+	}
+	if res, _ := c.do("POST", "/logout", c.form()); res.StatusCode != fiber.StatusSeeOther {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+}
+
 func multipartForm(t *testing.T, fields map[string]string) (string, string) {
 	t.Helper()
 	var buf bytes.Buffer

@@ -383,3 +383,19 @@ func withinOneMinute(t *testing.T, f func()) {
 	}
 	t.Fatal("three runs in a row straddled a minute")
 }
+
+// A token hash is unique within its tenant only, so that a shard can check it (migration
+// 00030). Should two tenants' tokens ever share one, neither authenticates: the lookup never
+// picks one of them.
+func TestASharedTokenHashAuthenticatesNobody(t *testing.T) {
+	e := newEnv(t)
+	a, g := e.signUp("acme"), e.signUp("globex")
+	tok := e.apiToken(a, "read", "none", "none")
+	e.apiToken(g, "read", "none", "none")
+	e.api(t, "GET", "/api/v1/customers", tok, "").must(t, 200)
+	if _, err := e.db.Superuser(t).Exec(context.Background(),
+		"UPDATE api_tokens SET token_hash = (SELECT token_hash FROM api_tokens WHERE tenant_id = $1) WHERE tenant_id = $2", a.Tenant.UUID(), g.Tenant.UUID()); err != nil {
+		t.Fatal(err)
+	}
+	e.api(t, "GET", "/api/v1/customers", tok, "").must(t, 401)
+}

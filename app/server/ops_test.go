@@ -213,6 +213,13 @@ func TestTrailReadsAsSentences(t *testing.T) {
 		t.Error("another tenant's customer name answers unlike a made-up one")
 	}
 
+	// Words PostgreSQL could not take (a NUL, a byte that is not UTF-8) are dropped, not a 500.
+	for _, words := range []string{"%00", "%ff", "gr%00ace"} {
+		if res, _ := owner.do("GET", "/audit?customer="+words, "", "HX-Request", "true"); res.StatusCode != fiber.StatusOK {
+			t.Errorf("customer words %s: %d", words, res.StatusCode)
+		}
+	}
+
 	// Refused only, with who was refused how often.
 	_, body = owner.do("GET", "/audit?what=refused", "", "HX-Request", "true")
 	if !strings.Contains(body, `data-testid="audit-refusals"`) || !strings.Contains(body, "2 refusals") || strings.Contains(body, "changed <a") {
