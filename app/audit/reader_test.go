@@ -285,3 +285,38 @@ func TestDetailsAreAlwaysStorable(t *testing.T) {
 		t.Fatalf("stored %q", stored)
 	}
 }
+
+// A record's views are folded per person and day, and summed per person, from its newest
+// ViewsRead views only: a record viewed without end costs its page the same.
+func TestViewsFoldAndStopAtTheNewest(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, pa := d.Tenant(t, "acme")
+	other := uuid.New()
+	record := uuid.NewString()
+	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO audit_events (tenant_id, occurred_at, user_id, action, entity, entity_id, outcome)
+			SELECT current_tenant_id(), now() - make_interval(mins => i), CASE WHEN i % 4 = 0 THEN ?::uuid ELSE ?::uuid END,
+			       'customer.view', 'customer', ?, 'allowed'
+			FROM generate_series(1, ?) i`, other, pa.UserID, record, audit.ViewsRead+100).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	daily, people, err := audit.NewReader(d.Gorm).Views(a, audit.EntityCustomer, audit.CustomerView, record, 90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perDay, perPerson := 0, 0
+	for _, v := range daily {
+		perDay += v.Count
+		if len(v.Times) == 0 || len(v.Times) > 20 || v.Times[0].Before(v.Times[len(v.Times)-1]) {
+			t.Fatalf("a day's times: %d, newest first", len(v.Times))
+		}
+	}
+	for _, p := range people {
+		perPerson += p.Count
+	}
+	if perDay != audit.ViewsRead || perPerson != audit.ViewsRead || len(people) != 2 || people[0].UserID != pa.UserID || people[0].Count <= people[1].Count {
+		t.Fatalf("%d views by day, %d by person (%+v), want %d, the most frequent first", perDay, perPerson, people, audit.ViewsRead)
+	}
+}

@@ -104,17 +104,15 @@ func (h *Customers) detail(c *fiber.Ctx, status int, id string, errs map[string]
 		if props.Customer, err = h.Store.Get(ctx, id); err != nil {
 			return err
 		}
-		if props.Timeline, err = h.timeline(ctx, props.Customer); err != nil {
-			return err
-		}
-		if props.Duplicates, err = h.Store.KeptDuplicates(ctx, props.Customer); err != nil {
+		var viewers []audit.Viewer
+		if props.Timeline, viewers, err = h.timeline(ctx, props.Customer); err != nil {
 			return err
 		}
 		if props.CanSeeTrail {
-			props.Viewers, err = h.History.Viewers(ctx, audit.EntityCustomer, audit.CustomerView, props.Customer.ID.String(), fragments.ViewDays)
-			if err != nil {
-				return err
-			}
+			props.Viewers = viewers
+		}
+		if props.Duplicates, err = h.Store.KeptDuplicates(ctx, props.Customer); err != nil {
+			return err
 		}
 		invoices, err := h.Invoices.ForCustomer(ctx, props.Customer.ID, 10)
 		if err != nil {
@@ -137,19 +135,20 @@ func (h *Customers) detail(c *fiber.Ctx, status int, id string, errs map[string]
 	return htmx.Render(c, status, pages.Page(meta(c, cust.Name, "customers"), frag), frag)
 }
 
-// timeline merges the customer's notes and audited changes, newest first.
-func (h *Customers) timeline(ctx context.Context, cust models.Customer) ([]fragments.TimelineEntry, error) {
+// timeline merges the customer's notes and audited changes, newest first, with its views
+// folded; viewers are who viewed it, for those who may see the trail.
+func (h *Customers) timeline(ctx context.Context, cust models.Customer) (_ []fragments.TimelineEntry, viewers []audit.Viewer, err error) {
 	events, err := h.History.History(ctx, audit.EntityCustomer, cust.ID.String(), historyLength)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	notes, err := h.Store.Notes(ctx, cust.ID.String(), historyLength)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	views, err := h.History.Views(ctx, audit.EntityCustomer, audit.CustomerView, cust.ID.String(), fragments.ViewDays)
+	views, viewers, err := h.History.Views(ctx, audit.EntityCustomer, audit.CustomerView, cust.ID.String(), fragments.ViewDays)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]fragments.TimelineEntry, 0, len(events)+len(notes)+len(views))
 	for _, v := range views {
@@ -177,7 +176,7 @@ func (h *Customers) timeline(ctx context.Context, cust models.Customer) ([]fragm
 		out = append(out, t)
 	}
 	fragments.SortTimeline(out)
-	return out, nil
+	return out, viewers, nil
 }
 
 // timelinePart is the part of the timeline the page asks for: changes, notes, views, or all.
