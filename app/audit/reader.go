@@ -157,7 +157,7 @@ type Viewings struct {
 	UserName string
 	Day      time.Time
 	Count    int
-	Times    []time.Time // the newest maxViewTimes, newest first
+	Times    []time.Time // the newest 20, newest first
 }
 
 // Viewer is one person's reads of a record over the last days, for the "viewed by" summary.
@@ -168,38 +168,26 @@ type Viewer struct {
 	Last     time.Time
 }
 
-// maxViewTimes is how many of a day's views a folded line lists when opened.
-const maxViewTimes = 20
-
-// ViewsRead caps the views of one record that its timeline and "viewed by" read: the newest,
-// through the index of a record's events, so that a record viewed 30,000 times costs its page
-// no more than one viewed 500 times. Reading every view cost 6 to 12 ms of PostgreSQL's time a
-// page in compare.sh, which views one customer thousands of times. A count that reaches it is
-// of the newest ViewsRead views.
-const ViewsRead = 500
-
-// Views returns the reads (action, allowed) of the record with id over the last days: one
-// Viewings per person and day, newest first, and one Viewer per person, the most frequent first.
-// Both come from one pass over the newest ViewsRead views. Reading them is part of viewing the
-// record.
-func (r *Reader) Views(ctx context.Context, entity Entity, action Action, id string, days int) (daily []Viewings, people []Viewer, err error) {
+// Views returns the allowed reads of the record with id over the last days: one Viewings per
+// person and day, newest first, and one Viewer per person, the most frequent first. Both come
+// from record_views, where each read is folded as the trail records it, in one statement that
+// reads a row per person and day however often the record was viewed. Reading them is part of
+// viewing the record.
+func (r *Reader) Views(ctx context.Context, entity Entity, id string, days int) (daily []Viewings, people []Viewer, err error) {
 	err = tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-		// GROUPING SETS: per person and day, and per person, in one statement over one read.
+		// GROUPING SETS: per person and day (one row each), and per person, in one statement.
 		q := tx.Raw(`SELECT GROUPING(day) = 1 AS per_person, user_id,
-				coalesce((SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = r.user_id), '') AS user_name,
-				coalesce(day, 'epoch') AS day, count(*) AS count, max(occurred_at) AS last,
-				(array_agg(occurred_at ORDER BY occurred_at DESC))[1:?] AS times
-			FROM (SELECT v.user_id, v.occurred_at, date_trunc('day', v.occurred_at AT TIME ZONE 'UTC') AS day FROM audit_events v
-				WHERE v.tenant_id = current_tenant_id() AND v.entity = ? AND v.entity_id = ? AND v.action = ? AND v.outcome = 'allowed'
-				  AND v.occurred_at >= now() - make_interval(days => ?)
-				ORDER BY v.occurred_at DESC LIMIT ?) r
+				coalesce((SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = v.user_id), '') AS user_name,
+				coalesce(day, 'epoch') AS day, sum(views)::int AS count, max(last_at) AS last, coalesce(max(times), '{}') AS times
+			FROM record_views v
+			WHERE v.tenant_id = current_tenant_id() AND v.entity = ? AND v.entity_id = ? AND v.day >= ((now() AT TIME ZONE 'UTC') - make_interval(days => ?))::date
 			GROUP BY GROUPING SETS ((user_id, day), (user_id))
-			ORDER BY per_person, day DESC, count DESC, last DESC`, maxViewTimes, string(entity), id, string(action), days, ViewsRead)
+			ORDER BY per_person, day DESC, count DESC, last DESC`, string(entity), id, days)
 		// A map dest: GORM cannot describe the arrays, and pgx scans them here anyway.
 		return tenant.Rows(q, &[]map[string]any{}, func(rows pgx.Rows) error {
 			for rows.Next() {
 				var perPerson bool
-				var user *uuid.UUID
+				var user uuid.UUID
 				var v Viewings
 				var last time.Time
 				if err := rows.Scan(&perPerson, &user, &v.UserName, &v.Day, &v.Count, &last, &v.Times); err != nil {
@@ -208,8 +196,8 @@ func (r *Reader) Views(ctx context.Context, entity Entity, action Action, id str
 				switch {
 				case !perPerson && len(daily) < maxViewDays:
 					daily = append(daily, v)
-				case perPerson && user != nil && len(people) < maxViewers:
-					people = append(people, Viewer{UserID: *user, UserName: v.UserName, Count: v.Count, Last: last})
+				case perPerson && len(people) < maxViewers:
+					people = append(people, Viewer{UserID: user, UserName: v.UserName, Count: v.Count, Last: last})
 				}
 			}
 			return nil

@@ -146,7 +146,7 @@ func (h *Customers) timeline(ctx context.Context, cust models.Customer) (_ []fra
 	if err != nil {
 		return nil, nil, err
 	}
-	views, viewers, err := h.History.Views(ctx, audit.EntityCustomer, audit.CustomerView, cust.ID.String(), fragments.ViewDays)
+	views, viewers, err := h.History.Views(ctx, audit.EntityCustomer, cust.ID.String(), fragments.ViewDays)
 	if err != nil {
 		return nil, nil, err
 	}

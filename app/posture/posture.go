@@ -94,6 +94,7 @@ var Definers = []string{
 	"public.close_tenant(uuid,interval)",                         // schedules that deletion, a week away at least
 	"public.due_closures()",                                      // the ids of organizations whose deletion is due, for the sweep
 	"public.erase_customer(uuid,uuid)",                           // erases a customer's personal data, in the trail too
+	"public.count_record_view()",                                 // folds a read of a record into record_views
 }
 
 // privileges are the table privileges checked on every table.

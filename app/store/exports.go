@@ -121,6 +121,7 @@ var notExported = map[string]string{
 	"customer_counters":      "the next customer number, which the customers' numbers imply",
 	"customer_duplicates":    "look-alike pairs, found again from the customers",
 	"customer_terms":         "the search index, made from the customers",
+	"record_views":           "views of each record folded by person and day, from the audit trail",
 	"customer_tags":          "in customers.tags",
 	"product_tags":           "in products.tags",
 	"export_chunks":          "the exports themselves",
