@@ -549,13 +549,11 @@ func credit(tx *gorm.DB, orig models.Invoice, reissue, returnStock bool, today t
 	return note, draft, nil
 }
 
-// setActor tells the database's stock triggers who moves the stock an invoice's status moves.
+// setActor tells the database's stock triggers who moves the stock an invoice's status moves,
+// with SET LOCAL (enter_actor), which Citus forwards where the triggers run.
 func setActor(tx *gorm.DB) error {
-	actor := ""
-	if u := requestUser(tx); u != nil {
-		actor = u.String()
-	}
-	if err := tx.Exec("SELECT set_config('moat.actor', ?, true)", actor).Error; err != nil {
+	// No person (NULL): the triggers fall back to the invoice's author.
+	if err := tx.Exec("SELECT enter_actor(?)", requestUser(tx)).Error; err != nil {
 		return fmt.Errorf("actor: %w", err)
 	}
 	return nil

@@ -462,6 +462,19 @@ func TestTenantSettingIsLocalAndCanonical(t *testing.T) {
 	if err != nil || got != pa.Tenant.String() {
 		t.Fatalf("an upper-case, braced id was set as %q (%v), want the canonical %s", got, err, pa.Tenant)
 	}
+	// The actor the stock triggers read is set the same way: a uuid, or nothing.
+	for arg, want := range map[any]string{strings.ToUpper(pa.UserID.String()): pa.UserID.String(), nil: ""} {
+		var actor string
+		err := pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(context.Background(), "SELECT enter_actor($1)", arg); err != nil {
+				return err
+			}
+			return tx.QueryRow(context.Background(), "SELECT current_setting('moat.actor')").Scan(&actor)
+		})
+		if err != nil || actor != want {
+			t.Fatalf("enter_actor(%v) set %q (%v), want %q", arg, actor, err, want)
+		}
+	}
 	for _, bad := range []string{"acme", "", "' ; RESET ROLE; --", pa.Tenant.String() + "' OR true --"} {
 		err := pgx.BeginFunc(context.Background(), app, func(tx pgx.Tx) error {
 			_, err := tx.Exec(context.Background(), tenant.EnterSQL, bad)
