@@ -19,7 +19,7 @@ import (
 // work allows: BEGIN and the tenant setting travel with fn's first statement, and the writes fn
 // defers (see Defer: the audit row) travel with COMMIT, which travels with the statement fn
 // marks Last, or else after fn returns. A read of one statement is one round trip. The setting
-// is transaction-local (set_config's is_local), so a pooled connection never carries one
+// is transaction-local (SET LOCAL, through enter_tenant), so a pooled connection never carries one
 // tenant into another's work. With no tenant in ctx it returns models.ErrNoTenant and runs
 // nothing. If fn or any deferred write fails, nothing of the transaction commits.
 //
