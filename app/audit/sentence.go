@@ -181,10 +181,7 @@ func summary(a Action, outcome models.Outcome, d map[string]any) string {
 		if listing[k] {
 			return ""
 		}
-		if words := scalar(v); words != "" {
-			return field(k) + " " + words
-		}
-		return ""
+		return fieldWords(k, v)
 	})
 }
 
@@ -269,12 +266,15 @@ func scalar(v any) string {
 		}
 		return strconv.Itoa(len(v))
 	case map[string]any:
-		return pairs(v, 3, func(k string, v any) string {
-			if words := scalar(v); words != "" {
-				return field(k) + " " + words
-			}
-			return ""
-		})
+		return pairs(v, 3, fieldWords)
+	}
+	return ""
+}
+
+// fieldWords says "key value", or nothing when the value says nothing.
+func fieldWords(k string, v any) string {
+	if words := scalar(v); words != "" {
+		return field(k) + " " + words
 	}
 	return ""
 }

@@ -91,10 +91,11 @@ func filter(c *fiber.Ctx) (audit.Filter, fragments.AuditFilter) {
 			f.Group, v.Group = g.Group, string(g.Group)
 		}
 	}
-	// Valid UTF-8 without NUL, which PostgreSQL refuses (and would fail the page with).
-	words := strings.TrimSpace(strings.ReplaceAll(strings.ToValidUTF8(c.Query("customer"), ""), "\x00", ""))
-	if words != "" && utf8.RuneCountInString(words) <= 100 {
-		f.Customer, v.Customer = utils.CopyString(words), utils.CopyString(words)
+	// Cleaned of what PostgreSQL refuses (a NUL, bytes that are not UTF-8), which would fail the page.
+	if raw := c.Query("customer"); utf8.RuneCountInString(raw) <= 100 {
+		if words := strings.TrimSpace(audit.Clean(raw, 100)); words != "" {
+			f.Customer, v.Customer = utils.CopyString(words), utils.CopyString(words)
+		}
 	}
 	if d, err := time.Parse(time.DateOnly, c.Query("from")); err == nil {
 		f.From, v.From = d, d.Format(time.DateOnly)
