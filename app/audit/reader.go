@@ -141,14 +141,20 @@ func (r *Reader) List(ctx context.Context, f Filter) (Page, error) {
 
 // History returns the newest changes to one record (who did what; the reads are in the trail),
 // for showing beside it. Reading it is part of viewing the record, which is audited there.
-func (r *Reader) History(ctx context.Context, entity Entity, id string, limit int) ([]Entry, error) {
-	var out []Entry
-	err := tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-		var err error
-		out, err = page(tenant.Last(tx), Filter{Entity: entity, EntityID: id, Changes: true}, limit)
-		return err
+func (r *Reader) History(ctx context.Context, entity Entity, id string, limit int) (out []Entry, err error) {
+	err = tenant.Read(ctx, r.db, func(_ context.Context, rd *tenant.Reads) error {
+		r.QueueHistory(rd, entity, id, limit, &out)
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	return out, nil
+}
+
+// QueueHistory queues History's read in rd, into out.
+func (*Reader) QueueHistory(rd *tenant.Reads, entity Entity, id string, limit int, out *[]Entry) {
+	rd.Find(pageQuery(rd.Tx(), Filter{Entity: entity, EntityID: id, Changes: true}, limit), out)
 }
 
 // Viewings are one person's reads of a record on one day (UTC): the timeline folds them into
@@ -174,39 +180,46 @@ type Viewer struct {
 // reads a row per person and day however often the record was viewed. Reading them is part of
 // viewing the record.
 func (r *Reader) Views(ctx context.Context, entity Entity, id string, days int) (daily []Viewings, people []Viewer, err error) {
-	err = tenant.Tx(ctx, r.db, func(tx *gorm.DB) error {
-		// GROUPING SETS: per person and day (one row each), and per person, in one statement.
-		q := tx.Raw(`SELECT GROUPING(day) = 1 AS per_person, user_id,
-				coalesce((SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = v.user_id), '') AS user_name,
-				coalesce(day, 'epoch') AS day, sum(views)::int AS count, max(last_at) AS last, coalesce(max(times), '{}') AS times
-			FROM record_views v
-			WHERE v.tenant_id = current_tenant_id() AND v.entity = ? AND v.entity_id = ? AND v.day >= ((now() AT TIME ZONE 'UTC') - make_interval(days => ?))::date
-			GROUP BY GROUPING SETS ((user_id, day), (user_id))
-			ORDER BY per_person, day DESC, count DESC, last DESC`, string(entity), id, days)
-		// A map dest: GORM cannot describe the arrays, and pgx scans them here anyway.
-		return tenant.Rows(q, &[]map[string]any{}, func(rows pgx.Rows) error {
-			for rows.Next() {
-				var perPerson bool
-				var user uuid.UUID
-				var v Viewings
-				var last time.Time
-				if err := rows.Scan(&perPerson, &user, &v.UserName, &v.Day, &v.Count, &last, &v.Times); err != nil {
-					return err
-				}
-				switch {
-				case !perPerson && len(daily) < maxViewDays:
-					daily = append(daily, v)
-				case perPerson && len(people) < maxViewers:
-					people = append(people, Viewer{UserID: user, UserName: v.UserName, Count: v.Count, Last: last})
-				}
-			}
-			return nil
-		})
+	err = tenant.Read(ctx, r.db, func(_ context.Context, rd *tenant.Reads) error {
+		r.QueueViews(rd, entity, id, days, &daily, &people)
+		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("record views: %w", err)
 	}
 	return daily, people, nil
+}
+
+// QueueViews queues Views' read in rd, into daily and people.
+func (*Reader) QueueViews(rd *tenant.Reads, entity Entity, id string, days int, daily *[]Viewings, people *[]Viewer) {
+	// GROUPING SETS: per person and day (one row each), and per person, in one statement.
+	q := rd.Tx().Raw(`SELECT GROUPING(day) = 1 AS per_person, user_id,
+			coalesce((SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = v.user_id), '') AS user_name,
+			coalesce(day, 'epoch') AS day, sum(views)::int AS count, max(last_at) AS last, coalesce(max(times), '{}') AS times
+		FROM record_views v
+		WHERE v.tenant_id = current_tenant_id() AND v.entity = ? AND v.entity_id = ? AND v.day >= ((now() AT TIME ZONE 'UTC') - make_interval(days => ?))::date
+		GROUP BY GROUPING SETS ((user_id, day), (user_id))
+		ORDER BY per_person, day DESC, count DESC, last DESC`, string(entity), id, days)
+	// A map dest: GORM cannot describe the arrays, and pgx scans them here anyway.
+	rd.Rows(q, &[]map[string]any{}, func(rows pgx.Rows) error {
+		*daily, *people = nil, nil
+		for rows.Next() {
+			var perPerson bool
+			var user uuid.UUID
+			var v Viewings
+			var last time.Time
+			if err := rows.Scan(&perPerson, &user, &v.UserName, &v.Day, &v.Count, &last, &v.Times); err != nil {
+				return err
+			}
+			switch {
+			case !perPerson && len(*daily) < maxViewDays:
+				*daily = append(*daily, v)
+			case perPerson && len(*people) < maxViewers:
+				*people = append(*people, Viewer{UserID: user, UserName: v.UserName, Count: v.Count, Last: last})
+			}
+		}
+		return nil
+	})
 }
 
 // maxViewDays and maxViewers bound the folded lines and the people a record's page lists.
@@ -304,14 +317,19 @@ func refusals(tx *gorm.DB, f Filter) ([]Refusals, error) {
 
 // page runs the filtered, keyset-paged query inside tx.
 func page(tx *gorm.DB, f Filter, limit int) ([]Entry, error) {
-	// Each event with the name of its person, read in the same statement.
-	q := filtered(tx.Model(&models.AuditEvent{}), f).Select(`audit_events.*, (SELECT u.name FROM users u
-		WHERE u.tenant_id = audit_events.tenant_id AND u.id = audit_events.user_id) AS user_name`)
 	var rows []Entry
-	if err := q.Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
+	if err := pageQuery(tx, f, limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}
 	return rows, nil
+}
+
+// pageQuery is page's statement.
+func pageQuery(tx *gorm.DB, f Filter, limit int) *gorm.DB {
+	// Each event with the name of its person, read in the same statement.
+	return filtered(tx.Model(&models.AuditEvent{}), f).Select(`audit_events.*, (SELECT u.name FROM users u
+		WHERE u.tenant_id = audit_events.tenant_id AND u.id = audit_events.user_id) AS user_name`).
+		Order("occurred_at DESC, id DESC").Limit(limit)
 }
 
 // filtered adds f's conditions to q.

@@ -15,6 +15,7 @@ import (
 	"moat/app/htmx"
 	"moat/app/middleware"
 	"moat/app/store"
+	"moat/app/tenant"
 	"moat/models"
 	"moat/views/components"
 	"moat/views/fragments"
@@ -98,58 +99,45 @@ func (h *Customers) ShowCustomer(c *fiber.Ctx) error {
 func (h *Customers) detail(c *fiber.Ctx, status int, id string, errs map[string]string) error {
 	props := fragments.CustomerDetailProps{CSRF: middleware.CSRFToken(c), NoteError: errs["body"], EraseError: errs["reason"],
 		CanPurge: canPurge(c), CanSeeTrail: canSeeTrail(c), CanErase: canSeeTrail(c), TimelinePart: timelinePart(c)}
-	// The record, its timeline and its possible duplicates: one transaction.
-	err := h.DB.Within(c.UserContext(), func(ctx context.Context) error {
+	// The record, then its timeline, invoices and possible duplicates: one transaction, whose
+	// reads after the record go out together, with its audit row and COMMIT.
+	var events []audit.Entry
+	var notes []store.Note
+	var views []audit.Viewings
+	var invoices store.CustomerInvoices
+	err := h.DB.Read(c.UserContext(), func(ctx context.Context, r *tenant.Reads) error {
 		var err error
 		if props.Customer, err = h.Store.Get(ctx, id); err != nil {
 			return err
 		}
-		var viewers []audit.Viewer
-		if props.Timeline, viewers, err = h.timeline(ctx, props.Customer); err != nil {
-			return err
-		}
-		if props.CanSeeTrail {
-			props.Viewers = viewers
-		}
-		if props.Duplicates, err = h.Store.KeptDuplicates(ctx, props.Customer); err != nil {
-			return err
-		}
-		invoices, err := h.Invoices.ForCustomer(ctx, props.Customer.ID, 10)
-		if err != nil {
-			return err
-		}
-		today := time.Now().UTC()
-		for _, inv := range invoices.Invoices {
-			props.Invoices = append(props.Invoices, rowView(inv, props.Customer.Name, today))
-		}
-		for _, o := range invoices.Outstanding {
-			props.Outstanding = append(props.Outstanding, fragments.MoneyTotal{Currency: o.Currency, Total: format(o.Total, o.Currency), Due: format(o.Due, o.Currency)})
-		}
-		return nil
+		cid := props.Customer.ID.String()
+		h.History.QueueHistory(r, audit.EntityCustomer, cid, historyLength, &events)
+		h.Store.QueueNotes(r, cid, historyLength, &notes)
+		h.History.QueueViews(r, audit.EntityCustomer, cid, fragments.ViewDays, &views, &props.Viewers)
+		h.Invoices.QueueForCustomer(r, props.Customer.ID, 10, &invoices)
+		return h.Store.QueueKeptDuplicates(r, props.Customer, &props.Duplicates)
 	})
 	if err != nil {
 		return err
+	}
+	if !props.CanSeeTrail {
+		props.Viewers = nil
+	}
+	props.Timeline = timeline(events, notes, views)
+	today := time.Now().UTC()
+	for _, inv := range invoices.Invoices {
+		props.Invoices = append(props.Invoices, rowView(inv, props.Customer.Name, today))
+	}
+	for _, o := range invoices.Outstanding {
+		props.Outstanding = append(props.Outstanding, fragments.MoneyTotal{Currency: o.Currency, Total: format(o.Total, o.Currency), Due: format(o.Due, o.Currency)})
 	}
 	cust := props.Customer
 	frag := fragments.CustomerDetail(props)
 	return htmx.Render(c, status, pages.Page(meta(c, cust.Name, "customers"), frag), frag)
 }
 
-// timeline merges the customer's notes and audited changes, newest first, with its views
-// folded; viewers are who viewed it, for those who may see the trail.
-func (h *Customers) timeline(ctx context.Context, cust models.Customer) (_ []fragments.TimelineEntry, viewers []audit.Viewer, err error) {
-	events, err := h.History.History(ctx, audit.EntityCustomer, cust.ID.String(), historyLength)
-	if err != nil {
-		return nil, nil, err
-	}
-	notes, err := h.Store.Notes(ctx, cust.ID.String(), historyLength)
-	if err != nil {
-		return nil, nil, err
-	}
-	views, viewers, err := h.History.Views(ctx, audit.EntityCustomer, cust.ID.String(), fragments.ViewDays)
-	if err != nil {
-		return nil, nil, err
-	}
+// timeline merges a customer's notes and audited changes, newest first, with its views folded.
+func timeline(events []audit.Entry, notes []store.Note, views []audit.Viewings) []fragments.TimelineEntry {
 	out := make([]fragments.TimelineEntry, 0, len(events)+len(notes)+len(views))
 	for _, v := range views {
 		out = append(out, fragments.TimelineEntry{When: v.Times[0], Who: v.UserName, Views: v.Count, ViewTimes: v.Times})
@@ -176,7 +164,7 @@ func (h *Customers) timeline(ctx context.Context, cust models.Customer) (_ []fra
 		out = append(out, t)
 	}
 	fragments.SortTimeline(out)
-	return out, viewers, nil
+	return out
 }
 
 // timelinePart is the part of the timeline the page asks for: changes, notes, views, or all.

@@ -75,6 +75,11 @@ func (d *DB) Within(ctx context.Context, fn func(ctx context.Context) error) err
 	return tenant.Within(ctx, d.Gorm, fn)
 }
 
+// Read runs queue and then the reads it queued in one tenant transaction: see tenant.Read.
+func (d *DB) Read(ctx context.Context, queue func(ctx context.Context, r *tenant.Reads) error) error {
+	return tenant.Read(ctx, d.Gorm, queue)
+}
+
 // Ping reports whether the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.Pool.Ping(ctx) }
 

@@ -194,30 +194,25 @@ func checkDuplicates(tx *gorm.DB, c models.Customer) error {
 // KeptDuplicates returns up to five kept look-alikes of customer c outside the trash, for its
 // page. Reading them is part of viewing c and is not audited on its own.
 func (s *Customers) KeptDuplicates(ctx context.Context, c models.Customer) (out []Duplicate, err error) {
-	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		out, err = keptDuplicatesOf(tx, c)
-		return err
+	err = tenant.Read(ctx, s.db, func(_ context.Context, r *tenant.Reads) error {
+		return s.QueueKeptDuplicates(r, c, &out)
 	})
 	return out, err
 }
 
-// keptDuplicatesOf returns up to five kept look-alikes of customer c outside the trash, working
-// them out first if nobody has since c was written (customers from before they were kept).
-func keptDuplicatesOf(tx *gorm.DB, c models.Customer) ([]Duplicate, error) {
+// QueueKeptDuplicates queues KeptDuplicates' read in r, into out, working c's look-alikes out
+// first, now, if nobody has since c was written (customers from before they were kept).
+func (s *Customers) QueueKeptDuplicates(r *tenant.Reads, c models.Customer, out *[]Duplicate) error {
 	if !c.DuplicatesChecked {
-		if err := checkDuplicates(tx, c); err != nil {
-			return nil, err
+		if err := checkDuplicates(r.Tx(), c); err != nil {
+			return err
 		}
 	}
-	var out []Duplicate
-	err := tx.Raw(`SELECT c.id, c.number, c.name, d.same_email, d.same_tax_id, d.similar_name
+	r.Find(r.Tx().Raw(`SELECT c.id, c.number, c.name, d.same_email, d.same_tax_id, d.similar_name
 		FROM customer_duplicates d JOIN customers c ON c.tenant_id = d.tenant_id AND c.id = d.other_id
 		WHERE d.tenant_id = current_tenant_id() AND d.customer_id = ? AND c.deleted_at IS NULL
-		ORDER BY d.score DESC, c.id LIMIT 5`, c.ID).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("kept duplicates: %w", err)
-	}
-	return out, nil
+		ORDER BY d.score DESC, c.id LIMIT 5`, c.ID), out)
+	return nil
 }
 
 // truncate keeps the first n characters of s.

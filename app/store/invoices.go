@@ -632,16 +632,23 @@ type CurrencyTotal struct {
 // ForCustomer returns the newest invoices of the customer with id (its page shows them) and
 // what it owes. Reading them is part of viewing the customer, audited there.
 func (s *Invoices) ForCustomer(ctx context.Context, id uuid.UUID, limit int) (ci CustomerInvoices, err error) {
-	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		if err := tx.Where("customer_id = ?", id).Order("created_at DESC, id DESC").Limit(limit).Find(&ci.Invoices).Error; err != nil {
-			return fmt.Errorf("customer invoices: %w", err)
-		}
-		return tenant.Last(tx).Model(&models.Invoice{}).
-			Select("currency, sum(total)::text AS total, sum(total - amount_paid - amount_credited)::text AS due").
-			Where("customer_id = ? AND kind = ? AND status IN ?", id, models.KindInvoice, []models.InvoiceStatus{models.StatusOpen, models.StatusUncollectible}).
-			Group("currency").Order("currency").Scan(&ci.Outstanding).Error
+	err = tenant.Read(ctx, s.db, func(_ context.Context, r *tenant.Reads) error {
+		s.QueueForCustomer(r, id, limit, &ci)
+		return nil
 	})
-	return ci, err
+	if err != nil {
+		return CustomerInvoices{}, fmt.Errorf("customer invoices: %w", err)
+	}
+	return ci, nil
+}
+
+// QueueForCustomer queues ForCustomer's reads in r, into out.
+func (s *Invoices) QueueForCustomer(r *tenant.Reads, id uuid.UUID, limit int, out *CustomerInvoices) {
+	r.Find(r.Tx().Where("customer_id = ?", id).Order("created_at DESC, id DESC").Limit(limit), &out.Invoices)
+	r.Find(r.Tx().Model(&models.Invoice{}).
+		Select("currency, sum(total)::text AS total, sum(total - amount_paid - amount_credited)::text AS due").
+		Where("customer_id = ? AND kind = ? AND status IN ?", id, models.KindInvoice, []models.InvoiceStatus{models.StatusOpen, models.StatusUncollectible}).
+		Group("currency").Order("currency"), &out.Outstanding)
 }
 
 // lineNames fills d's SKUs and warehouse names of the products its lines sell.

@@ -19,17 +19,22 @@ type Note struct {
 
 // Notes returns the notes of the customer with id, newest first, at most limit. Misses answer
 // like Get's, unaudited: the page that shows notes has audited the view.
-func (s *Customers) Notes(ctx context.Context, id string, limit int) ([]Note, error) {
-	var notes []Note
-	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		return tenant.Last(tx).Model(&models.CustomerNote{}).
-			Select("*", "(SELECT u.name FROM users u WHERE u.tenant_id = customer_notes.tenant_id AND u.id = customer_notes.created_by) AS author").
-			Where("customer_id = ?", models.ParseID(id)).Order("created_at DESC, id DESC").Limit(limit).Find(&notes).Error
+func (s *Customers) Notes(ctx context.Context, id string, limit int) (notes []Note, err error) {
+	err = tenant.Read(ctx, s.db, func(_ context.Context, r *tenant.Reads) error {
+		s.QueueNotes(r, id, limit, &notes)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list notes: %w", err)
 	}
 	return notes, nil
+}
+
+// QueueNotes queues Notes' read in r, into out.
+func (s *Customers) QueueNotes(r *tenant.Reads, id string, limit int, out *[]Note) {
+	r.Find(r.Tx().Model(&models.CustomerNote{}).
+		Select("*", "(SELECT u.name FROM users u WHERE u.tenant_id = customer_notes.tenant_id AND u.id = customer_notes.created_by) AS author").
+		Where("customer_id = ?", models.ParseID(id)).Order("created_at DESC, id DESC").Limit(limit), out)
 }
 
 // AddNote adds a note to the customer with id. An empty or over-long body is a

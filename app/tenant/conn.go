@@ -115,7 +115,12 @@ func (c *pipeConn) batchedIn(ctx context.Context, tc *txConn, query string, args
 	if tc.state == open && !isLast(ctx) && tc.pipe == c {
 		return nil, nil, false, nil
 	}
-	b, opening, closing, err := tc.batch(ctx, c, query, args)
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = a.Value
+	}
+	closing := isLast(ctx)
+	b, opening, err := tc.batch(c, closing, queued{query, vals})
 	if err != nil {
 		return nil, nil, true, err
 	}

@@ -3,7 +3,6 @@ package tenant
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -164,16 +163,11 @@ func Defer(tx *gorm.DB, sql string, args ...any) error {
 	if tc.state == ended {
 		return errEnded
 	}
-	tc.deferred = append(tc.deferred, deferred{sql, args})
+	tc.deferred = append(tc.deferred, queued{sql, args})
 	return nil
 }
 
 type deferredKey struct{}
-
-type deferred struct {
-	sql  string
-	args []any
-}
 
 // txConn is the connection of a tenant transaction as GORM sees it: a pool of one connection
 // in a transaction. Its statements reach the driver (pipeConn) marked as the transaction's, so
@@ -184,7 +178,7 @@ type txConn struct {
 	*sql.Conn
 	tenant     string
 	state      txState
-	deferred   []deferred
+	deferred   []queued
 	pipe       *pipeConn // the driver connection, once a statement has reached it
 	committing bool      // COMMIT has been queued to send: a failure now may or may not have committed
 }
@@ -215,31 +209,34 @@ func (t *txConn) QueryRowContext(ctx context.Context, query string, args ...any)
 	return t.Conn.QueryRowContext(context.WithValue(ctx, pipeKey{}, t), query, args...)
 }
 
-// batch is query queued after what must precede it (BEGIN and the tenant setting, the first
-// time; opening says how many) and before what must follow it (the deferred writes and
-// COMMIT, when ctx marks it Last; read them with finish).
-func (t *txConn) batch(ctx context.Context, c *pipeConn, query string, args []driver.NamedValue) (b *pgx.Batch, opening int, closing bool, err error) {
+// batch is the queries queued after what must precede them (BEGIN and the tenant setting, the
+// first time; opening says how many) and before what must follow them (the deferred writes and
+// COMMIT, when last; read them with finish).
+func (t *txConn) batch(c *pipeConn, last bool, queries ...queued) (b *pgx.Batch, opening int, err error) {
 	switch {
 	case t.state == ended:
-		return nil, 0, false, errEnded
+		return nil, 0, errEnded
 	case t.pipe != nil && t.pipe != c:
-		return nil, 0, false, errors.New("tenant: a transaction's statement reached another connection")
+		return nil, 0, errors.New("tenant: a transaction's statement reached another connection")
 	}
 	t.pipe = c
 	b = &pgx.Batch{}
 	if t.state == fresh {
 		opening = t.open(b)
 	}
-	vals := make([]any, len(args))
-	for i, a := range args {
-		vals[i] = a.Value
+	for _, q := range queries {
+		b.Queue(q.sql, q.args...)
 	}
-	b.Queue(query, vals...)
-	if isLast(ctx) {
+	if last {
 		t.close(b)
-		closing = true
 	}
-	return b, opening, closing, nil
+	return b, opening, nil
+}
+
+// queued is one statement of a batch.
+type queued struct {
+	sql  string
+	args []any
 }
 
 // EnterSQL sets the transaction's tenant, given as its one parameter: SET LOCAL, through the

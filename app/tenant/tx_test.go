@@ -485,3 +485,141 @@ func TestTenantSettingIsLocalAndCanonical(t *testing.T) {
 		}
 	}
 }
+
+// Reads go out together and read what plain GORM reads, through the same tenant scope: after a
+// Get (its own round trip, with BEGIN), the page's reads take one more, with the audit row and
+// COMMIT. A miss answers without sending them and keeps its denied row; a failed read commits
+// nothing; a read built outside the transaction is refused; inside Within, COMMIT waits.
+func TestReadsGoTogether(t *testing.T) {
+	tr := &trips{}
+	d := dbtest.NewWith(t, store.Config{Tracer: tr})
+	a, _ := d.Tenant(t, "acme")
+	b, _ := d.Tenant(t, "globex")
+	customers := store.NewCustomers(d.Gorm)
+	reader := audit.NewReader(d.Gorm)
+	mine, err := customers.Create(a, models.CustomerInput{Kind: models.KindPerson, Name: "Ada Lovelace", Emails: []string{"ada@example.com"}, EmailTypes: []string{"work"}, TaxID: "DE123", Currency: "EUR", PaymentTerms: "30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := customers.Create(b, models.CustomerInput{Name: "Mallory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ctx  context.Context
+		id   string
+		body string
+	}{{a, mine.ID.String(), "Met at the fair."}, {a, mine.ID.String(), "Called back."}, {b, theirs.ID.String(), "Theirs."}} {
+		if err := customers.AddNote(c.ctx, c.id, models.NoteInput{Body: c.body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plainNotes, err := customers.Notes(a, mine.ID.String(), 10) // itself a Read of one
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plainList []models.Customer
+	var plainEvents []audit.Entry
+	err = tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
+		if err := tx.Order("name").Find(&plainList).Error; err != nil {
+			return err
+		}
+		return tx.Model(&models.AuditEvent{}).Select("audit_events.*, 'someone' AS user_name").Order("occurred_at, id").Find(&plainEvents).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plainNotes) != 2 || len(plainList) != 1 || len(plainEvents) < 3 {
+		t.Fatalf("plain reads: %d notes, %d customers, %d events", len(plainNotes), len(plainList), len(plainEvents))
+	}
+	before := audited(t, d, "customer.view")
+
+	tr.reset()
+	var notes []store.Note
+	var list []models.Customer
+	var events []audit.Entry
+	var history []audit.Entry
+	err = tenant.Read(a, d.Gorm, func(ctx context.Context, r *tenant.Reads) error {
+		if _, err := customers.Get(ctx, mine.ID.String()); err != nil {
+			return err
+		}
+		customers.QueueNotes(r, mine.ID.String(), 10, &notes)
+		r.Find(r.Tx().Order("name"), &list)
+		r.Find(r.Tx().Model(&models.AuditEvent{}).Select("audit_events.*, 'someone' AS user_name").Order("occurred_at, id"), &events)
+		reader.QueueHistory(r, audit.EntityCustomer, mine.ID.String(), 10, &history)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, stmts := tr.count(); n != 2 || len(stmts) != 9 || stmts[len(stmts)-1] != "COMMIT" {
+		t.Fatalf("%d round trips carrying %q; want 2: BEGIN, the setting and the Get, then four reads, the audit row and COMMIT", n, stmts)
+	}
+	if !reflect.DeepEqual(sameZone(notes), sameZone(plainNotes)) || !reflect.DeepEqual(sameZone(list), sameZone(plainList)) ||
+		!reflect.DeepEqual(sameZone(events), sameZone(plainEvents)) {
+		t.Fatalf("Reads read\n%+v\n%+v\n%+v\nplain GORM\n%+v\n%+v\n%+v", notes, list, events, plainNotes, plainList, plainEvents)
+	}
+	if len(history) != 3 || history[2].Action != string(audit.CustomerCreate) {
+		t.Fatalf("history %+v, want the two notes and the creation", history)
+	}
+	if got := audited(t, d, "customer.view"); got != before+1 {
+		t.Fatalf("%d view rows committed, want 1", got-before)
+	}
+
+	// Another tenant's record: the Get's miss is the answer, the reads are not sent, and the
+	// denied view commits.
+	tr.reset()
+	notes = nil
+	err = tenant.Read(a, d.Gorm, func(ctx context.Context, r *tenant.Reads) error {
+		if _, err := customers.Get(ctx, theirs.ID.String()); err != nil {
+			return err
+		}
+		customers.QueueNotes(r, theirs.ID.String(), 10, &notes)
+		return nil
+	})
+	if n, _ := tr.count(); !errors.Is(err, models.ErrNotFound) || notes != nil || n != 2 || audited(t, d, "customer.view") != before+2 {
+		t.Fatalf("a foreign id: %v, notes %v, %d round trips, %d view rows", err, notes, n, audited(t, d, "customer.view")-before)
+	}
+	// Their notes cannot be read by id from here either.
+	if got, err := customers.Notes(a, theirs.ID.String(), 10); err != nil || len(got) != 0 {
+		t.Fatalf("another tenant's notes: %v %+v", err, got)
+	}
+
+	// A failed read: nothing of the transaction commits.
+	err = tenant.Read(a, d.Gorm, func(ctx context.Context, r *tenant.Reads) error {
+		if _, err := customers.Get(ctx, mine.ID.String()); err != nil {
+			return err
+		}
+		r.Find(r.Tx().Raw("SELECT no_such_column FROM customers"), &list)
+		return nil
+	})
+	if err == nil || audited(t, d, "customer.view") != before+2 {
+		t.Fatalf("a failed read: %v, %d view rows", err, audited(t, d, "customer.view")-before)
+	}
+	// A read built outside the transaction is refused, and nothing is sent.
+	err = tenant.Read(a, d.Gorm, func(ctx context.Context, r *tenant.Reads) error {
+		r.Find(d.Gorm.WithContext(a).Model(&models.Customer{}), &list)
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a read from outside the transaction was sent")
+	}
+
+	// Inside Within the reads go out without COMMIT; Within commits after them.
+	tr.reset()
+	err = tenant.Within(a, d.Gorm, func(ctx context.Context) error {
+		err := tenant.Read(ctx, d.Gorm, func(_ context.Context, r *tenant.Reads) error {
+			customers.QueueNotes(r, mine.ID.String(), 10, &notes)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		_, err = customers.Get(ctx, mine.ID.String())
+		return err
+	})
+	_, stmts := tr.count()
+	if err != nil || len(notes) != 2 || strings.Count(strings.Join(stmts, "\n"), "COMMIT") != 1 || stmts[len(stmts)-1] != "COMMIT" {
+		t.Fatalf("Reads inside Within: %v, %d notes, statements %q", err, len(notes), stmts)
+	}
+}
