@@ -8,7 +8,9 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -48,6 +50,10 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	// requests a second. Every tenant gets the same plan anyway, as every index leads with
 	// tenant_id. The price: a common word in the 100,000-customer tenant searches 12% slower.
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		encodeUUIDs(conn.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database pool: %w", err)
@@ -87,4 +93,26 @@ func (d *DB) Ping(ctx context.Context) error { return d.Pool.Ping(ctx) }
 func (d *DB) Close() {
 	d.sql.Close()
 	d.Pool.Close()
+}
+
+// encodeUUIDs has pgx encode google/uuid's UUID, the type of every id GORM sends, as the 16
+// bytes it is. Left alone, pgx takes it for a driver.Valuer: it asks for the text form, fails
+// to encode that as binary (building an error each time), parses the text back and encodes
+// that: 8% of the server's CPU on the customer page, for every tenant_id of every statement.
+func encodeUUIDs(m *pgtype.Map) {
+	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{func(v any) (pgtype.WrappedEncodePlanNextSetter, any, bool) {
+		if u, ok := v.(uuid.UUID); ok {
+			return &uuidPlan{}, pgtype.UUID{Bytes: u, Valid: true}, true
+		}
+		return nil, nil, false
+	}}, m.TryWrapEncodePlanFuncs...)
+}
+
+// uuidPlan hands a uuid.UUID to the plan for pgx's own UUID.
+type uuidPlan struct{ next pgtype.EncodePlan }
+
+func (p *uuidPlan) SetNext(next pgtype.EncodePlan) { p.next = next }
+
+func (p *uuidPlan) Encode(v any, buf []byte) ([]byte, error) {
+	return p.next.Encode(pgtype.UUID{Bytes: v.(uuid.UUID), Valid: true}, buf)
 }
