@@ -51,7 +51,7 @@ var wallFunctions = []struct {
 var GlobalTables = map[string][]string{
 	"sessions":              {"SELECT", "INSERT", "UPDATE", "DELETE"}, // keyed by the SHA-256 of the cookie
 	"csrf_tokens":           {"SELECT", "INSERT", "UPDATE", "DELETE"}, // keyed by the SHA-256 of the token
-	"rate_limits":           {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"attempt_counts":        {"SELECT", "INSERT", "UPDATE", "DELETE"},
 	"revoked_sessions":      {"SELECT", "INSERT", "DELETE"}, // tombstones of ended sessions, a day long
 	"goose_db_version":      {"SELECT"},                     // /readyz compares the schema version
 	"record_ids":            {},                             // through the trigger and probe_record_id only

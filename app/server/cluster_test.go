@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,6 +69,26 @@ func TestTwoAppServersShareState(t *testing.T) {
 	}
 	if res, _ := on(guess, two).do("POST", "/login", guess.form("email", "nobody@acme.test", "password", "wrong password!")); res.StatusCode != fiber.StatusTooManyRequests {
 		t.Fatalf("a fourth attempt, on the other server: %d", res.StatusCode)
+	}
+
+	// A burst at the same moment on both servers: each attempt counts from the others' number, so
+	// exactly three of twelve get as far as checking the password.
+	burst := make([]*client, 12)
+	for i := range burst {
+		burst[i] = []*env{one, two}[i%2].client()
+		burst[i].do("GET", "/login", "")
+	}
+	statuses := make([]int, len(burst))
+	var wg sync.WaitGroup
+	for i, c := range burst {
+		wg.Go(func() {
+			res, _ := c.do("POST", "/login", c.form("email", "burst@acme.test", "password", "wrong password!"))
+			statuses[i] = res.StatusCode
+		})
+	}
+	wg.Wait()
+	if tried := len(burst) - countOf(statuses, fiber.StatusTooManyRequests); tried != 3 || countOf(statuses, fiber.StatusUnauthorized) != 3 {
+		t.Fatalf("a burst of %d on two servers: statuses %v, want 3 tried and the rest 429", len(burst), statuses)
 	}
 
 	// Cross-tenant attempts count in the database: the third within five minutes is a repeat,
@@ -197,4 +218,14 @@ func moduleRoot(t *testing.T) string {
 		t.Fatal("no caller")
 	}
 	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// countOf is how many of xs are x.
+func countOf[T comparable](xs []T, x T) (n int) {
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
 }

@@ -144,7 +144,7 @@ func New(db *store.DB, o Options) *fiber.App {
 	app.Use(middleware.CSRF(tokens, o.Secure, o.SessionIdle, db.Gorm))
 	app.Use(sessions.BindCSRF(o.Secure))
 
-	limits := middleware.RateLimits(store.Patient(pgstorage.New(pgstorage.Config{DB: db.Pool, Table: "public.rate_limits", GCInterval: time.Minute})), o.Limits, ips, o.Metrics)
+	limits := middleware.RateLimits(store.NewAttempts(db.Pool).Count, o.Limits, ips, o.Metrics, o.Now)
 	routes(app, db, sessions, limits, o)
 	api.Mount(app, api.Deps{DB: db, Tokens: store.NewAPITokens(db), Customers: store.NewCustomers(db.Gorm), Tags: store.NewTags(db.Gorm),
 		Invoices: store.NewInvoices(db.Gorm), Products: store.NewProducts(db.Gorm), Imports: store.NewImports(db.Gorm).Only(models.ImportCustomers), Jobs: o.Jobs, Probes: probes, Metrics: o.Metrics, IPs: ips,
