@@ -134,19 +134,20 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 			return err
 		}
 		// The summary rides with the page as uncorrelated subqueries, evaluated once.
-		rows, err := listPage(tenant.Last(tx), p.Query, words, after, paged)
+		page, err := listPage(tenant.Last(tx), p.Query, words, after, paged)
 		if err != nil {
 			return err
 		}
+		rows := page.customers
 		if len(rows) > pageSize(lq.Limit) {
 			rows = rows[:pageSize(lq.Limit)]
 			last := rows[len(rows)-1]
-			p.Next = keyset.Cursor{Sort: lq.Sort, Desc: lq.Desc, Value: last.SortKey, At: last.CreatedAt, ID: last.ID}.Encode()
+			p.Next = keyset.Cursor{Sort: lq.Sort, Desc: lq.Desc, Value: page.sortKeys[len(rows)-1], At: last.CreatedAt, ID: last.ID}.Encode()
 		}
 		if len(rows) == 0 {
 			return nil
 		}
-		if err := p.setSummary(rows[0].Summary); err != nil {
+		if err := p.setSummary(page.summary); err != nil {
 			return err
 		}
 		// Each row's tags in the order of the tenant's tags, which is by name.
@@ -154,23 +155,23 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		for i, t := range p.Tags {
 			byID[t.ID.String()] = i
 		}
-		p.Customers = make([]models.Customer, len(rows))
-		for i, r := range rows {
-			p.Customers[i] = r.Customer
-			if r.TagIDs == nil {
+		for i := range rows {
+			ids := page.tagIDs[i]
+			if ids == nil {
 				continue
 			}
 			var at []int
-			for _, id := range strings.Split(*r.TagIDs, ",") {
+			for _, id := range strings.Split(*ids, ",") {
 				if n, ok := byID[id]; ok {
 					at = append(at, n)
 				}
 			}
 			slices.Sort(at)
 			for _, n := range at {
-				p.Customers[i].Tags = append(p.Customers[i].Tags, p.Tags[n])
+				rows[i].Tags = append(rows[i].Tags, p.Tags[n])
 			}
 		}
+		p.Customers = rows
 		return nil
 	})
 	if err != nil || len(p.Customers) > 0 {
@@ -243,8 +244,17 @@ func (p *CustomerPage) setSummary(sum summaryRow) error {
 // listPage scans them in this order.
 const listColumns = "id, kind, number, name, email, phone, company, created_at"
 
+// listed is a page of the list as read: its customers, each one's tag ids and sort key, and
+// the list's summary.
+type listed struct {
+	customers []models.Customer
+	tagIDs    []*string // comma-separated
+	sortKeys  []string
+	summary   summaryRow
+}
+
 // listPage reads one page (and one row more, to know whether a next page exists).
-func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, paged bool) ([]customerRow, error) {
+func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, paged bool) (listed, error) {
 	expr, dir, cmp := Sorts[lq.Sort], "", ">"
 	if lq.Desc {
 		dir, cmp = " DESC", "<"
@@ -282,24 +292,34 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, pa
 	if lq.Sort == "created" {
 		sortKey = "'' AS sort_key" // the cursor takes created_at itself
 	}
-	var rows []customerRow
 	q = q.Select(listColumns+", "+listTagIDs+", "+sortKey+", "+summarySelect, summaryArgs(tx, lq, words)...).
 		Order(expr + dir + ", id" + dir).Limit(pageSize(lq.Limit) + 1)
-	err := tenant.Rows(q, &rows, func(r pgx.Rows) error {
+	var page listed
+	err := tenant.Rows(q, &[]models.Customer{}, func(r pgx.Rows) error {
+		n := pageSize(lq.Limit) + 1
+		page = listed{customers: make([]models.Customer, 0, n), tagIDs: make([]*string, 0, n), sortKeys: make([]string, 0, n)}
 		for r.Next() {
-			var c customerRow
-			if err := r.Scan(&c.ID, &c.Kind, &c.Number, &c.Name, &c.Email, &c.Phone, &c.Company, &c.CreatedAt, &c.TagIDs, &c.SortKey,
-				&c.Summary.Total, &c.Summary.Columns, &c.Summary.Tags); err != nil {
+			page.customers = append(page.customers, models.Customer{})
+			c := &page.customers[len(page.customers)-1]
+			var tagIDs *string
+			var sortKey string
+			// Every row carries the summary; the first one's is read, the others' skipped (nil).
+			var total, columns, tags any
+			if len(page.customers) == 1 {
+				total, columns, tags = &page.summary.Total, &page.summary.Columns, &page.summary.Tags
+			}
+			if err := r.Scan(&c.ID, &c.Kind, &c.Number, &c.Name, &c.Email, &c.Phone, &c.Company, &c.CreatedAt, &tagIDs, &sortKey,
+				total, columns, tags); err != nil {
 				return err
 			}
-			rows = append(rows, c)
+			page.tagIDs, page.sortKeys = append(page.tagIDs, tagIDs), append(page.sortKeys, sortKey)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list customers: %w", err)
+		return listed{}, fmt.Errorf("list customers: %w", err)
 	}
-	return rows, nil
+	return page, nil
 }
 
 // searchOnly reports whether f is a search by words and nothing else: the terms index alone

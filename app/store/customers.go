@@ -37,14 +37,12 @@ const tagList = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name
 const listTagIDs = `(SELECT string_agg(ct.tag_id::text, ',') FROM customer_tags ct
 	WHERE ct.tenant_id = customers.tenant_id AND ct.customer_id = customers.id) AS tag_ids`
 
-// customerRow is a customer as the list and the record page read it: with its tags (or, in the
-// list, their ids), and the sort key of the list's order.
+// customerRow is a customer as the record page and the export read it: with its tags, and the
+// sort key of the export's order.
 type customerRow struct {
 	models.Customer `gorm:"embedded"`
 	TagList         []models.Tag `gorm:"serializer:json"`
-	TagIDs          *string
 	SortKey         string
-	Summary         summaryRow `gorm:"embedded"` // the list's, on its page's rows
 }
 
 // TableName is the customers table: a customerRow is a customer read with more.
