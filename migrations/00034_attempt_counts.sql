@@ -19,15 +19,14 @@ DROP TABLE rate_limits;
 -- count_attempt counts one attempt for key at now and returns how many the sliding window holds
 -- with it: this window's, plus the window before weighed by how much of it still overlaps. The
 -- count is one INSERT … ON CONFLICT DO UPDATE, atomic under the row's lock. Two expired keys go
--- with each attempt, so the table keeps only what still counts, without a sweeper.
+-- with each attempt, so the table keeps only what still counts, without a sweeper: after the
+-- count, and skipping locked rows, so that two attempts never wait on each other's sweep.
 CREATE FUNCTION count_attempt(p_key text, p_window interval, p_now timestamptz, OUT rate integer, OUT reset interval)
     LANGUAGE plpgsql SET search_path = pg_catalog, public
     AS $$
 DECLARE
     c attempt_counts;
 BEGIN
-    DELETE FROM attempt_counts WHERE k IN (SELECT x.k FROM attempt_counts x
-        WHERE x.expires_at < p_now AND x.k <> p_key LIMIT 2 FOR UPDATE SKIP LOCKED);
     INSERT INTO attempt_counts AS a (k, window_at, prev, curr, expires_at)
         VALUES (p_key, p_now, 0, 1, p_now + 2 * p_window)
     ON CONFLICT (k) DO UPDATE SET
@@ -42,6 +41,8 @@ BEGIN
                           WHEN p_now < a.window_at + 2 * p_window THEN a.window_at + 3 * p_window
                           ELSE p_now + 2 * p_window END
     RETURNING * INTO c;
+    DELETE FROM attempt_counts WHERE k IN (SELECT x.k FROM attempt_counts x
+        WHERE x.expires_at < p_now AND x.k <> p_key LIMIT 2 FOR UPDATE SKIP LOCKED);
     rate := floor(c.prev * greatest(0, 1 - extract(epoch FROM p_now - c.window_at) / extract(epoch FROM p_window)))::integer + c.curr;
     reset := c.window_at + p_window - p_now;
 END

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -37,7 +38,9 @@ type read struct {
 // transaction of its own, COMMIT and the deferred writes (the audit rows) travel with the
 // reads, so a page's reads after its first statement take one round trip in all. When queue
 // returns an answer (models.IsAnswer: a miss, a refusal), the reads are not sent, what queue
-// did stands, its denied audit row included, and the answer is returned.
+// did stands, its denied audit row included, and the answer is returned. A read the server
+// refuses commits nothing; but the server runs the whole batch before Go sees a row, so when
+// COMMIT went with the reads, a scan that fails in Go fails the call after it committed.
 func Read(ctx context.Context, db *gorm.DB, queue func(ctx context.Context, r *Reads) error) error {
 	var answer error
 	err := Tx(ctx, db, func(tx *gorm.DB) error {
@@ -78,8 +81,12 @@ func (r *Reads) add(q *gorm.DB, dest any, scan func(pgx.Rows) error) {
 	if r.err != nil {
 		return
 	}
-	if q.Statement.ConnPool != gorm.ConnPool(r.tc) {
+	if t, ok := FromContext(q.Statement.Context); q.Statement.ConnPool != gorm.ConnPool(r.tc) || !ok || t.String() != r.tc.tenant {
 		r.err = errors.New("tenant: a read built outside its Reads' transaction")
+		return
+	}
+	if scan == nil && isMap(dest) {
+		r.err = errors.New("tenant: Reads scan into structs, not maps")
 		return
 	}
 	built := q.Session(&gorm.Session{DryRun: true}).Find(dest)
@@ -117,18 +124,20 @@ func (r *Reads) send() error {
 			if err := skip(br, opening); err != nil {
 				return err
 			}
-			for _, rd := range r.reads {
+			for i, rd := range r.reads {
 				rows, err := br.Query()
 				if err != nil {
 					return err
 				}
 				if err := rd.read(rows); err != nil {
-					return err
+					// The server ran the whole batch before a row reached Go: read on, so the
+					// transaction's state says whether its COMMIT went through.
+					return errors.Join(err, skip(br, len(r.reads)-i-1), r.tc.finish(br, r.last))
 				}
 			}
 			return r.tc.finish(br, r.last)
 		}()
-		if cerr := br.Close(); err == nil {
+		if cerr := br.Close(); err == nil && r.tc.state != ended {
 			err = cerr // a failed batch reports its failure here too: keep the first
 		}
 		return err
@@ -146,6 +155,16 @@ func (rd read) read(rows pgx.Rows) error {
 		return fmt.Errorf("read: %w", err)
 	}
 	return nil
+}
+
+// isMap reports whether dest is a map or a slice of maps, which GORM would fill with pgx's own
+// values rather than database/sql's.
+func isMap(dest any) bool {
+	t := reflect.TypeOf(dest)
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice) {
+		t = t.Elem()
+	}
+	return t != nil && t.Kind() == reflect.Map
 }
 
 // gormRows are pgx's rows as GORM's Scan reads them into a struct or a slice of them: pgx

@@ -596,6 +596,33 @@ func TestReadsGoTogether(t *testing.T) {
 	if err == nil || audited(t, d, "customer.view") != before+2 {
 		t.Fatalf("a failed read: %v, %d view rows", err, audited(t, d, "customer.view")-before)
 	}
+	// A scan that fails in Go fails the page, but the server had run the whole batch by then:
+	// the audit row went in with COMMIT, and the connection is left clean.
+	views := audited(t, d, "customer.view")
+	err = tenant.Read(a, d.Gorm, func(ctx context.Context, r *tenant.Reads) error {
+		if _, err := customers.Get(ctx, mine.ID.String()); err != nil {
+			return err
+		}
+		r.Rows(r.Tx().Model(&models.Customer{}), &[]models.Customer{}, func(pgx.Rows) error { return errors.New("a scan that fails") })
+		customers.QueueNotes(r, mine.ID.String(), 10, &notes)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "a scan that fails") || audited(t, d, "customer.view") != views+1 {
+		t.Fatalf("a failed scan: %v, %d view rows committed", err, audited(t, d, "customer.view")-views)
+	}
+	if got, err := customers.Notes(a, mine.ID.String(), 10); err != nil || len(got) != 2 {
+		t.Fatalf("the next transaction on the pool: %v, %d notes", err, len(got))
+	}
+	// A read into maps, or built for another tenant, is refused.
+	for name, queue := range map[string]func(r *tenant.Reads){
+		"maps":           func(r *tenant.Reads) { r.Find(r.Tx().Model(&models.Customer{}), &[]map[string]any{}) },
+		"another tenant": func(r *tenant.Reads) { r.Find(r.Tx().WithContext(b).Model(&models.Customer{}), &list) },
+	} {
+		err := tenant.Read(a, d.Gorm, func(_ context.Context, r *tenant.Reads) error { queue(r); return nil })
+		if err == nil {
+			t.Fatalf("%s: sent", name)
+		}
+	}
 	// A read built outside the transaction is refused, and nothing is sent.
 	err = tenant.Read(a, d.Gorm, func(ctx context.Context, r *tenant.Reads) error {
 		r.Find(d.Gorm.WithContext(a).Model(&models.Customer{}), &list)
