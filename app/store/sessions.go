@@ -40,8 +40,8 @@ type Current struct {
 // listed and its person still active, and returns the person's current role and name: a role
 // change, deactivation, removal or a session ended elsewhere applies from the next request,
 // whatever the server-side session still holds. With touch it also moves last-seen to now. It
-// is one statement (check_session, which sets the tenant for its own transaction). ok is false
-// when the session must end.
+// costs one round trip: the statements ride in one pipelined batch, a transaction of their own
+// that holds the tenant setting. ok is false when the session must end.
 func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touch bool, now time.Time) (cur Current, ok bool, err error) {
 	t, has := tenant.FromContext(ctx)
 	if !has {
@@ -55,17 +55,34 @@ func (s *Sessions) Validate(ctx context.Context, sid uuid.UUID, key string, touc
 }
 
 func (s *Sessions) validate(ctx context.Context, t tenant.ID, sid uuid.UUID, key string, touch bool, now time.Time) (cur Current, ok bool, err error) {
-	var seen *time.Time
+	b := &pgx.Batch{}
+	b.Queue("BEGIN") // SET LOCAL needs a transaction block; a batch's implicit one is not
+	b.Queue(tenant.EnterSQL, t.String())
+	b.Queue(`SELECT u.role, u.name, u.email, s.csrf_hash
+		FROM user_sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+		WHERE s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, token.Hash(key))
 	if touch {
-		seen = &now
+		b.Queue("UPDATE user_sessions SET last_seen_at = $2 WHERE id = $1", sid, now)
 	}
-	err = s.pool.QueryRow(ctx, "SELECT role, name, email, csrf_hash FROM check_session($1, $2, $3, $4)",
-		t.UUID(), sid, token.Hash(key), seen).Scan(&cur.Role, &cur.Name, &cur.Email, &cur.CSRF)
+	b.Queue("COMMIT")
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return cur, false, fmt.Errorf("session check: %w", err)
+		}
+	}
+	err = br.QueryRow().Scan(&cur.Role, &cur.Name, &cur.Email, &cur.CSRF)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return cur, false, nil
 	case err != nil:
 		return cur, false, fmt.Errorf("session check: %w", err)
+	}
+	if touch {
+		if _, err := br.Exec(); err != nil {
+			return cur, false, fmt.Errorf("session touch: %w", err)
+		}
 	}
 	return cur, true, nil
 }
