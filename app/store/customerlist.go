@@ -127,8 +127,8 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		if words, err = searchWords(tx, lq.Search); err != nil {
 			return err
 		}
-		// Queued now, the audit row and COMMIT travel with the page: a list without search is
-		// one round trip, a search two.
+		// Queued now, the audit row and COMMIT travel with the page: a list is one round trip,
+		// and so is a search, but for one whose words PostgreSQL must split (asciiWords).
 		if err := audit.Record(tx, audit.Event{Action: audit.CustomerList, Entity: audit.EntityCustomer, Outcome: models.OutcomeAllowed,
 			Details: map[string]any{"search": lq.Search, "filter": p.Query.Filter, "sort": lq.Sort, "page": p.Query.Page}}); err != nil {
 			return err
@@ -143,9 +143,6 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 			rows = rows[:pageSize(lq.Limit)]
 			last := rows[len(rows)-1]
 			p.Next = keyset.Cursor{Sort: lq.Sort, Desc: lq.Desc, Value: page.sortKeys[len(rows)-1], At: last.CreatedAt, ID: last.ID}.Encode()
-		}
-		if len(rows) == 0 {
-			return nil
 		}
 		if err := p.setSummary(page.summary); err != nil {
 			return err
@@ -173,17 +170,6 @@ func (s *Customers) List(ctx context.Context, lq ListQuery) (CustomerPage, error
 		}
 		p.Customers = rows
 		return nil
-	})
-	if err != nil || len(p.Customers) > 0 {
-		return p, err
-	}
-	// An empty page carries no summary: it is asked alone, after the page's transaction.
-	err = tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
-		var sum summaryRow
-		if err := tx.Raw("SELECT "+summarySelect, summaryArgs(tx, p.Query, words)...).Scan(&sum).Error; err != nil {
-			return fmt.Errorf("count customers: %w", err)
-		}
-		return p.setSummary(sum)
 	})
 	return p, err
 }
@@ -292,13 +278,23 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, pa
 	if lq.Sort == "created" {
 		sortKey = "'' AS sort_key" // the cursor takes created_at itself
 	}
-	q = q.Select(listColumns+", "+listTagIDs+", "+sortKey+", "+summarySelect, summaryArgs(tx, lq, words)...).
-		Order(expr + dir + ", id" + dir).Limit(pageSize(lq.Limit) + 1)
+	q = q.Select(listColumns + ", " + listTagIDs + ", " + sortKey).Order(expr + dir + ", id" + dir).Limit(pageSize(lq.Limit) + 1)
+	order := "p.sort_key" + dir + ", p.id" + dir
+	if lq.Sort == "created" {
+		order = "p.created_at" + dir + ", p.id" + dir
+	}
+	// The summary joined to the page: on every row, and on a row of its own when the page is
+	// empty, so that an empty page needs no second statement.
+	q = tx.Raw("SELECT p.*, s.* FROM (SELECT "+summarySelect+") s LEFT JOIN (?) p ON true ORDER BY "+order,
+		append(summaryArgs(tx, lq, words), q)...)
 	var page listed
 	err := tenant.Rows(q, &[]models.Customer{}, func(r pgx.Rows) error {
 		n := pageSize(lq.Limit) + 1
 		page = listed{customers: make([]models.Customer, 0, n), tagIDs: make([]*string, 0, n), sortKeys: make([]string, 0, n)}
 		for r.Next() {
+			if r.RawValues()[0] == nil { // no customer: the summary alone
+				return r.Scan(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, &page.summary.Total, &page.summary.Columns, &page.summary.Tags)
+			}
 			page.customers = append(page.customers, models.Customer{})
 			c := &page.customers[len(page.customers)-1]
 			var tagIDs *string
@@ -399,6 +395,9 @@ func searchWords(tx *gorm.DB, s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
+	if words, ok := asciiWords(s); ok {
+		return words, nil
+	}
 	var joined string
 	err := tx.Raw(`SELECT coalesce(string_agg(w, ' '), '') FROM (
 		SELECT DISTINCT left(w, 100) AS w FROM regexp_split_to_table(lower(?), '[^[:alnum:]]+') w WHERE w <> '' LIMIT 5) words`, s).
@@ -407,6 +406,30 @@ func searchWords(tx *gorm.DB, s string) ([]string, error) {
 		return nil, fmt.Errorf("search words: %w", err)
 	}
 	return strings.Fields(joined), nil
+}
+
+// asciiWords is searchWords without the round trip, for what needs no locale to split: ASCII
+// without a capital I. Every locale lower-cases A–Z to a–z but Turkish and Azeri, where I
+// becomes a dotless ı, and every locale's [:alnum:] holds exactly a–z and 0–9 among ASCII.
+// Of more than five words it keeps the first five; PostgreSQL keeps any five.
+// TestASCIIWordsSplitAsPostgreSQLDoes holds it to the SQL.
+func asciiWords(s string) ([]string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf || s[i] == 'I' {
+			return nil, false
+		}
+	}
+	var words []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return (r < 'a' || r > 'z') && (r < '0' || r > '9') }) {
+		w = w[:min(len(w), 100)]
+		if !slices.Contains(words, w) {
+			words = append(words, w)
+		}
+		if len(words) == 5 {
+			break
+		}
+	}
+	return words, true
 }
 
 // escapeLike makes s match itself literally in a LIKE pattern (PostgreSQL's default escape

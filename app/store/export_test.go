@@ -22,3 +22,6 @@ var (
 		return out
 	}()
 )
+
+// ASCIIWords is asciiWords, for the test that holds it to PostgreSQL's split.
+var ASCIIWords = asciiWords

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,51 +20,6 @@ import (
 	"moat/models"
 )
 
-// trips counts round trips: a statement sent alone is one, and so is a batch however many
-// statements it carries.
-type trips struct {
-	mu    sync.Mutex
-	n     int
-	stmts []string
-}
-
-func (c *trips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	c.stmts = append(c.stmts, d.SQL)
-	return ctx
-}
-
-func (c *trips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (c *trips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	return ctx
-}
-
-func (c *trips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stmts = append(c.stmts, d.SQL)
-}
-
-func (c *trips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
-func (c *trips) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n, c.stmts = 0, nil
-}
-
-func (c *trips) count() (int, []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n, append([]string(nil), c.stmts...)
-}
-
 func audited(t *testing.T, d *dbtest.DB, action string) int {
 	t.Helper()
 	var n int
@@ -78,7 +32,7 @@ func audited(t *testing.T, d *dbtest.DB, action string) int {
 // A read marked Last is one round trip: BEGIN, the tenant setting, the query, the audit row and
 // COMMIT together. Work after it is refused rather than run outside the transaction.
 func TestLastStatementIsOneRoundTrip(t *testing.T) {
-	tr := &trips{}
+	tr := &dbtest.Trips{}
 	d := dbtest.NewWith(t, store.Config{Tracer: tr})
 	a, pa := d.Tenant(t, "acme")
 	b, _ := d.Tenant(t, "globex")
@@ -87,7 +41,7 @@ func TestLastStatementIsOneRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tr.reset()
+	tr.Reset()
 	var rows []models.Customer
 	var after, deferAfter error
 	err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
@@ -104,7 +58,7 @@ func TestLastStatementIsOneRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, stmts := tr.count()
+	n, stmts := tr.Count()
 	if n != 1 || len(stmts) != 5 {
 		t.Fatalf("%d round trips carrying %q, want 1 carrying BEGIN, the setting, the query, the audit row, COMMIT", n, stmts)
 	}
@@ -166,14 +120,14 @@ func TestFailedLastStatementCommitsNothing(t *testing.T) {
 
 // A transaction that sends nothing costs nothing; one that only defers writes is one round trip.
 func TestDeferredWritesAloneAreOneRoundTrip(t *testing.T) {
-	tr := &trips{}
+	tr := &dbtest.Trips{}
 	d := dbtest.NewWith(t, store.Config{Tracer: tr})
 	a, _ := d.Tenant(t, "acme")
-	tr.reset()
+	tr.Reset()
 	if err := tenant.Tx(a, d.Gorm, func(*gorm.DB) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if n, stmts := tr.count(); n != 0 {
+	if n, stmts := tr.Count(); n != 0 {
 		t.Fatalf("an empty transaction sent %q", stmts)
 	}
 	if err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
@@ -181,7 +135,7 @@ func TestDeferredWritesAloneAreOneRoundTrip(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n, stmts := tr.count(); n != 1 || len(stmts) != 4 {
+	if n, stmts := tr.Count(); n != 1 || len(stmts) != 4 {
 		t.Fatalf("%d round trips carrying %q", n, stmts)
 	}
 	if got := audited(t, d, "customer.bulk_count"); got != 1 {
@@ -248,7 +202,7 @@ func TestBatchedRowsScanLikeStdlib(t *testing.T) {
 // Work of several stores inside Within is one transaction: one BEGIN, one COMMIT carrying every
 // audit row, a Last inside it ends nothing, and a failure anywhere commits nothing.
 func TestWithinComposesStores(t *testing.T) {
-	tr := &trips{}
+	tr := &dbtest.Trips{}
 	d := dbtest.NewWith(t, store.Config{Tracer: tr})
 	a, _ := d.Tenant(t, "acme")
 	b, _ := d.Tenant(t, "globex")
@@ -262,7 +216,7 @@ func TestWithinComposesStores(t *testing.T) {
 		return n
 	}
 	before := count()
-	tr.reset()
+	tr.Reset()
 	err = tenant.Within(a, d.Gorm, func(ctx context.Context) error {
 		if _, err := customers.Get(ctx, c.ID.String()); err != nil {
 			return err
@@ -276,7 +230,7 @@ func TestWithinComposesStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, stmts := tr.count()
+	_, stmts := tr.Count()
 	begins, commits := 0, 0
 	for _, s := range stmts {
 		begins += strings.Count(s, "BEGIN")
@@ -328,7 +282,7 @@ func mustTenant(ctx context.Context) tenant.ID {
 // as its Last (sent with the queued audit row and COMMIT). Outside a tenant transaction it
 // refuses to run.
 func TestRowsReadsWhatFindReads(t *testing.T) {
-	tr := &trips{}
+	tr := &dbtest.Trips{}
 	d := dbtest.NewWith(t, store.Config{Tracer: tr})
 	a, _ := d.Tenant(t, "acme")
 	b, _ := d.Tenant(t, "globex")
@@ -371,7 +325,7 @@ func TestRowsReadsWhatFindReads(t *testing.T) {
 		t.Fatalf("plain GORM read %+v", plain)
 	}
 	for _, where := range []string{"first", "middle", "last"} {
-		tr.reset()
+		tr.Reset()
 		var got []row
 		err := tenant.Tx(a, d.Gorm, func(tx *gorm.DB) error {
 			var err error
@@ -400,7 +354,7 @@ func TestRowsReadsWhatFindReads(t *testing.T) {
 		if !reflect.DeepEqual(sameZone(got), sameZone(plain)) {
 			t.Fatalf("%s: Rows read %+v, Find %+v", where, got, plain)
 		}
-		if n, stmts := tr.count(); where == "last" && n != 1 {
+		if n, stmts := tr.Count(); where == "last" && n != 1 {
 			t.Fatalf("last: %d round trips carrying %q, want 1", n, stmts)
 		}
 	}
@@ -491,7 +445,7 @@ func TestTenantSettingIsLocalAndCanonical(t *testing.T) {
 // COMMIT. A miss answers without sending them and keeps its denied row; a failed read commits
 // nothing; a read built outside the transaction is refused; inside Within, COMMIT waits.
 func TestReadsGoTogether(t *testing.T) {
-	tr := &trips{}
+	tr := &dbtest.Trips{}
 	d := dbtest.NewWith(t, store.Config{Tracer: tr})
 	a, _ := d.Tenant(t, "acme")
 	b, _ := d.Tenant(t, "globex")
@@ -534,7 +488,7 @@ func TestReadsGoTogether(t *testing.T) {
 	}
 	before := audited(t, d, "customer.view")
 
-	tr.reset()
+	tr.Reset()
 	var notes []store.Note
 	var list []models.Customer
 	var events []audit.Entry
@@ -552,7 +506,7 @@ func TestReadsGoTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, stmts := tr.count(); n != 2 || len(stmts) != 9 || stmts[len(stmts)-1] != "COMMIT" {
+	if n, stmts := tr.Count(); n != 2 || len(stmts) != 9 || stmts[len(stmts)-1] != "COMMIT" {
 		t.Fatalf("%d round trips carrying %q; want 2: BEGIN, the setting and the Get, then four reads, the audit row and COMMIT", n, stmts)
 	}
 	if !reflect.DeepEqual(sameZone(notes), sameZone(plainNotes)) || !reflect.DeepEqual(sameZone(list), sameZone(plainList)) ||
@@ -568,7 +522,7 @@ func TestReadsGoTogether(t *testing.T) {
 
 	// Another tenant's record: the Get's miss is the answer, the reads are not sent, and the
 	// denied view commits.
-	tr.reset()
+	tr.Reset()
 	notes = nil
 	err = tenant.Read(a, d.Gorm, func(ctx context.Context, r *tenant.Reads) error {
 		if _, err := customers.Get(ctx, theirs.ID.String()); err != nil {
@@ -577,7 +531,7 @@ func TestReadsGoTogether(t *testing.T) {
 		customers.QueueNotes(r, theirs.ID.String(), 10, &notes)
 		return nil
 	})
-	if n, _ := tr.count(); !errors.Is(err, models.ErrNotFound) || notes != nil || n != 2 || audited(t, d, "customer.view") != before+2 {
+	if n, _ := tr.Count(); !errors.Is(err, models.ErrNotFound) || notes != nil || n != 2 || audited(t, d, "customer.view") != before+2 {
 		t.Fatalf("a foreign id: %v, notes %v, %d round trips, %d view rows", err, notes, n, audited(t, d, "customer.view")-before)
 	}
 	// Their notes cannot be read by id from here either.
@@ -633,7 +587,7 @@ func TestReadsGoTogether(t *testing.T) {
 	}
 
 	// Inside Within the reads go out without COMMIT; Within commits after them.
-	tr.reset()
+	tr.Reset()
 	err = tenant.Within(a, d.Gorm, func(ctx context.Context) error {
 		err := tenant.Read(ctx, d.Gorm, func(_ context.Context, r *tenant.Reads) error {
 			customers.QueueNotes(r, mine.ID.String(), 10, &notes)
@@ -645,7 +599,7 @@ func TestReadsGoTogether(t *testing.T) {
 		_, err = customers.Get(ctx, mine.ID.String())
 		return err
 	})
-	_, stmts := tr.count()
+	_, stmts := tr.Count()
 	if err != nil || len(notes) != 2 || strings.Count(strings.Join(stmts, "\n"), "COMMIT") != 1 || stmts[len(stmts)-1] != "COMMIT" {
 		t.Fatalf("Reads inside Within: %v, %d notes, statements %q", err, len(notes), stmts)
 	}
