@@ -292,7 +292,7 @@ func listPage(tx *gorm.DB, lq ListQuery, words []string, after keyset.Cursor, pa
 		n := pageSize(lq.Limit) + 1
 		page = listed{customers: make([]models.Customer, 0, n), tagIDs: make([]*string, 0, n), sortKeys: make([]string, 0, n)}
 		for r.Next() {
-			if r.RawValues()[0] == nil { // no customer: the summary alone
+			if r.RawValues()[0] == nil { // no customer (id, listColumns' first, is NULL): the summary alone
 				return r.Scan(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, &page.summary.Total, &page.summary.Columns, &page.summary.Tags)
 			}
 			page.customers = append(page.customers, models.Customer{})
@@ -389,8 +389,8 @@ func cleanSearch(s string) string {
 const maxRune = "\U0010FFFF"
 
 // searchWords splits a search into words exactly as the schema splits customers into terms
-// (customer_words: lower-cased runs of [:alnum:], as PostgreSQL's locale defines them), at most
-// five, each at most 100 characters. Words hold no spaces, so they travel space-separated.
+// (customer_words: lower-cased runs of [:alnum:], as PostgreSQL's locale defines them): the
+// first five different ones, each at most 100 characters. Words hold no spaces, so they travel space-separated.
 func searchWords(tx *gorm.DB, s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
@@ -398,9 +398,15 @@ func searchWords(tx *gorm.DB, s string) ([]string, error) {
 	if words, ok := asciiWords(s); ok {
 		return words, nil
 	}
+	return sqlWords(tx, s)
+}
+
+// sqlWords is searchWords by PostgreSQL's split.
+func sqlWords(tx *gorm.DB, s string) ([]string, error) {
 	var joined string
-	err := tx.Raw(`SELECT coalesce(string_agg(w, ' '), '') FROM (
-		SELECT DISTINCT left(w, 100) AS w FROM regexp_split_to_table(lower(?), '[^[:alnum:]]+') w WHERE w <> '' LIMIT 5) words`, s).
+	err := tx.Raw(`SELECT coalesce(string_agg(w, ' ' ORDER BY n), '') FROM (
+		SELECT left(w, 100) AS w, min(n) AS n FROM regexp_split_to_table(lower(?), '[^[:alnum:]]+') WITH ORDINALITY t(w, n)
+		WHERE w <> '' GROUP BY 1 ORDER BY 2 LIMIT 5) words`, s).
 		Scan(&joined).Error
 	if err != nil {
 		return nil, fmt.Errorf("search words: %w", err)
@@ -409,10 +415,10 @@ func searchWords(tx *gorm.DB, s string) ([]string, error) {
 }
 
 // asciiWords is searchWords without the round trip, for what needs no locale to split: ASCII
-// without a capital I. Every locale lower-cases A–Z to a–z but Turkish and Azeri, where I
-// becomes a dotless ı, and every locale's [:alnum:] holds exactly a–z and 0–9 among ASCII.
-// Of more than five words it keeps the first five; PostgreSQL keeps any five.
-// TestASCIIWordsSplitAsPostgreSQLDoes holds it to the SQL.
+// without a capital I. Every locale lower-cases A–Z to a–z but those of Turkish descent
+// (Turkish, Azeri, Crimean Tatar, …), where I becomes a dotless ı, and every locale's [:alnum:]
+// holds exactly A–Z, a–z and 0–9 among ASCII. TestASCIIWordsSplitAsPostgreSQLDoes holds it to
+// the SQL.
 func asciiWords(s string) ([]string, bool) {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf || s[i] == 'I' {

@@ -23,5 +23,5 @@ var (
 	}()
 )
 
-// ASCIIWords is asciiWords, for the test that holds it to PostgreSQL's split.
-var ASCIIWords = asciiWords
+// ASCIIWords and SQLWords are searchWords' two ways, for the test that holds one to the other.
+var ASCIIWords, SQLWords = asciiWords, sqlWords
