@@ -426,6 +426,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, tok, password string, in
 			return ErrLinkInvalid
 		}
 		c := claims[0]
+		// claim_invitation only reads it (docs/citus.md): accepting it is ours, once.
+		accepted := tx.Model(&models.Invitation{}).Where("id = ? AND accepted_at IS NULL AND expires_at > now()", c.InvitationID).
+			Update("accepted_at", gorm.Expr("now()"))
+		if accepted.Error != nil {
+			return fmt.Errorf("accept invitation: %w", accepted.Error)
+		}
+		if accepted.RowsAffected != 1 {
+			return ErrLinkInvalid
+		}
 		p.AccountID = c.AccountID
 		u := models.User{ID: p.UserID, AccountID: c.AccountID, Email: c.Email, Name: c.Name, Role: c.Role}
 		if err := tx.Create(&u).Error; err != nil {

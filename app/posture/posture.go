@@ -79,7 +79,7 @@ var Definers = []string{
 	"public.report_sign_in_failures()",                           // copies them into the trails, after the response
 	"public.claim_signup(text)",                                  // an emailed sign-up link's account
 	"public.invitation_lookup(text)",                             // an emailed invitation link's invitation
-	"public.claim_invitation(text,text)",                         // accepts it, in its tenant's transaction
+	"public.claim_invitation(text,text)",                         // its invitation and account, in its tenant's transaction
 	"public.change_password(uuid,text,text,uuid,text,text,text)", // the signed-in account's own password
 	"public.reset_password(text,text,text,text,text)",            // an emailed reset link's account
 	"public.register_record_id()",                                // the id registry's trigger
@@ -87,13 +87,13 @@ var Definers = []string{
 	"public.stock_move()",                                        // applies a stock movement to its balance
 	"public.stock_reserve()",                                     // keeps balances' reservations equal to draft lines
 	"public.stock_invoice()",                                     // moves an invoice's stock as its status moves
-	"public.lock_stock(uuid[],uuid[])",                           // locks balances in a fixed order before a stock check
+	"public.lock_stock(uuid,uuid[],uuid[])",                      // locks balances in a fixed order before a stock check
 	"public.stock_drift()",                                       // balances that differ from their ledger, for moat check
 	"public.api_token_use(text,text,integer,integer)",            // an API token's tenant and person, before the tenant is known
 	"public.purge_tenant()",                                      // deletes a closed organization once its grace period is over
-	"public.close_tenant(uuid,interval)",                         // schedules that deletion, a week away at least
+	"public.close_tenant(uuid,uuid,interval)",                    // schedules that deletion, a week away at least
 	"public.due_closures()",                                      // the ids of organizations whose deletion is due, for the sweep
-	"public.erase_customer(uuid,uuid)",                           // erases a customer's personal data, in the trail too
+	"public.erase_customer(uuid,uuid,uuid)",                      // erases a customer's personal data, in the trail too
 	"public.count_record_view()",                                 // folds a read of a record into record_views
 }
 

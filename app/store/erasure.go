@@ -39,7 +39,7 @@ func (s *Customers) Erase(ctx context.Context, id, reason string) error {
 			return &models.ValidationError{Fields: map[string]string{"reason": "Say why, in up to 500 characters: the request this answers, say."}}
 		}
 		var cleared int64
-		if err := tx.Raw("SELECT erase_customer(?, ?)", c.ID, requestUser(tx)).Scan(&cleared).Error; err != nil {
+		if err := tx.Raw("SELECT erase_customer(?, ?, ?)", c.TenantID, c.ID, requestUser(tx)).Scan(&cleared).Error; err != nil {
 			return fmt.Errorf("erase customer: %w", err)
 		}
 		ev.Details = map[string]any{"reason": reason, "number": c.Number, "trail_rows_cleared": cleared}

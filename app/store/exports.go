@@ -149,8 +149,8 @@ func (s *Exports) Request(ctx context.Context) (e models.Export, fresh bool, err
 			return models.ErrForbidden
 		}
 		// Requests of one organization take turns, so that two at once make one export.
-		if err := tx.Exec("SELECT 1 FROM tenants WHERE id = current_tenant_id() FOR UPDATE").Error; err != nil {
-			return fmt.Errorf("lock organization: %w", err)
+		if err := lockTenant(tx); err != nil {
+			return err
 		}
 		// A build that stopped without saying so (its server died, its job was never queued)
 		// gives way after staleExport.

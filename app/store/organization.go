@@ -98,7 +98,10 @@ func (s *Organization) Close(ctx context.Context, confirm string, grace time.Dur
 		}
 		p, _ := auth.FromContext(tx.Statement.Context)
 		c = Closing{RequestedBy: p.UserID, RequestedAt: time.Now()}
-		if err := tx.Raw("SELECT close_tenant(?, make_interval(secs => ?))", p.UserID, grace.Seconds()).Scan(&c.DeleteAfter).Error; err != nil {
+		if err := lockTenant(tx); err != nil {
+			return err
+		}
+		if err := tx.Raw("SELECT close_tenant(?, ?, make_interval(secs => ?))", t.UUID(), p.UserID, grace.Seconds()).Scan(&c.DeleteAfter).Error; err != nil {
 			return fmt.Errorf("close organization: %w", err)
 		}
 		ended, err := endSessions(tx, "true")
@@ -150,4 +153,13 @@ func (s *Organization) Purge(ctx context.Context) (deleted bool, err error) {
 		return tx.Raw("SELECT purge_tenant()").Scan(&deleted).Error
 	})
 	return deleted, err
+}
+
+// lockTenant takes the organization's row lock, which its requests take turns on: two exports
+// asked at once make one, and a closing waits for them.
+func lockTenant(tx *gorm.DB) error {
+	if err := tx.Exec("SELECT 1 FROM tenants WHERE id = current_tenant_id() FOR UPDATE").Error; err != nil {
+		return fmt.Errorf("lock organization: %w", err)
+	}
+	return nil
 }

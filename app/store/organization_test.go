@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"moat/app/auth"
@@ -355,9 +356,33 @@ func TestErasingACustomerClearsItAndItsTrail(t *testing.T) {
 	}
 	var again int64
 	if err := tenant.Tx(ctxA, d.Gorm, func(tx *gorm.DB) error {
-		return tx.Raw("SELECT erase_customer(?, ?)", c.ID, ownerA.UserID).Scan(&again).Error
+		return tx.Raw("SELECT erase_customer(?, ?, ?)", c.TenantID, c.ID, ownerA.UserID).Scan(&again).Error
 	}); err != nil || again != -1 {
 		t.Fatalf("erasing an erased customer again cleared %d trail rows (%v)", again, err)
+	}
+}
+
+// The definers that take a tenant (so that Citus can run them on its worker) refuse any tenant
+// but the transaction's own, and change nothing.
+func TestDefinersRefuseAnotherTenant(t *testing.T) {
+	d := dbtest.New(t, 0)
+	ctxA, _ := d.Tenant(t, "Acme")
+	ctxB, ownerB := d.Tenant(t, "Globex")
+	b := seedRecords(t, d, ctxB, "Globex")["Globex Analytical Engines"]
+	keepB := d.Checksum(t, tenantOf(ctxB).String())
+	for _, call := range []string{
+		"SELECT erase_customer(?, '" + b.ID.String() + "', '" + ownerB.UserID.String() + "')",
+		"SELECT close_tenant(?, '" + ownerB.UserID.String() + "', interval '7 days')",
+		"SELECT * FROM lock_stock(?, '{}', '{}')",
+	} {
+		err := tenant.Tx(ctxA, d.Gorm, func(tx *gorm.DB) error { return tx.Exec(call, tenantOf(ctxB).UUID()).Error })
+		var pg *pgconn.PgError
+		if !errors.As(err, &pg) || pg.Code != "42501" {
+			t.Fatalf("%s for another tenant: %v", call, err)
+		}
+	}
+	if d.Checksum(t, tenantOf(ctxB).String()) != keepB {
+		t.Fatal("a definer changed another tenant's rows")
 	}
 }
 

@@ -42,7 +42,8 @@ func lockStock(tx *gorm.DB, keys []stockKey) (map[stockKey]models.StockBalance, 
 	}
 	var rows []models.StockBalance
 	if len(keys) > 0 {
-		err := tx.Raw("SELECT * FROM lock_stock(?::uuid[], ?::uuid[])",
+		t, _ := tenant.FromContext(tx.Statement.Context)
+		err := tx.Raw("SELECT * FROM lock_stock(?, ?::uuid[], ?::uuid[])", t.UUID(),
 			"{"+strings.Join(products, ",")+"}", "{"+strings.Join(warehouses, ",")+"}").Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("lock stock: %w", err)
