@@ -66,10 +66,18 @@ func Run(ctx context.Context, args []string, cfg config.Config, log *slog.Logger
 	case "serve":
 		return serve(ctx, cfg, log)
 	case "migrate":
+		local := cfg.DatabaseURL == ""
 		if err := useCluster(ctx, &cfg, log); err != nil {
 			return err
 		}
-		return migrations.Up(ctx, cfg.MigrationDatabaseURL)
+		if err := migrations.Up(ctx, cfg.MigrationDatabaseURL); err != nil || !local {
+			return err
+		}
+		c, err := cluster.Local(ctx)
+		if err != nil {
+			return err
+		}
+		return c.AfterMigrate(ctx, cfg.ClusterDatabase)
 	case "check":
 		if err := useCluster(ctx, &cfg, log); err != nil {
 			return err
@@ -271,11 +279,7 @@ func useCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if cfg.DatabaseURL != "" {
 		return nil
 	}
-	dir, err := cluster.DefaultDir()
-	if err != nil {
-		return err
-	}
-	c, err := cluster.Ensure(ctx, dir)
+	c, err := cluster.Local(ctx)
 	if err != nil {
 		return err
 	}
@@ -284,7 +288,7 @@ func useCluster(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	cfg.DatabaseURL = c.URL(cluster.AppRole, cfg.ClusterDatabase)
 	cfg.MigrationDatabaseURL = c.URL(cluster.OwnerRole, cfg.ClusterDatabase)
-	log.Debug("using the private cluster", "dir", dir, "port", c.Port, "database", cfg.ClusterDatabase)
+	log.Debug("using a cluster on this machine", "port", c.Port, "database", cfg.ClusterDatabase)
 	return nil
 }
 
@@ -313,7 +317,7 @@ func clusterCommand(ctx context.Context, cfg config.Config, args []string) error
 		_, err := cluster.Ensure(ctx, dir)
 		return err
 	case "fresh":
-		c, err := cluster.Ensure(ctx, dir)
+		c, err := cluster.Local(ctx)
 		if err != nil {
 			return err
 		}

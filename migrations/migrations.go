@@ -24,7 +24,7 @@ import (
 
 // FS holds every migration file.
 //
-//go:embed *.sql
+//go:embed *.sql citus/*.sql
 var FS embed.FS
 
 // Up applies every pending migration as the owner role at url.
@@ -46,6 +46,9 @@ func Up(ctx context.Context, url string) error {
 	}
 	if err := upJobs(ctx, url); err != nil {
 		return fmt.Errorf("migrate: the job queue: %w", err)
+	}
+	if err := distribute(ctx, db); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	// Keep the audit trail's monthly partitions ready: last month to three months ahead.
 	if _, err := db.ExecContext(ctx, `SELECT audit_partition((date_trunc('month', now()) + make_interval(months => m))::date)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -68,7 +69,26 @@ func RecordEach(tx *gorm.DB, e Event, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return record(tx, e, `SELECT current_tenant_id(), $1, $2, $3, id, $5, $6, $7, $8, $9, $10, $11 FROM unnest($4::text[]) AS id`, ids)
+	if !tenant.OnCitus(tx) {
+		return record(tx, e, `SELECT current_tenant_id(), $1, $2, $3, id, $5, $6, $7, $8, $9, $10, $11 FROM unnest($4::text[]) AS id`, ids)
+	}
+	// Citus cannot send an INSERT … SELECT from unnest to the tenant's worker: it would copy
+	// the rows there, which row level security refuses ("COPY FROM not supported with
+	// row-level security"). Rows of VALUES it can, a statement per thousand.
+	for chunk := range slices.Chunk(ids, 1000) {
+		var rows strings.Builder
+		rows.WriteString("VALUES ")
+		for i := range chunk {
+			if i > 0 {
+				rows.WriteString(", ")
+			}
+			fmt.Fprintf(&rows, "(current_tenant_id(), $1, $2, $3, ($4::text[])[%d], $5, $6, $7, $8, $9, $10, $11)", i+1)
+		}
+		if err := record(tx, e, rows.String(), chunk); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // record defers the insert of e's rows, whose values rows gives, taking the entity id (or ids)

@@ -37,9 +37,10 @@ const defaultPort = 54329
 
 // Cluster is a running private cluster.
 type Cluster struct {
-	dir   string
-	Port  int
-	creds credentials
+	dir     string
+	Port    int
+	creds   credentials
+	workers []int // a Citus cluster's workers' ports (see Citus)
 }
 
 type credentials struct {
@@ -172,8 +173,23 @@ func (c *Cluster) URL(role, db string) string {
 }
 
 // CreateDatabase creates db owned by the owner role unless it exists, optionally as a copy
-// of template.
+// of template (on every node, on Citus).
 func (c *Cluster) CreateDatabase(ctx context.Context, db, template string) error {
+	if len(c.workers) == 0 {
+		return c.createDatabase(ctx, db, template)
+	}
+	for _, node := range c.nodes() {
+		if err := node.createDatabase(ctx, db, template); err != nil {
+			return err
+		}
+	}
+	if template != "" {
+		return nil
+	}
+	return c.citusDatabase(ctx, db)
+}
+
+func (c *Cluster) createDatabase(ctx context.Context, db, template string) error {
 	conn, err := pgx.Connect(ctx, c.URL("postgres", "postgres"))
 	if err != nil {
 		return fmt.Errorf("cluster: connect: %w", err)
@@ -193,15 +209,14 @@ func (c *Cluster) CreateDatabase(ctx context.Context, db, template string) error
 	return nil
 }
 
-// DropDatabase drops db if it exists, ending its connections.
+// DropDatabase drops db if it exists, ending its connections (on every node, on Citus).
 func (c *Cluster) DropDatabase(ctx context.Context, db string) error {
-	conn, err := pgx.Connect(ctx, c.URL("postgres", "postgres"))
-	if err != nil {
-		return fmt.Errorf("cluster: connect: %w", err)
+	for _, node := range c.nodes() {
+		if err := node.exec(ctx, "postgres", "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return err
+		}
 	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
-	return err
+	return nil
 }
 
 func (c *Cluster) dataDir() string { return filepath.Join(c.dir, "data") }

@@ -138,11 +138,7 @@ func AsPrincipal(p auth.Principal) context.Context {
 
 // setup starts the cluster and makes sure the template for the current migrations exists.
 func setup(ctx context.Context) (*cluster.Cluster, string, error) {
-	dir, err := cluster.DefaultDir()
-	if err != nil {
-		return nil, "", err
-	}
-	c, err := cluster.Ensure(ctx, dir)
+	c, err := cluster.Local(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -175,7 +171,10 @@ func setup(ctx context.Context) (*cluster.Cluster, string, error) {
 	if err := migrations.Up(ctx, c.URL(cluster.OwnerRole, name)); err != nil {
 		return nil, "", fmt.Errorf("migrate template: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" IS_TEMPLATE true"); err != nil {
+	if err := c.AfterMigrate(ctx, name); err != nil {
+		return nil, "", err
+	}
+	if err := c.SealTemplate(ctx, name); err != nil {
 		return nil, "", err
 	}
 	return c, name, nil

@@ -95,6 +95,7 @@ var Definers = []string{
 	"public.due_closures()",                                      // the ids of organizations whose deletion is due, for the sweep
 	"public.erase_customer(uuid,uuid,uuid)",                      // erases a customer's personal data, in the trail too
 	"public.count_record_view()",                                 // folds a read of a record into record_views
+	"public.users_clear_authors()",                               // on Citus, clears a removed person's authorship (ON DELETE SET NULL elsewhere)
 }
 
 // privileges are the table privileges checked on every table.
@@ -120,7 +121,7 @@ func Check(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	var problems []string
 	for _, check := range []func(context.Context, pgx.Tx) ([]string, error){
 		checkRole, checkOwnership, checkSchemas, checkTables, checkPolicies, checkGlobalTables, checkTenantGrants,
-		checkViews, checkTenantFunction, checkDefiners,
+		checkViews, checkTenantFunction, checkDefiners, checkCitus,
 	} {
 		found, err := check(ctx, tx)
 		if err != nil {
@@ -170,6 +171,27 @@ func checkSchemas(ctx context.Context, tx pgx.Tx) ([]string, error) {
 		SELECT 'the app role may create objects in schema ' || nspname FROM pg_namespace
 		WHERE nspname NOT LIKE 'pg_%' AND nspname <> 'information_schema' AND has_schema_privilege(current_user, oid, 'CREATE')
 		ORDER BY 1`)
+}
+
+// checkCitus, on a Citus coordinator: the app role's SET LOCAL of the tenant must reach the
+// workers (Citus forwards it only with citus.propagate_set_commands = local; without, every
+// tenant table answers nothing), and every tenant table must be sharded by tenant_id, but
+// tenants, a copy on every node.
+func checkCitus(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	var citus bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus')").Scan(&citus); err != nil || !citus {
+		return nil, err
+	}
+	return rows(ctx, tx, `
+		SELECT 'the app role''s citus.propagate_set_commands is ' || s || ', not local: its tenant would not reach the workers'
+		FROM pg_catalog.current_setting('citus.propagate_set_commands') AS s WHERE s <> 'local'
+		UNION ALL
+		SELECT 'table ' || relname || ' is not ' || CASE WHEN relname = 'tenants' THEN 'a reference table' ELSE 'distributed by tenant_id' END
+		FROM (`+userTables+`) t
+		WHERE tenant AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = t.oid
+		    AND CASE WHEN t.relname = 'tenants' THEN p.partmethod = 'n'
+		             ELSE p.partmethod = 'h' AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) = 'tenant_id' END)
+		ORDER BY 1`, globalNames())
 }
 
 // userTables are the tables of the database's own schemas, with whether each is a tenant table:
@@ -390,7 +412,14 @@ func checkDefiners(ctx context.Context, tx pgx.Tx) ([]string, error) {
 // tenant's own row level security and answers a count only; an operator finds the balances as
 // the owner. It reads every tenant's ledger, so /readyz runs it less often than Check.
 func Ledger(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
-	r, err := pool.Query(ctx, `
+	// In a transaction: stock_drift switches tenants with SET LOCAL, which Citus forwards to
+	// the workers only inside a transaction block.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only
+	r, err := tx.Query(ctx, `
 		SELECT n || ' stock balance(s) differ from their ledger or their drafts'' reservations'
 		FROM public.stock_drift() AS n WHERE n > 0`)
 	if err != nil {

@@ -25,11 +25,12 @@ type Customers struct{ db *gorm.DB }
 // NewCustomers returns the customer store over db.
 func NewCustomers(db *gorm.DB) *Customers { return &Customers{db: db} }
 
-// tagList is a select column giving each customer row its tags as JSON, in the same statement;
-// it follows the row's own tenant, which the statement's scope has already fixed.
+// tagList is a select column giving each customer row its tags as JSON, in the same statement.
+// It names the transaction's tenant rather than the row's (the same, under the statement's
+// scope): Citus routes a locking read only when every subquery names its tenant by value.
 const tagList = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'color', t.color) ORDER BY lower(t.name)), '[]')
 	FROM customer_tags ct JOIN tags t ON t.tenant_id = ct.tenant_id AND t.id = ct.tag_id
-	WHERE ct.tenant_id = customers.tenant_id AND ct.customer_id = customers.id) AS tag_list`
+	WHERE ct.tenant_id = current_tenant_id() AND ct.customer_id = customers.id) AS tag_list`
 
 // listTagIDs is a select column giving each row of the list its tags' ids, comma-separated: the
 // list has every tag of the tenant already (for its filter), so the names need not be joined

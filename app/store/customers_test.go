@@ -179,7 +179,9 @@ func TestRawSQLMeetsRowLevelSecurity(t *testing.T) {
 	defer tx.Rollback(ctx)
 	tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", pa.Tenant.String())
 	_, err = tx.Exec(ctx, "UPDATE customers SET tenant_id = $1", pb.Tenant.String())
-	if !errors.As(err, &pgErr) || (pgErr.Code != "42501" && pgErr.Code != "23503") {
+	// Citus refuses before row level security does: "modifying the partition value of rows is
+	// not allowed".
+	if !errors.As(err, &pgErr) || (pgErr.Code != "42501" && pgErr.Code != "23503" && !(d.Citus && pgErr.Code == "0A000")) {
 		t.Fatalf("move A's rows to B: err = %v, want refusal", err)
 	}
 }

@@ -22,9 +22,10 @@ import (
 // DB is the app's database: one pgx pool shared by GORM (with the tenant plugin registered)
 // and the session storage.
 type DB struct {
-	Pool *pgxpool.Pool
-	Gorm *gorm.DB
-	sql  *sql.DB
+	Pool  *pgxpool.Pool
+	Gorm  *gorm.DB
+	Citus bool // a Citus coordinator: tenant tables are sharded by tenant
+	sql   *sql.DB
 }
 
 // Config says how to connect.
@@ -44,12 +45,22 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 		cfg.MaxConns = c.MaxConns
 	}
 	cfg.ConnConfig.Tracer = c.Tracer
+	citus, err := isCitus(ctx, cfg.ConnConfig)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
 	// Plan each prepared statement once per connection. With the tenant and the filters as
 	// parameters, PostgreSQL's default kept planning the list's statement on every execution
 	// (0.9 ms, more than running it): a generic plan took the list from 1,100 to 1,450
 	// requests a second. Every tenant gets the same plan anyway, as every index leads with
 	// tenant_id. The price: a common word in the 100,000-customer tenant searches 12% slower.
+	// On Citus the opposite: it routes a statement to the tenant's worker by the value of its
+	// tenant_id, which a generic plan hides. PostgreSQL's default turns generic after five runs,
+	// and then a correlated subquery (the customer's tags) or FOR UPDATE is refused.
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	if citus {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		encodeUUIDs(conn.TypeMap())
 		return nil
@@ -58,7 +69,7 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database pool: %w", err)
 	}
-	sqlDB := tenant.OpenDB(pool)
+	sqlDB := tenant.OpenDB(pool, citus)
 	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true, // stores open their own tenant transactions
@@ -68,11 +79,25 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("gorm: %w", err)
 	}
-	if err := gdb.Use(tenant.Plugin{}); err != nil {
+	if err := gdb.Use(tenant.Plugin{Citus: citus}); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("tenant plugin: %w", err)
 	}
-	return &DB{Pool: pool, Gorm: gdb, sql: sqlDB}, nil
+	return &DB{Pool: pool, Gorm: gdb, sql: sqlDB, Citus: citus}, nil
+}
+
+// isCitus says whether the database cfg names is a Citus coordinator (docs/citus.md).
+func isCitus(ctx context.Context, cfg *pgx.ConnConfig) (bool, error) {
+	var citus bool
+	err := tenant.Retry(ctx, func() error {
+		conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		return conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").Scan(&citus)
+	})
+	return citus, err
 }
 
 // Within runs fn in one tenant transaction that every store call made with fn's context joins:

@@ -20,13 +20,16 @@ import (
 // (Tx) put its statements on the wire in as few round trips as possible: BEGIN and the tenant
 // setting go out with the first statement, and the last statement (Last) goes out with the
 // deferred writes and COMMIT. Statements outside a tenant transaction are pgx's stdlib as is.
-func OpenDB(pool *pgxpool.Pool) *sql.DB {
-	db := sql.OpenDB(connector{stdlib.GetPoolConnector(pool)})
+func OpenDB(pool *pgxpool.Pool, citus bool) *sql.DB {
+	db := sql.OpenDB(connector{stdlib.GetPoolConnector(pool), citus})
 	db.SetMaxIdleConns(0) // idle connections belong to pgxpool, which the sessions share
 	return db
 }
 
-type connector struct{ driver.Connector }
+type connector struct {
+	driver.Connector
+	citus bool // the database is a Citus coordinator: see txConn.routed
+}
 
 // Connect waits for the database while it restarts (Retry), so a request arriving then is
 // served late rather than failed.
@@ -39,19 +42,23 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pipeConn{Conn: dc.(*stdlib.Conn)}, nil
+	return &pipeConn{Conn: dc.(*stdlib.Conn), citus: c.citus}, nil
 }
 
 // pipeConn is one pooled connection as database/sql sees it. A statement whose context carries
 // a tenant transaction (see txConn.QueryContext) is sent in one batch with what that
 // transaction has queued before and after it.
-type pipeConn struct{ *stdlib.Conn }
+type pipeConn struct {
+	*stdlib.Conn
+	citus bool
+}
 
 // errEnded refuses a statement after the one marked Last: it would run outside the transaction.
 var errEnded = errors.New("tenant: statement after the transaction's last one")
 
 // QueryContext implements driver.QueryerContext.
 func (c *pipeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	query = c.routed(ctx, query)
 	br, finish, ok, err := c.batched(ctx, query, args)
 	if !ok {
 		return c.Conn.QueryContext(ctx, query, args)
@@ -80,6 +87,7 @@ func (c *pipeConn) QueryContext(ctx context.Context, query string, args []driver
 
 // ExecContext implements driver.ExecerContext.
 func (c *pipeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	query = c.routed(ctx, query)
 	br, finish, ok, err := c.batched(ctx, query, args)
 	if !ok {
 		return c.Conn.ExecContext(ctx, query, args)
@@ -96,6 +104,14 @@ func (c *pipeConn) ExecContext(ctx context.Context, query string, args []driver.
 		return nil, err
 	}
 	return driver.RowsAffected(ct.RowsAffected()), nil
+}
+
+// routed is query as c sends it in its context's tenant transaction: see txConn.routed.
+func (c *pipeConn) routed(ctx context.Context, query string) string {
+	if tc, ok := ctx.Value(pipeKey{}).(*txConn); ok && c.citus {
+		return tc.routed(query)
+	}
+	return query
 }
 
 // batched sends query in one batch with what its tenant transaction queued around it, and

@@ -19,19 +19,31 @@ const Column = "tenant_id"
 // With no tenant in the context the statement fails with models.ErrNoTenant.
 //
 // Raw SQL (db.Raw, db.Exec) is not seen here; PostgreSQL's row level security covers it.
-type Plugin struct{}
+type Plugin struct {
+	// Citus writes the tenant into the condition as a literal: Citus routes a statement to the
+	// tenant's worker by its value, and a parameter, even in a custom plan, leaves a correlated
+	// subquery or FOR UPDATE unrouted ("could not run distributed query with FOR UPDATE/SHARE
+	// commands"). On plain PostgreSQL a parameter keeps one prepared statement for every tenant.
+	Citus bool
+}
+
+// OnCitus says whether db's tenant plugin works for a Citus coordinator.
+func OnCitus(db *gorm.DB) bool {
+	p, ok := db.Config.Plugins[Plugin{}.Name()].(Plugin)
+	return ok && p.Citus
+}
 
 // Name implements gorm.Plugin.
 func (Plugin) Name() string { return "moat:tenant" }
 
 // Initialize implements gorm.Plugin.
-func (Plugin) Initialize(db *gorm.DB) error {
+func (p Plugin) Initialize(db *gorm.DB) error {
 	cb := db.Callback()
 	steps := []error{
-		cb.Query().Before("gorm:query").Register("moat:tenant_query", scope),
-		cb.Row().Before("gorm:row").Register("moat:tenant_row", scope),
-		cb.Update().Before("gorm:update").Register("moat:tenant_update", scopeUpdate),
-		cb.Delete().Before("gorm:delete").Register("moat:tenant_delete", scopeDelete),
+		cb.Query().Before("gorm:query").Register("moat:tenant_query", p.scope),
+		cb.Row().Before("gorm:row").Register("moat:tenant_row", p.scope),
+		cb.Update().Before("gorm:update").Register("moat:tenant_update", p.scopeUpdate),
+		cb.Delete().Before("gorm:delete").Register("moat:tenant_delete", p.scopeDelete),
 		cb.Create().Before("gorm:create").Register("moat:tenant_create", assign),
 	}
 	for _, err := range steps {
@@ -63,7 +75,7 @@ func current(db *gorm.DB) (ID, bool) {
 // scope puts "tenant_id = ? AND (the statement's own conditions)" in the WHERE clause. The
 // existing conditions are grouped in parentheses so that no OR among them can reach past the
 // tenant condition.
-func scope(db *gorm.DB) {
+func (p Plugin) scope(db *gorm.DB) {
 	if db.Error != nil || !owned(db) || db.Statement.SQL.Len() > 0 {
 		return
 	}
@@ -71,7 +83,11 @@ func scope(db *gorm.DB) {
 	if !ok {
 		return
 	}
-	cond := clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: Column}, Value: t.id}
+	var value any = t.id
+	if p.Citus {
+		value = clause.Expr{SQL: "'" + t.String() + "'::uuid"} // canonical: nothing else to quote
+	}
+	cond := clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: Column}, Value: value}
 	exprs := []clause.Expression{cond}
 	if c, ok := db.Statement.Clauses["WHERE"]; ok {
 		if w, ok := c.Expression.(clause.Where); ok && len(w.Exprs) > 0 {
@@ -85,22 +101,22 @@ func scope(db *gorm.DB) {
 }
 
 // scopeUpdate scopes an update and keeps the tenant column out of its SET list.
-func scopeUpdate(db *gorm.DB) {
+func (p Plugin) scopeUpdate(db *gorm.DB) {
 	if db.Error != nil || !owned(db) {
 		return
 	}
 	db.Statement.Omits = append(db.Statement.Omits, Column)
 	refuseUnbounded(db)
-	scope(db)
+	p.scope(db)
 }
 
 // scopeDelete scopes a delete.
-func scopeDelete(db *gorm.DB) {
+func (p Plugin) scopeDelete(db *gorm.DB) {
 	if db.Error != nil || !owned(db) {
 		return
 	}
 	refuseUnbounded(db)
-	scope(db)
+	p.scope(db)
 }
 
 // refuseUnbounded keeps GORM's refusal of an update or delete with no conditions, which the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -225,7 +226,7 @@ func (t *txConn) batch(c *pipeConn, last bool, queries ...queued) (b *pgx.Batch,
 		opening = t.open(b)
 	}
 	for _, q := range queries {
-		b.Queue(q.sql, q.args...)
+		b.Queue(t.routed(q.sql), q.args...)
 	}
 	if last {
 		t.close(b)
@@ -254,7 +255,7 @@ func (t *txConn) open(b *pgx.Batch) int {
 // close queues the deferred writes and COMMIT.
 func (t *txConn) close(b *pgx.Batch) {
 	for _, d := range t.deferred {
-		b.Queue(d.sql, d.args...)
+		b.Queue(t.routed(d.sql), d.args...)
 	}
 	b.Queue("COMMIT")
 	t.committing = true
@@ -287,6 +288,7 @@ func (t *txConn) commit(ctx context.Context) error {
 		return nil
 	}
 	return t.raw(func(c *pipeConn) error {
+		t.pipe = c
 		b := &pgx.Batch{}
 		opening := 0
 		if t.state == fresh {
@@ -317,4 +319,19 @@ func (*txConn) Rollback() error { return nil }
 // nests with savepoints here, since txConn is a TxCommitter.
 func (*txConn) BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error) {
 	return nil, errors.New("tenant: already in a tenant transaction")
+}
+
+// routed is query with the transaction's tenant written in place of current_tenant_id(), on a
+// Citus coordinator. Citus sends a statement to the one worker holding a tenant only when it
+// sees the tenant as a value: filtered by the function it asks every shard, and in a join or a
+// subquery it refuses ("complex joins are only supported when all distributed tables are
+// co-located and joined on their distribution columns"). Row level security still checks every
+// row against current_tenant_id() on the worker. The tenant is a canonical UUID (an ID's
+// String), so the literal cannot be anything else.
+func (t *txConn) routed(query string) string {
+	if t.pipe == nil || !t.pipe.citus || !strings.Contains(query, "current_tenant_id()") {
+		return query
+	}
+	lit := "'" + t.tenant + "'::uuid"
+	return strings.ReplaceAll(strings.ReplaceAll(query, "public.current_tenant_id()", lit), "current_tenant_id()", lit)
 }
