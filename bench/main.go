@@ -65,9 +65,15 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "duration of each run")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
 	growth := flag.String("growth", "", "totals of customers (in tenants of 1,000) of the databases whose list latency is compared with the first's, comma-separated; empty skips")
+	citusPort := flag.Int("citus", 0, "only compare one node with the Citus cluster whose coordinator listens on this port, over -tenants x -customers with -invoices and -products")
+	rounds := flag.Int("rounds", 2, "rounds of the Citus comparison")
 	flag.Parse()
 	ctx := context.Background()
 	log.SetFlags(0)
+	if *citusPort != 0 {
+		citusRun(ctx, *citusPort, seed.Plan{Tenants: *tenants, Customers: *customers, Invoices: *invoices, Products: *products}, *conns, *dur, *rounds)
+		return
+	}
 
 	dir, err := cluster.DefaultDir()
 	check(err)
@@ -290,10 +296,11 @@ func psql(url, sql string) {
 	}
 }
 
-func startServer(addr, db string) *exec.Cmd {
+func startServer(addr, db string, env ...string) *exec.Cmd {
 	cmd := exec.Command("bin/moat", "serve")
 	cmd.Env = append(os.Environ(), "ADDR="+addr, "METRICS_ADDR=127.0.0.1:0", "APP_ENV=development", "MOAT_DB_NAME="+db,
 		"LOG_LEVEL=error", "SIGNIN_LIMIT_PER_IP=100000", "SIGNIN_LIMIT_PER_EMAIL=100000", "API_RATE_PER_MINUTE=100000000")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	check(cmd.Start())
 	running = cmd
