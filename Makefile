@@ -43,6 +43,16 @@ postgres: # PostgreSQL's server programs, for the private cluster (unless DATABA
 chromium: # Debian's Chromium for Playwright (its own browser download cannot work here)
 	$(call need,[ -x "$(CHROMIUM)" ],chromium,Chromium is missing at $(CHROMIUM): install it (Debian: sudo apt-get install chromium) or set CHROMIUM.)
 
+CITUS_SH ?= $(firstword $(wildcard ../shared/citus/citus.sh /work/shared/citus/citus.sh))
+.PHONY: citus
+citus: postgres # Citus 13.2.2 for PostgreSQL 15, installed from ../shared/citus when missing
+	@if [ ! -f /usr/lib/postgresql/15/lib/citus.so ]; then \
+	  if [ -z "$(CITUS_SH)" ] || [ "$$(id -u)" != 0 ]; then \
+	    echo "Citus is missing: run ../shared/citus/citus.sh install as root (or set CITUS_SH to that script)." >&2; exit 1; \
+	  fi; \
+	  "$(CITUS_SH)" install; \
+	fi
+
 .PHONY: haproxy
 haproxy: # Debian's haproxy, in front of two app servers (make run-cluster, and the Go test of it)
 	$(call need,command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ],haproxy,haproxy is missing: install it (Debian: sudo apt-get install haproxy).)
@@ -91,6 +101,45 @@ db-reset: postgres $(BIN) ## drop the private cluster with all its data and crea
 
 .PHONY: test
 test: postgres chromium build check-generated lint api-spec go-test fuzz e2e ## every check: generated code, vet, the API's document, Go tests, fuzzing, Playwright
+
+# The isolation-critical suites make test-citus runs on Citus: the route-wide attacks, the pools
+# and concurrency, and the posture check (every test of app/posture and app/tenant).
+CITUS_TESTS := ^(TestForeignIDsAnswerLikeUnknownOnes|TestListRoutesNeverShowAnotherTenantsValues|TestEveryRouteIgnoresTenantNamedByTheClient|TestAPIForeignIDsAnswerLikeUnknownOnes|TestAPIIgnoresTenantNamedByTheClient|TestAPIScopesBoundEveryRoute|TestEqualWorkOnBothSidesOfEverySecret|TestEveryRequestFollowsTheDatabase|TestCustomersIsolation|TestRawSQLMeetsRowLevelSecurity|TestAuditTrailIsAppendOnlyForTheApp|TestPooledConnectionsNeverCarryTenant|TestFinalizeNumbersHaveNoGapsUnderConcurrency|TestTagNameRace|TestSessionCheckKeepsToItsTenant|TestDefinersRefuseAnotherTenant)$$
+CITUS_DIR   := $(CURDIR)/.citus
+# Every test database on Citus runs a maintenance worker on each node: 64 rather than 8.
+
+# citus_up starts the Citus cluster in .citus (its coordinator's port in $$port, chosen free the
+# first time) and stops it when the recipe's shell exits.
+define citus_up
+port=$$(cat $(CITUS_DIR)/port 2>/dev/null || true); \
+	  if [ -z "$$port" ]; then port=55501; \
+	    taken() { for q in $$1 $$(($$1 + 1)) $$(($$1 + 2)); do (: </dev/tcp/127.0.0.1/$$q) 2>/dev/null && return 0; done; return 1; }; \
+	    while taken $$port; do port=$$((port + 10)); done; \
+	    mkdir -p $(CITUS_DIR); echo $$port > $(CITUS_DIR)/port; fi; \
+	  export CITUS_PORT=$$port; \
+	  trap '"$(CITUS_SH)" stop $(CITUS_DIR)' EXIT; \
+	  "$(CITUS_SH)" start $(CITUS_DIR); \
+	  psql="runuser -u postgres -- psql -X -h 127.0.0.1 -d postgres -qAt"; \
+	  if [ "$$($$psql -p $$port -c 'SHOW max_worker_processes')" -lt 64 ]; then \
+	    for p in $$port $$((port + 1)) $$((port + 2)); do $$psql -p $$p -c 'ALTER SYSTEM SET max_worker_processes = 64'; done; \
+	    "$(CITUS_SH)" stop $(CITUS_DIR); "$(CITUS_SH)" start $(CITUS_DIR); \
+	  fi
+endef
+
+.PHONY: test-citus
+test-citus: citus chromium build ## the isolation-critical suites on a 3-node Citus cluster (in .citus, stopped afterwards)
+	@$(citus_up); \
+	  export MOAT_CITUS_PORT=$$port; \
+	  go test -count=1 -run '$(CITUS_TESTS)' ./app/server ./app/store; \
+	  go test -count=1 ./app/posture ./app/tenant; \
+	  MOAT_DB_NAME=moat_e2e $(BIN) db fresh; \
+	  MOAT_DB_NAME=moat_e2e $(BIN) migrate; \
+	  MOAT_DB_NAME=moat_e2e $(BIN) check; \
+	  MOAT_DB_NAME=moat_e2e $(BIN) demo >/dev/null; \
+	  spread=$$(runuser -u postgres -- psql -X -h 127.0.0.1 -p $$port -d moat_e2e -qAt < e2e/citus-demo-workers.sql); \
+	  if [ -z "$$spread" ]; then echo "the demo tenants share a worker" >&2; exit 1; fi; \
+	  echo "$$spread"; \
+	  E2E_PORT=$(E2E_PORT) CHROMIUM=$(CHROMIUM) npx playwright test -c e2e/playwright.config.ts isolation.spec.ts --project desktop --no-deps
 
 .PHONY: check-generated
 check-generated: # committed generated files must match their sources
@@ -172,7 +221,8 @@ wrk: # Debian's wrk, the load generator
 	$(call need,command -v wrk >/dev/null,wrk,wrk is missing: install it (Debian: sudo apt-get install wrk).)
 
 .PHONY: bench
-bench: postgres build wrk ## benchmarks: Go benchmarks, then Moat under wrk against pgbench's limit; prints figures, asserts nothing about speed
+bench: postgres citus build wrk ## benchmarks: Go benchmarks, then Moat under wrk against pgbench's limit; prints figures, asserts nothing about speed
 	go test -run '^$$' -bench . -benchmem ./...
 	go test -run '^$$' -bench '^BenchmarkSecretTimings$$' -benchtime 300x ./app/server
 	MOAT_DB_NAME=moat_bench go run ./bench -tenants $(TENANTS) -customers $(CUSTOMERS) -whale $(WHALE) -invoices $(INVOICES) -products $(PRODUCTS) -growth $(GROWTH)
+	@$(citus_up); go run ./bench -citus $$port -tenants 20 -customers 1000 -invoices 10 -products 100
