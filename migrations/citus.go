@@ -22,11 +22,15 @@ func Citus(ctx context.Context, db *sql.DB) (citus, distributed bool, err error)
 // distribute runs the Citus step once, in one transaction, where the database has the citus
 // extension. Goose runs it statement by statement: Citus forwards a DDL statement's whole query
 // string to the workers, so one string of many statements fails. Migrations after it run on
-// the distributed tables, which Citus propagates.
+// the distributed tables, which Citus propagates; the tenant tables they add are distributed
+// on every run after the step (distributeNew).
 func distribute(ctx context.Context, db *sql.DB) error {
 	citus, done, err := Citus(ctx, db)
-	if err != nil || !citus || done {
+	if err != nil || !citus {
 		return err
+	}
+	if done {
+		return distributeNew(ctx, db)
 	}
 	// The Citus step, which shards the migrated schema by tenant (docs/citus.md).
 	dir, err := fs.Sub(FS, "citus")
@@ -41,4 +45,27 @@ func distribute(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("citus: distribute the tenant tables: %w", err)
 	}
 	return nil
+}
+
+// distributeNew distributes the tenant tables that migrations made after the Citus step, by
+// tenant_id and colocated with users, as the step did the first ones. A table is meant to be
+// new and empty: Citus would copy existing rows, which forced row level security refuses.
+func distributeNew(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if _, err := tx.ExecContext(ctx, "SET LOCAL citus.enable_unsafe_triggers = on"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT create_distributed_table(c.oid::regclass, 'tenant_id', colocate_with => 'users')
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		  AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+		  AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)
+		ORDER BY c.relname`); err != nil {
+		return fmt.Errorf("citus: distribute new tenant tables: %w", err)
+	}
+	return tx.Commit()
 }

@@ -11,6 +11,7 @@ import (
 	"moat/app/cluster"
 	"moat/app/dbtest"
 	"moat/app/posture"
+	"moat/migrations"
 )
 
 func check(t *testing.T, url string) []string {
@@ -142,6 +143,13 @@ func TestCitusWeaknessesAreNamed(t *testing.T) {
 		if d.Citus != strings.Contains(problems, w) {
 			t.Errorf("on Citus %v, a problem containing %q: %v; got:\n%s", d.Citus, w, !d.Citus, problems)
 		}
+	}
+	// moat migrate distributes the tenant tables a migration added after the Citus step.
+	if err := migrations.Up(ctx, d.OwnerURL); err != nil {
+		t.Fatal(err)
+	}
+	if problems := strings.Join(check(t, d.AppURL), "\n"); strings.Contains(problems, "local_module") {
+		t.Errorf("after migrating again:\n%s", problems)
 	}
 }
 
