@@ -19,9 +19,10 @@ func Citus(ctx context.Context, db *sql.DB) (citus, distributed bool, err error)
 	return citus, distributed, err
 }
 
-// distribute runs the Citus step once, in one transaction, where the database has the citus
-// extension. Goose runs it statement by statement: Citus forwards a DDL statement's whole query
-// string to the workers, so one string of many statements fails. Migrations after it run on
+// distribute runs the Citus steps, each in its own transaction, where the database has the
+// citus extension, until the second has committed. Goose runs them statement by statement:
+// Citus forwards a DDL statement's whole query string to the workers, so one string of many
+// statements fails. Migrations after them run on
 // the distributed tables, which Citus propagates; the tenant tables they add are distributed
 // on every run after the step (distributeNew).
 func distribute(ctx context.Context, db *sql.DB) error {

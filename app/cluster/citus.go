@@ -96,12 +96,35 @@ func (c *Cluster) nodes() []*Cluster {
 	return nodes
 }
 
-// citusDatabase readies the new database db of every node for Citus, which propagates neither
-// CREATE DATABASE nor CREATE EXTENSION: the extension on each node, the workers added to the
-// coordinator.
+// citusDatabase readies database db of every node for Citus, which propagates neither CREATE
+// DATABASE nor the extensions made before it: the extension on each node, the coordinator's
+// other extensions (pg_trgm, once migrated) on the workers, the workers added to the
+// coordinator. Once done, it is not done again: a worker refuses extension commands.
 func (c *Cluster) citusDatabase(ctx context.Context, db string) error {
-	for _, node := range c.nodes() {
-		if err := node.exec(ctx, db, "CREATE EXTENSION IF NOT EXISTS citus"); err != nil {
+	conn, err := pgx.Connect(ctx, c.URL("postgres", db))
+	if err != nil {
+		return fmt.Errorf("cluster: connect to %s on port %d: %w", db, c.Port, err)
+	}
+	defer conn.Close(ctx)
+	var ready bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").Scan(&ready); err != nil || ready {
+		return err
+	}
+	rows, err := conn.Query(ctx, `SELECT format('CREATE EXTENSION IF NOT EXISTS %I SCHEMA %I', extname, extnamespace::regnamespace)
+		FROM pg_extension WHERE extname NOT IN ('plpgsql', 'citus', 'citus_columnar') ORDER BY oid`)
+	if err != nil {
+		return err
+	}
+	others, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for i, node := range c.nodes() {
+		stmts := []string{"CREATE EXTENSION IF NOT EXISTS citus"}
+		if i > 0 {
+			stmts = append(stmts, others...)
+		}
+		if err := node.exec(ctx, db, stmts...); err != nil {
 			return err
 		}
 	}
