@@ -36,7 +36,7 @@ const tagList = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name
 // list has every tag of the tenant already (for its filter), so the names need not be joined
 // to every row.
 const listTagIDs = `(SELECT string_agg(ct.tag_id::text, ',') FROM customer_tags ct
-	WHERE ct.tenant_id = customers.tenant_id AND ct.customer_id = customers.id) AS tag_ids`
+	WHERE ct.tenant_id = current_tenant_id() AND ct.customer_id = customers.id) AS tag_ids`
 
 // customerRow is a customer as the record page and the export read it: with its tags, and the
 // sort key of the export's order.

@@ -58,11 +58,13 @@ func (s *Sessions) validate(ctx context.Context, t tenant.ID, sid uuid.UUID, key
 	b := &pgx.Batch{}
 	b.Queue("BEGIN") // SET LOCAL needs a transaction block; a batch's implicit one is not
 	b.Queue(tenant.EnterSQL, t.String())
+	// The tenant named, although row level security keeps to it anyway: Citus sends the
+	// statements to the tenant's worker only, not to every shard.
 	b.Queue(`SELECT u.role, u.name, u.email, s.csrf_hash
 		FROM user_sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
-		WHERE s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, token.Hash(key))
+		WHERE s.tenant_id = $3 AND s.id = $1 AND s.session_key = $2 AND u.deactivated_at IS NULL`, sid, token.Hash(key), t.UUID())
 	if touch {
-		b.Queue("UPDATE user_sessions SET last_seen_at = $2 WHERE id = $1", sid, now)
+		b.Queue("UPDATE user_sessions SET last_seen_at = $2 WHERE tenant_id = $3 AND id = $1", sid, now, t.UUID())
 	}
 	b.Queue("COMMIT")
 	br := s.pool.SendBatch(ctx, b)

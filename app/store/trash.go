@@ -31,7 +31,7 @@ type Trashed struct {
 
 // uninvoiced keeps customers with invoices out of a purge: invoices are kept for years and name
 // their customer.
-const uninvoiced = "NOT EXISTS (SELECT 1 FROM invoices i WHERE i.tenant_id = customers.tenant_id AND i.customer_id = customers.id)"
+const uninvoiced = "NOT EXISTS (SELECT 1 FROM invoices i WHERE i.tenant_id = current_tenant_id() AND i.customer_id = customers.id)"
 
 // TrashPage is one page of the trash, most recently trashed first.
 type TrashPage struct {
@@ -49,7 +49,7 @@ func (s *Customers) Trashed(ctx context.Context, page int) (TrashPage, error) {
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		err := tx.Model(&models.Customer{}).
 			Select("id", "number", "name", "company", "deleted_at",
-				"coalesce((SELECT u.name FROM users u WHERE u.tenant_id = customers.tenant_id AND u.id = customers.deleted_by), '') AS deleted_by",
+				"coalesce((SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = customers.deleted_by), '') AS deleted_by",
 				"NOT "+uninvoiced+" AS invoiced").
 			Where("deleted_at IS NOT NULL").Order("deleted_at DESC, id").
 			Offset((page - 1) * TrashPageSize).Limit(TrashPageSize + 1).Find(&p.Customers).Error
