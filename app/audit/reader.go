@@ -306,7 +306,7 @@ func refusals(tx *gorm.DB, f Filter) ([]Refusals, error) {
 	f.Before = ""
 	var out []Refusals
 	err := filtered(tx.Model(&models.AuditEvent{}), f).
-		Select(`coalesce((SELECT u.name FROM users u WHERE u.tenant_id = audit_events.tenant_id AND u.id = audit_events.user_id), '') AS user_name,
+		Select(`coalesce((SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = audit_events.user_id), '') AS user_name,
 			count(*) AS count, max(occurred_at) AS last`).
 		Group("tenant_id, user_id").Order("count DESC, last DESC").Limit(20).Scan(&out).Error
 	if err != nil {
@@ -328,7 +328,7 @@ func page(tx *gorm.DB, f Filter, limit int) ([]Entry, error) {
 func pageQuery(tx *gorm.DB, f Filter, limit int) *gorm.DB {
 	// Each event with the name of its person, read in the same statement.
 	return filtered(tx.Model(&models.AuditEvent{}), f).Select(`audit_events.*, (SELECT u.name FROM users u
-		WHERE u.tenant_id = audit_events.tenant_id AND u.id = audit_events.user_id) AS user_name`).
+		WHERE u.tenant_id = current_tenant_id() AND u.id = audit_events.user_id) AS user_name`).
 		Order("occurred_at DESC, id DESC").Limit(limit)
 }
 

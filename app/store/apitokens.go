@@ -37,7 +37,7 @@ func (s *APITokens) List(ctx context.Context) ([]models.APIToken, error) {
 	var list []models.APIToken
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		err := tx.Model(&models.APIToken{}).
-			Select("api_tokens.*, (SELECT u.name FROM users u WHERE u.tenant_id = api_tokens.tenant_id AND u.id = api_tokens.user_id) AS user_name").
+			Select("api_tokens.*, (SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = api_tokens.user_id) AS user_name").
 			Order("created_at DESC, id").Limit(500).Find(&list).Error
 		if err != nil {
 			return fmt.Errorf("list api tokens: %w", err)

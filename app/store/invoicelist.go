@@ -104,7 +104,7 @@ func (s *Invoices) List(ctx context.Context, q InvoiceQuery) (InvoicePage, error
 			return err
 		}
 		rows := matching(tx, p.Query.InvoiceFilter, words).
-			Select("invoices.*", `(SELECT c.name FROM customers c WHERE c.tenant_id = invoices.tenant_id AND c.id = invoices.customer_id) AS customer_label`)
+			Select("invoices.*", `(SELECT c.name FROM customers c WHERE c.tenant_id = current_tenant_id() AND c.id = invoices.customer_id) AS customer_label`)
 		if paged {
 			rows = rows.Where("(created_at, id) < (?, ?)", after.At, after.ID)
 		}
@@ -184,7 +184,7 @@ func (s *Invoices) Export(ctx context.Context, f InvoiceFilter, w io.Writer) err
 				return err
 			}
 			q := matching(tx, f, words).
-				Select("invoices.*", `(SELECT c.name FROM customers c WHERE c.tenant_id = invoices.tenant_id AND c.id = invoices.customer_id) AS customer_label`)
+				Select("invoices.*", `(SELECT c.name FROM customers c WHERE c.tenant_id = current_tenant_id() AND c.id = invoices.customer_id) AS customer_label`)
 			if last != nil {
 				q = q.Where("(created_at, id) < (?, ?)", last.CreatedAt, last.ID)
 			}

@@ -33,7 +33,7 @@ func (s *Customers) Notes(ctx context.Context, id string, limit int) (notes []No
 // QueueNotes queues Notes' read in r, into out.
 func (s *Customers) QueueNotes(r *tenant.Reads, id string, limit int, out *[]Note) {
 	r.Find(r.Tx().Model(&models.CustomerNote{}).
-		Select("*", "(SELECT u.name FROM users u WHERE u.tenant_id = customer_notes.tenant_id AND u.id = customer_notes.created_by) AS author").
+		Select("*", "(SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = customer_notes.created_by) AS author").
 		Where("customer_id = ?", models.ParseID(id)).Order("created_at DESC, id DESC").Limit(limit), out)
 }
 

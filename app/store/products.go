@@ -27,8 +27,8 @@ type Products struct{ db *gorm.DB }
 func NewProducts(db *gorm.DB) *Products { return &Products{db: db} }
 
 // stockTotals are a product's quantities over all warehouses, read beside it.
-const stockTotals = `coalesce((SELECT sum(b.on_hand) FROM stock_balances b WHERE b.tenant_id = products.tenant_id AND b.product_id = products.id), 0)::text AS on_hand,
-	coalesce((SELECT sum(b.on_hand - b.reserved) FROM stock_balances b WHERE b.tenant_id = products.tenant_id AND b.product_id = products.id), 0)::text AS available`
+const stockTotals = `coalesce((SELECT sum(b.on_hand) FROM stock_balances b WHERE b.tenant_id = current_tenant_id() AND b.product_id = products.id), 0)::text AS on_hand,
+	coalesce((SELECT sum(b.on_hand - b.reserved) FROM stock_balances b WHERE b.tenant_id = current_tenant_id() AND b.product_id = products.id), 0)::text AS available`
 
 // available is what each of the tenant's products has available over all warehouses, joined
 // once: as a filter, a subquery per product costs twice as much.
@@ -307,7 +307,7 @@ func (s *Products) Get(ctx context.Context, id string) (d ProductDetail, err err
 		}
 		d.Tags = rows[0].Tags
 		if err := tx.Model(&models.StockBalance{}).
-			Select("stock_balances.*", "(SELECT w.name FROM warehouses w WHERE w.tenant_id = stock_balances.tenant_id AND w.id = stock_balances.warehouse_id) AS warehouse").
+			Select("stock_balances.*", "(SELECT w.name FROM warehouses w WHERE w.tenant_id = current_tenant_id() AND w.id = stock_balances.warehouse_id) AS warehouse").
 			Where("product_id = ? AND (on_hand <> 0 OR reserved <> 0)", d.ID).Order("warehouse").Find(&d.Balances).Error; err != nil {
 			return fmt.Errorf("product balances: %w", err)
 		}
@@ -316,10 +316,10 @@ func (s *Products) Get(ctx context.Context, id string) (d ProductDetail, err err
 			d.OnHand, d.Available = money.Sum(d.OnHand, b.OnHand), money.Sum(d.Available, b.Available())
 		}
 		if err := tx.Model(&models.StockMovement{}).Select("stock_movements.*",
-			"(SELECT w.name FROM warehouses w WHERE w.tenant_id = stock_movements.tenant_id AND w.id = stock_movements.warehouse_id) AS warehouse",
-			"coalesce((SELECT i.number FROM invoices i WHERE i.tenant_id = stock_movements.tenant_id AND i.id = stock_movements.invoice_id), '') AS invoice",
-			"coalesce((SELECT u.name FROM users u WHERE u.tenant_id = stock_movements.tenant_id AND u.id = stock_movements.created_by), '') AS author",
-			"EXISTS (SELECT 1 FROM stock_movements r WHERE r.tenant_id = stock_movements.tenant_id AND r.reverses_id = stock_movements.id) AS reversed").
+			"(SELECT w.name FROM warehouses w WHERE w.tenant_id = current_tenant_id() AND w.id = stock_movements.warehouse_id) AS warehouse",
+			"coalesce((SELECT i.number FROM invoices i WHERE i.tenant_id = current_tenant_id() AND i.id = stock_movements.invoice_id), '') AS invoice",
+			"coalesce((SELECT u.name FROM users u WHERE u.tenant_id = current_tenant_id() AND u.id = stock_movements.created_by), '') AS author",
+			"EXISTS (SELECT 1 FROM stock_movements r WHERE r.tenant_id = current_tenant_id() AND r.reverses_id = stock_movements.id) AS reversed").
 			Where("product_id = ?", d.ID).Order("occurred_on DESC, created_at DESC, id DESC").Limit(LedgerSize).
 			Find(&d.Movements).Error; err != nil {
 			return fmt.Errorf("product ledger: %w", err)

@@ -340,8 +340,8 @@ func (s *Products) Report(ctx context.Context) (r StockReport, err error) {
 			return err
 		}
 		if err := tx.Model(&models.Warehouse{}).Select("warehouses.*",
-			"(SELECT count(*) FROM stock_balances b WHERE b.tenant_id = warehouses.tenant_id AND b.warehouse_id = warehouses.id AND b.on_hand <> 0) AS products",
-			"coalesce((SELECT sum(round(b.on_hand * b.avg_cost, 4)) FROM stock_balances b WHERE b.tenant_id = warehouses.tenant_id AND b.warehouse_id = warehouses.id), 0)::text AS value").
+			"(SELECT count(*) FROM stock_balances b WHERE b.tenant_id = current_tenant_id() AND b.warehouse_id = warehouses.id AND b.on_hand <> 0) AS products",
+			"coalesce((SELECT sum(round(b.on_hand * b.avg_cost, 4)) FROM stock_balances b WHERE b.tenant_id = current_tenant_id() AND b.warehouse_id = warehouses.id), 0)::text AS value").
 			Order("is_default DESC, lower(name), id").Find(&r.Warehouses).Error; err != nil {
 			return fmt.Errorf("stock report: %w", err)
 		}

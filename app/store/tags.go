@@ -32,7 +32,7 @@ func (s *Tags) List(ctx context.Context) ([]TagUse, error) {
 	err := tenant.Tx(ctx, s.db, func(tx *gorm.DB) error {
 		err := tx.Model(&models.Tag{}).
 			Select("*", `(SELECT count(*) FROM customer_tags ct JOIN customers c ON c.tenant_id = ct.tenant_id AND c.id = ct.customer_id
-				WHERE ct.tenant_id = tags.tenant_id AND ct.tag_id = tags.id AND c.deleted_at IS NULL) AS customers`).
+				WHERE ct.tenant_id = current_tenant_id() AND ct.tag_id = tags.id AND c.deleted_at IS NULL) AS customers`).
 			Order("lower(name)").Find(&tags).Error
 		if err != nil {
 			return fmt.Errorf("list tags: %w", err)
