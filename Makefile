@@ -104,7 +104,7 @@ test: postgres chromium build check-generated lint api-spec go-test fuzz e2e ## 
 
 # The isolation-critical suites make test-citus runs on Citus: the route-wide attacks, the pools
 # and concurrency, and the posture check (every test of app/posture and app/tenant).
-CITUS_TESTS := ^(TestForeignIDsAnswerLikeUnknownOnes|TestListRoutesNeverShowAnotherTenantsValues|TestEveryRouteIgnoresTenantNamedByTheClient|TestAPIForeignIDsAnswerLikeUnknownOnes|TestAPIIgnoresTenantNamedByTheClient|TestAPIScopesBoundEveryRoute|TestEqualWorkOnBothSidesOfEverySecret|TestEveryRequestFollowsTheDatabase|TestCustomersIsolation|TestRawSQLMeetsRowLevelSecurity|TestAuditTrailIsAppendOnlyForTheApp|TestPooledConnectionsNeverCarryTenant|TestFinalizeNumbersHaveNoGapsUnderConcurrency|TestTagNameRace|TestSessionCheckKeepsToItsTenant|TestDefinersRefuseAnotherTenant)$$
+CITUS_TESTS := ^(TestForeignIDsAnswerLikeUnknownOnes|TestListRoutesNeverShowAnotherTenantsValues|TestEveryRouteIgnoresTenantNamedByTheClient|TestAPIForeignIDsAnswerLikeUnknownOnes|TestAPIIgnoresTenantNamedByTheClient|TestAPIScopesBoundEveryRoute|TestEqualWorkOnBothSidesOfEverySecret|TestEveryRequestFollowsTheDatabase|TestCustomersIsolation|TestRawSQLMeetsRowLevelSecurity|TestAuditTrailIsAppendOnlyForTheApp|TestPooledConnectionsNeverCarryTenant|TestFinalizeNumbersHaveNoGapsUnderConcurrency|TestTagNameRace|TestSessionCheckKeepsToItsTenant|TestDefinersRefuseAnotherTenant|TestEveryFieldRefusesHostileValues|TestAPIFieldsRefuseHostileValues)$$
 CITUS_DIR   := $(CURDIR)/.citus
 # Every test database on Citus runs a maintenance worker on each node: 64 rather than 8.
 

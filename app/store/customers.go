@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -252,10 +250,7 @@ func numberTaken() *models.ValidationError {
 }
 
 // taken reports whether err is the unique index on numbers refusing a duplicate.
-func taken(err error) bool {
-	var pg *pgconn.PgError
-	return errors.As(err, &pg) && pg.Code == "23505" && pg.ConstraintName == "customers_tenant_number"
-}
+func taken(err error) bool { return violates(err, "customers_tenant_number") }
 
 // setTags puts tags on the customer with id.
 func setTags(tx *gorm.DB, id uuid.UUID, tags []models.Tag) error {

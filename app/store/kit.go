@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -94,4 +96,21 @@ func entityID(id string) string {
 		return u.String()
 	}
 	return id
+}
+
+// violates says whether err is a unique index refusing a duplicate, the index named constraint.
+// On Citus the worker's error reaches the app with its message only, which names the shard's
+// copy of the index, the shard's id appended (unique constraint "tags_tenant_name_102041").
+func violates(err error, constraint string) bool {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || pg.Code != "23505" {
+		return false
+	}
+	name := pg.ConstraintName
+	if name == "" {
+		_, quoted, _ := strings.Cut(pg.Message, `unique constraint "`)
+		name, _, _ = strings.Cut(quoted, `"`)
+	}
+	shard, ok := strings.CutPrefix(name, constraint)
+	return ok && (shard == "" || len(shard) > 1 && shard[0] == '_' && strings.Trim(shard[1:], "0123456789") == "")
 }

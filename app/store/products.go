@@ -2,14 +2,12 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -341,8 +339,7 @@ func skuTaken() *models.ValidationError {
 // the SKU, so that the refusal can still be recorded in the trail.
 func writeProduct(tx *gorm.DB, write func(tx *gorm.DB) error) error {
 	err := tx.Transaction(write)
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" && pg.ConstraintName == "products_tenant_sku" {
+	if violates(err, "products_tenant_sku") {
 		return skuTaken()
 	}
 	return err

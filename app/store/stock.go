@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"moat/app/audit"
@@ -362,8 +361,7 @@ func (s *Products) Report(ctx context.Context) (r StockReport, err error) {
 // has the name.
 func writeWarehouse(tx *gorm.DB, write func(tx *gorm.DB) error) error {
 	err := tx.Transaction(write)
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" && pg.ConstraintName == "warehouses_tenant_name" {
+	if violates(err, "warehouses_tenant_name") {
 		return &models.ValidationError{Fields: map[string]string{"name": "Another warehouse has this name."}}
 	}
 	return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -72,8 +71,7 @@ func (s *Tags) Create(ctx context.Context, in models.TagInput) (models.Tag, erro
 		ev.EntityID, ev.Outcome, ev.Details = t.ID.String(), models.OutcomeAllowed, map[string]string{"name": t.Name, "color": t.Color}
 		return audit.Record(tx, ev)
 	})
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" && pg.ConstraintName == "tags_tenant_name" {
+	if violates(err, "tags_tenant_name") {
 		// Another request added the name between the check and the insert.
 		fields["name"] = "There is already a tag with this name."
 		ev.Details = fields
