@@ -179,8 +179,15 @@ func TestAClosedOrganizationIsDeletedWhenItsTimeComes(t *testing.T) {
 	if _, err := su.Exec(context.Background(), "DELETE FROM river.river_job WHERE kind = 'organization.purge'"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := su.Exec(context.Background(), `UPDATE tenant_closures SET requested_at = requested_at - interval '31 days',
-		delete_after = delete_after - interval '31 days'`); err != nil {
+	// The new times are worked out here: Citus computes no time from a column in an UPDATE.
+	var requested, deleteAfter time.Time
+	if err := su.QueryRow(context.Background(), "SELECT requested_at, delete_after FROM tenant_closures WHERE tenant_id = $1",
+		a.Tenant.UUID()).Scan(&requested, &deleteAfter); err != nil {
+		t.Fatal(err)
+	}
+	month := 31 * 24 * time.Hour
+	if _, err := su.Exec(context.Background(), "UPDATE tenant_closures SET requested_at = $1, delete_after = $2 WHERE tenant_id = $3",
+		requested.Add(-month), deleteAfter.Add(-month), a.Tenant.UUID()); err != nil {
 		t.Fatal(err)
 	}
 	e.work()
