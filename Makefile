@@ -102,9 +102,10 @@ db-reset: postgres $(BIN) ## drop the private cluster with all its data and crea
 .PHONY: test
 test: postgres chromium build check-generated lint api-spec go-test fuzz e2e ## every check: generated code, vet, the API's document, Go tests, fuzzing, Playwright
 
-# The isolation-critical suites make test-citus runs on Citus: the route-wide attacks, the pools
-# and concurrency, and the posture check (every test of app/posture and app/tenant).
-CITUS_TESTS := ^(TestForeignIDsAnswerLikeUnknownOnes|TestListRoutesNeverShowAnotherTenantsValues|TestEveryRouteIgnoresTenantNamedByTheClient|TestAPIForeignIDsAnswerLikeUnknownOnes|TestAPIIgnoresTenantNamedByTheClient|TestAPIScopesBoundEveryRoute|TestEqualWorkOnBothSidesOfEverySecret|TestEveryRequestFollowsTheDatabase|TestCustomersIsolation|TestRawSQLMeetsRowLevelSecurity|TestAuditTrailIsAppendOnlyForTheApp|TestPooledConnectionsNeverCarryTenant|TestFinalizeNumbersHaveNoGapsUnderConcurrency|TestTagNameRace|TestSessionCheckKeepsToItsTenant|TestDefinersRefuseAnotherTenant|TestEveryFieldRefusesHostileValues|TestAPIFieldsRefuseHostileValues)$$
+# The isolation-critical suites make test-citus runs on Citus: the route-wide attacks, hostile
+# values, the pools and concurrency, two app servers (behind haproxy) over the one database, and
+# the posture check (every test of app/posture and app/tenant).
+CITUS_TESTS := ^(TestForeignIDsAnswerLikeUnknownOnes|TestListRoutesNeverShowAnotherTenantsValues|TestEveryRouteIgnoresTenantNamedByTheClient|TestAPIForeignIDsAnswerLikeUnknownOnes|TestAPIIgnoresTenantNamedByTheClient|TestAPIScopesBoundEveryRoute|TestEqualWorkOnBothSidesOfEverySecret|TestEveryRequestFollowsTheDatabase|TestCustomersIsolation|TestRawSQLMeetsRowLevelSecurity|TestAuditTrailIsAppendOnlyForTheApp|TestPooledConnectionsNeverCarryTenant|TestFinalizeNumbersHaveNoGapsUnderConcurrency|TestTagNameRace|TestSessionCheckKeepsToItsTenant|TestDefinersRefuseAnotherTenant|TestEveryFieldRefusesHostileValues|TestAPIFieldsRefuseHostileValues|TestTwoAppServersShareState|TestBehindHAProxy)$$
 CITUS_DIR   := $(CURDIR)/.citus
 # Every test database on Citus runs a maintenance worker on each node: 64 rather than 8.
 
@@ -127,7 +128,7 @@ port=$$(cat $(CITUS_DIR)/port 2>/dev/null || true); \
 endef
 
 .PHONY: test-citus
-test-citus: citus chromium build ## the isolation-critical suites on a 3-node Citus cluster (in .citus, stopped afterwards)
+test-citus: citus chromium haproxy build ## the isolation-critical suites on a 3-node Citus cluster (in .citus, stopped afterwards)
 	@$(citus_up); \
 	  export MOAT_CITUS_PORT=$$port; \
 	  go test -count=1 -run '$(CITUS_TESTS)' ./app/server ./app/store; \
