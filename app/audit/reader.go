@@ -211,6 +211,8 @@ func (*Reader) QueueViews(rd *tenant.Reads, entity Entity, id string, days int, 
 			if err := rows.Scan(&perPerson, &user, &v.UserName, &v.Day, &v.Count, &last, &v.Times); err != nil {
 				return err
 			}
+			// Kept newest first as views commit; on Citus one committed late stays where it came.
+			slices.SortFunc(v.Times, func(a, b time.Time) int { return b.Compare(a) })
 			switch {
 			case !perPerson && len(*daily) < maxViewDays:
 				*daily = append(*daily, v)

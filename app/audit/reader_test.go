@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,28 @@ func TestViewsAreFoldedAsRecorded(t *testing.T) {
 	allowed := n - n/50
 	if len(daily) < 2 || perDay != allowed || perPerson != allowed || len(people) != 2 || people[0].UserID != pa.UserID || people[0].Count <= people[1].Count {
 		t.Fatalf("%d views over %d days, %d by person (%+v), want %d, the most frequent first", perDay, len(daily), perPerson, people, allowed)
+	}
+}
+
+// A day's times read newest first however they were kept: on Citus they are kept as views
+// commit, and one that commits late stays where it came.
+func TestViewTimesReadNewestFirst(t *testing.T) {
+	d := dbtest.New(t, 0)
+	a, pa := d.Tenant(t, "acme")
+	record := uuid.NewString()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	kept := []time.Time{now.Add(-2 * time.Minute), now, now.Add(-time.Minute)}
+	if _, err := d.Superuser(t).Exec(context.Background(), `INSERT INTO record_views (tenant_id, entity, entity_id, day, user_id, views, last_at, times)
+		VALUES ($1, 'customer', $2, ($3::timestamptz AT TIME ZONE 'UTC')::date, $4, 3, $3, $5)`,
+		pa.Tenant.UUID(), record, now, pa.UserID, kept); err != nil {
+		t.Fatal(err)
+	}
+	daily, _, err := audit.NewReader(d.Gorm).Views(a, audit.EntityCustomer, record, 90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Time{now, now.Add(-time.Minute), now.Add(-2 * time.Minute)}
+	if len(daily) != 1 || !slices.EqualFunc(daily[0].Times, want, time.Time.Equal) {
+		t.Fatalf("times %v, want %v", daily, want)
 	}
 }
