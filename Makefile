@@ -103,9 +103,10 @@ db-reset: postgres $(BIN) ## drop the private cluster with all its data and crea
 test: postgres chromium build check-generated lint api-spec go-test fuzz e2e ## every check: generated code, vet, the API's document, Go tests, fuzzing, Playwright
 
 # The isolation-critical suites make test-citus runs on Citus: the route-wide attacks, hostile
-# values, the pools and concurrency, two app servers (behind haproxy) over the one database, and
-# the posture check (every test of app/posture and app/tenant).
-CITUS_TESTS := ^(TestForeignIDsAnswerLikeUnknownOnes|TestListRoutesNeverShowAnotherTenantsValues|TestEveryRouteIgnoresTenantNamedByTheClient|TestAPIForeignIDsAnswerLikeUnknownOnes|TestAPIIgnoresTenantNamedByTheClient|TestAPIScopesBoundEveryRoute|TestEqualWorkOnBothSidesOfEverySecret|TestEveryRequestFollowsTheDatabase|TestCustomersIsolation|TestRawSQLMeetsRowLevelSecurity|TestAuditTrailIsAppendOnlyForTheApp|TestPooledConnectionsNeverCarryTenant|TestFinalizeNumbersHaveNoGapsUnderConcurrency|TestTagNameRace|TestSessionCheckKeepsToItsTenant|TestDefinersRefuseAnotherTenant|TestEveryFieldRefusesHostileValues|TestAPIFieldsRefuseHostileValues|TestTwoAppServersShareState|TestBehindHAProxy)$$
+# values, the pools and concurrency, two app servers (behind haproxy) over the one database, a
+# database taken from one node to the cluster, and the posture check (every test of
+# app/posture and app/tenant).
+CITUS_TESTS := ^(TestForeignIDsAnswerLikeUnknownOnes|TestListRoutesNeverShowAnotherTenantsValues|TestEveryRouteIgnoresTenantNamedByTheClient|TestAPIForeignIDsAnswerLikeUnknownOnes|TestAPIIgnoresTenantNamedByTheClient|TestAPIScopesBoundEveryRoute|TestEqualWorkOnBothSidesOfEverySecret|TestEveryRequestFollowsTheDatabase|TestCustomersIsolation|TestRawSQLMeetsRowLevelSecurity|TestAuditTrailIsAppendOnlyForTheApp|TestPooledConnectionsNeverCarryTenant|TestFinalizeNumbersHaveNoGapsUnderConcurrency|TestTagNameRace|TestSessionCheckKeepsToItsTenant|TestDefinersRefuseAnotherTenant|TestEveryFieldRefusesHostileValues|TestAPIFieldsRefuseHostileValues|TestTwoAppServersShareState|TestBehindHAProxy|TestOneNodeTakenToManyKeepsWorking)$$
 CITUS_DIR   := $(CURDIR)/.citus
 # Every test database on Citus runs a maintenance worker on each node: 64 rather than 8.
 

@@ -87,6 +87,9 @@ func Citus(ctx context.Context, port int) (*Cluster, error) {
 // it has no Citus until CreateDatabase on c adds the workers' databases and the extension.
 func (c *Cluster) Coordinator() *Cluster { return &Cluster{Port: c.Port, creds: c.creds} }
 
+// Workers are c's workers, each as a plain server: none off Citus.
+func (c *Cluster) Workers() []*Cluster { return c.nodes()[1:] }
+
 // nodes are c itself and, on Citus, one Cluster for each worker.
 func (c *Cluster) nodes() []*Cluster {
 	nodes := []*Cluster{c}

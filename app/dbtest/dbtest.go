@@ -65,6 +65,45 @@ func NewInCluster(t testing.TB, c *cluster.Cluster, cfg store.Config) *DB {
 	return create(t, c, "", cfg)
 }
 
+// Grown is a fresh database migrated on one node and given data there by fill, then taken to
+// the whole cluster as an operator takes one node to many (docs/citus.md): on Citus, the
+// workers' databases and extensions, and moat migrate again, which distributes what fill
+// wrote. On plain PostgreSQL the one node is the cluster, and migrating again changes nothing.
+func Grown(t testing.TB, fill func(d *DB)) *DB {
+	t.Helper()
+	ctx := context.Background()
+	setupOnce.Do(func() { shared, template, setupErr = setup(ctx) })
+	if setupErr != nil {
+		t.Fatalf("dbtest: %v", setupErr)
+	}
+	one := create(t, shared.Coordinator(), "", store.Config{})
+	fill(one)
+	one.DB.Close()
+	if err := shared.CreateDatabase(ctx, one.Name, ""); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	if err := migrations.Up(ctx, one.OwnerURL); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	if err := shared.AfterMigrate(ctx, one.Name); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	grown := &DB{Name: one.Name, AppURL: one.AppURL, OwnerURL: one.OwnerURL, Cluster: shared}
+	var err error
+	if grown.DB, err = store.Open(ctx, store.Config{URL: grown.AppURL}); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(func() {
+		grown.DB.Close()
+		if !t.Failed() {
+			if err := shared.DropDatabase(context.Background(), one.Name); err != nil {
+				t.Logf("dbtest: drop %s: %v", one.Name, err)
+			}
+		}
+	})
+	return grown
+}
+
 // create makes a database in c, a copy of template or else migrated, and connects to it as the
 // app role. It is dropped when the test ends, or kept, and named, if the test failed.
 func create(t testing.TB, c *cluster.Cluster, template string, cfg store.Config) *DB {
