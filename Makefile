@@ -227,4 +227,4 @@ bench: postgres citus build wrk ## benchmarks: Go benchmarks, then Moat under wr
 	go test -run '^$$' -bench . -benchmem ./...
 	go test -run '^$$' -bench '^BenchmarkSecretTimings$$' -benchtime 300x ./app/server
 	MOAT_DB_NAME=moat_bench go run ./bench -tenants $(TENANTS) -customers $(CUSTOMERS) -whale $(WHALE) -invoices $(INVOICES) -products $(PRODUCTS) -growth $(GROWTH)
-	@$(citus_up); go run ./bench -citus $$port -tenants 20 -customers 1000 -invoices 10 -products 100
+	@$(citus_up); go run ./bench -citus $$port -tenants 20 -customers 1000 -invoices 10 -products 100 -import 5000

@@ -19,18 +19,20 @@ import (
 
 // citusRun measures the list and a customer page on the private cluster (one node) and on the
 // Citus coordinator at port with its two workers, over the same synthetic data, taking turns
-// for rounds rounds, and prints throughput and the machine's CPU per request beside each. On
-// one two-core machine the three nodes share the cores: the ratio is the cost of distribution,
-// not what more machines buy.
-func citusRun(ctx context.Context, port int, plan seed.Plan, conns int, dur time.Duration, rounds int) {
+// for rounds rounds, and prints throughput and the machine's CPU per request beside each; then
+// it times an import of importRows customers on each. On one two-core machine the three nodes
+// share the cores: the ratio is the cost of distribution, not what more machines buy.
+func citusRun(ctx context.Context, port int, plan seed.Plan, conns int, dur time.Duration, rounds, importRows int) {
 	const db = "moat_bench_citus"
 	dir, err := cluster.DefaultDir()
 	check(err)
 	one, err := cluster.Ensure(ctx, dir)
 	check(err)
+	// Made afresh on both sides, so that an earlier run's import is in neither.
+	check(one.DropDatabase(ctx, db))
 	check(one.CreateDatabase(ctx, db, ""))
 	check(migrations.Up(ctx, one.URL(cluster.OwnerRole, db)))
-	log.Printf("seeding the one-node database (skips what exists)")
+	log.Printf("seeding the one-node database")
 	check(seed.Load(ctx, one.URL(cluster.OwnerRole, db), plan, io.Discard))
 
 	// On Citus the same data goes into the coordinator alone, then is distributed in place, as
@@ -90,6 +92,26 @@ func citusRun(ctx context.Context, port int, plan seed.Plan, conns int, dur time
 		}
 	}
 
+	// An import, once on each side: on Citus the customers' counter and duplicate cleanup are
+	// row triggers, not statement triggers, and every row's statements go through the
+	// coordinator.
+	imported := make([]float64, len(sides))
+	for i, s := range sides {
+		if importRows == 0 {
+			break
+		}
+		addr := "127.0.0.1:3210"
+		srv := startServer(addr, db, s.env...)
+		base := "http://" + addr
+		cookie, csrf := signIn(base, seed.OwnerEmail(1))
+		rep := report{Figures: map[string]float64{}}
+		timeImport(&rep, base, cookie, string(csrf), importRows)
+		imported[i] = rep.Figures["import: rows imported a second"]
+		check(srv.Process.Kill())
+		srv.Wait() //nolint:errcheck // killed
+		running = nil
+	}
+
 	fmt.Printf("\nCitus: %d tenants x %d customers, %d invoices each, distributed in place in %s; %d rounds of %s, %d connections\n",
 		plan.Tenants, plan.Customers, plan.Invoices, distributed.Round(time.Second), rounds, dur, conns)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -98,6 +120,9 @@ func citusRun(ctx context.Context, port int, plan seed.Plan, conns int, dur time
 		one, citus := sides[0], sides[1]
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%.2f\t\n", page, figures(one.rate[page], "%.0f"), figures(one.cpu[page], "%.2f"),
 			figures(citus.rate[page], "%.0f"), figures(citus.cpu[page], "%.2f"), mean(citus.rate[page])/mean(one.rate[page]))
+	}
+	if importRows > 0 {
+		fmt.Fprintf(w, "import of %d customers, rows/s\t%.0f\t\t%.0f\t\t%.2f\t\n", importRows, imported[0], imported[1], imported[1]/imported[0])
 	}
 	w.Flush()
 	fmt.Println("CPU per request is the whole machine's (app, every PostgreSQL node, wrk) over the run.")

@@ -65,13 +65,13 @@ func main() {
 	dur := flag.Duration("d", 10*time.Second, "duration of each run")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
 	growth := flag.String("growth", "", "totals of customers (in tenants of 1,000) of the databases whose list latency is compared with the first's, comma-separated; empty skips")
-	citusPort := flag.Int("citus", 0, "only compare one node with the Citus cluster whose coordinator listens on this port, over -tenants x -customers with -invoices and -products")
+	citusPort := flag.Int("citus", 0, "only compare one node with the Citus cluster whose coordinator listens on this port, over -tenants x -customers with -invoices and -products, and an import of -import rows")
 	rounds := flag.Int("rounds", 2, "rounds of the Citus comparison")
 	flag.Parse()
 	ctx := context.Background()
 	log.SetFlags(0)
 	if *citusPort != 0 {
-		citusRun(ctx, *citusPort, seed.Plan{Tenants: *tenants, Customers: *customers, Invoices: *invoices, Products: *products}, *conns, *dur, *rounds)
+		citusRun(ctx, *citusPort, seed.Plan{Tenants: *tenants, Customers: *customers, Invoices: *invoices, Products: *products}, *conns, *dur, *rounds, *importRows)
 		return
 	}
 
