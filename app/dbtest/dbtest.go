@@ -50,12 +50,19 @@ func New(t testing.TB, maxConns int32) *DB {
 // NewWith is New with the pool's configuration (its URL is filled in).
 func NewWith(t testing.TB, cfg store.Config) *DB {
 	t.Helper()
-	ctx := context.Background()
-	setupOnce.Do(func() { shared, template, setupErr = setup(ctx) })
+	c, template := sharedCluster(t)
+	return create(t, c, template, cfg)
+}
+
+// sharedCluster is the cluster every test's database is made in, and the migrated template
+// they are copied from, both readied by the first test to ask.
+func sharedCluster(t testing.TB) (*cluster.Cluster, string) {
+	t.Helper()
+	setupOnce.Do(func() { shared, template, setupErr = setup(context.Background()) })
 	if setupErr != nil {
 		t.Fatalf("dbtest: %v", setupErr)
 	}
-	return create(t, shared, template, cfg)
+	return shared, template
 }
 
 // NewInCluster is NewWith in cluster c rather than the shared one, migrated from scratch: for
@@ -72,23 +79,20 @@ func NewInCluster(t testing.TB, c *cluster.Cluster, cfg store.Config) *DB {
 func Grown(t testing.TB, fill func(d *DB)) *DB {
 	t.Helper()
 	ctx := context.Background()
-	setupOnce.Do(func() { shared, template, setupErr = setup(ctx) })
-	if setupErr != nil {
-		t.Fatalf("dbtest: %v", setupErr)
-	}
-	one := create(t, shared.Coordinator(), "", store.Config{})
+	c, _ := sharedCluster(t)
+	one := create(t, c.Coordinator(), "", store.Config{})
 	fill(one)
 	one.DB.Close()
-	if err := shared.CreateDatabase(ctx, one.Name, ""); err != nil {
+	if err := c.CreateDatabase(ctx, one.Name, ""); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	if err := migrations.Up(ctx, one.OwnerURL); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
-	if err := shared.AfterMigrate(ctx, one.Name); err != nil {
+	if err := c.AfterMigrate(ctx, one.Name); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
-	grown := &DB{Name: one.Name, AppURL: one.AppURL, OwnerURL: one.OwnerURL, Cluster: shared}
+	grown := &DB{Name: one.Name, AppURL: one.AppURL, OwnerURL: one.OwnerURL, Cluster: c}
 	var err error
 	if grown.DB, err = store.Open(ctx, store.Config{URL: grown.AppURL}); err != nil {
 		t.Fatalf("dbtest: %v", err)
@@ -96,7 +100,7 @@ func Grown(t testing.TB, fill func(d *DB)) *DB {
 	t.Cleanup(func() {
 		grown.DB.Close()
 		if !t.Failed() {
-			if err := shared.DropDatabase(context.Background(), one.Name); err != nil {
+			if err := c.DropDatabase(context.Background(), one.Name); err != nil {
 				t.Logf("dbtest: drop %s: %v", one.Name, err)
 			}
 		}
