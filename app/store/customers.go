@@ -164,7 +164,7 @@ func (s *Customers) patch(ctx context.Context, id string, change func(*models.Cu
 		}
 		err = tx.Transaction(func(sp *gorm.DB) error { return sp.Model(&c).Select(editable).Updates(&c).Error })
 		switch {
-		case taken(err):
+		case violates(err, "customers_tenant_number"):
 			return numberTaken()
 		case err != nil:
 			return fmt.Errorf("update customer: %w", err)
@@ -248,9 +248,6 @@ func checkRecord(tx *gorm.DB, c *models.Customer, in models.CustomerInput) error
 func numberTaken() *models.ValidationError {
 	return &models.ValidationError{Fields: map[string]string{"number": "Another customer has this number: choose another, or leave it blank to number it automatically."}}
 }
-
-// taken reports whether err is the unique index on numbers refusing a duplicate.
-func taken(err error) bool { return violates(err, "customers_tenant_number") }
 
 // setTags puts tags on the customer with id.
 func setTags(tx *gorm.DB, id uuid.UUID, tags []models.Tag) error {

@@ -800,7 +800,7 @@ func (s *Imports) tags(tx *gorm.DB, cell string, dry bool, known *importTags) ([
 		}
 		t = models.Tag{Name: in.Name, Color: in.Color}
 		if err := tx.Transaction(func(sp *gorm.DB) error { return sp.Create(&t).Error }); err != nil {
-			if !taken(err) {
+			if !violates(err, "tags_tenant_name") { // another request added it since the read
 				return nil, nil, fmt.Errorf("import tag: %w", err)
 			}
 			if err := tx.Where("lower(name) = lower(?)", in.Name).Take(&t).Error; err != nil {

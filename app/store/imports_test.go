@@ -6,17 +6,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
-	"moat/app/money"
-
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/encoding/charmap"
+	"gorm.io/gorm"
 
+	"moat/app/cluster"
 	"moat/app/dbtest"
+	"moat/app/money"
 	"moat/app/store"
 	"moat/app/tenant"
 	"moat/models"
-
-	"gorm.io/gorm"
 )
 
 // runImport uploads data, maps it as mapping says (column index → field) with mode and key,
@@ -324,5 +325,68 @@ func TestImportTypedContacts(t *testing.T) {
 	if ada.Email != "ada@example.com" || len(ada.Emails) != 2 || ada.Emails[1] != (models.Contact{Type: "billing", Value: "accounts@example.com"}) ||
 		ada.Phone != "+44 7700 900001" || len(ada.Phones) != 2 || ada.Phones[0].Type != "mobile" || ada.Phones[1].Type != "fax" {
 		t.Fatalf("contacts: %+v %+v", ada.Emails, ada.Phones)
+	}
+}
+
+// A tag another request adds between the import's read and its insert is taken, not a failed
+// import: the insert waits on the other's uncommitted row, then finds the name taken.
+func TestImportTakesATagAddedMeanwhile(t *testing.T) {
+	d := dbtest.New(t, 0)
+	ctx, _ := d.Tenant(t, "Acme")
+	s := store.NewImports(d.Gorm)
+	checked := runImport(t, s, ctx, "tags.csv", []byte("Name,Email,Tags\nZoe Muller,zoe@example.com,VIP\n"),
+		store.ImportSettings{Mode: "create", Key: "email"}, true)
+	if err := s.Start(ctx, checked.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	held, release, added := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	var vip models.Tag
+	go func() {
+		added <- tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error {
+			vip = models.Tag{Name: "VIP", Color: "red"}
+			if err := tx.Create(&vip).Error; err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	imported := make(chan error, 1)
+	go func() { imported <- s.Process(ctx, checked.ID, false) }()
+	// The insert waits where the tag's row is: on Citus, on a worker.
+	nodes := append([]*cluster.Cluster{d.Cluster}, d.Cluster.Workers()...)
+	for deadline, waiting := time.Now().Add(30*time.Second), false; !waiting; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the import never waited for the other request's tag")
+		}
+		for _, n := range nodes {
+			conn, err := pgx.Connect(context.Background(), n.URL("postgres", d.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w bool
+			err = conn.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock')", d.Name).Scan(&w)
+			conn.Close(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			waiting = waiting || w
+		}
+	}
+	close(release)
+	if err := <-added; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-imported; err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	zoe, ok := customerNames(t, d, ctx)["Zoe Muller"]
+	var tags []string
+	if err := tenant.Tx(ctx, d.Gorm, func(tx *gorm.DB) error {
+		return tx.Raw("SELECT tag_id::text FROM customer_tags WHERE customer_id = ?", zoe.ID).Scan(&tags).Error
+	}); err != nil || !ok || !slices.Equal(tags, []string{vip.ID.String()}) {
+		t.Fatalf("the imported customer %v has tags %v (%v), want the one added meanwhile, %s", ok, tags, err, vip.ID)
 	}
 }
